@@ -1,0 +1,84 @@
+# Project-local PostgreSQL clusters (no Docker): one for `npm start` (dev), a throw-away one
+# for `npm test`, one for `npm run bench`. Sourced after lib.sh.
+# shellcheck shell=bash
+
+# cluster_dir NAME -> the folder of cluster NAME (pgdata, socket, log)
+cluster_dir() { echo "$(state_dir)/$1"; }
+
+cluster_running() { # name port
+  local dir
+  dir=$(cluster_dir "$1")
+  [ -f "$dir/pgdata/postmaster.pid" ] && as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/pgdata" status >/dev/null 2>&1 &&
+    "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$2" -t 5
+}
+
+# cluster_init NAME PORT [fast]: initdb with pg_cron preloaded. "fast" trades durability for
+# speed (fsync off): only for the disposable test cluster.
+cluster_init() {
+  local name=$1 port=$2 mode=${3:-durable} dir
+  dir=$(cluster_dir "$name")
+  mkdir -p "$dir"
+  is_root && chown postgres: "$dir"
+  local pwfile
+  pwfile=$(mktemp)
+  echo "$DB_PASSWORD" >"$pwfile"
+  chmod 644 "$pwfile"
+  as_pg_owner "$PG_BIN/initdb" -D "$dir/pgdata" -U postgres --pwfile="$pwfile" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+    { rm -f "$pwfile"; cat "$dir/initdb.log" >&2; die "initdb failed for the $name cluster"; }
+  rm -f "$pwfile"
+  {
+    echo "# token ledger: $name cluster"
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $port"
+    echo "unix_socket_directories = '$dir'"
+    echo "max_connections = 200"
+    echo "shared_buffers = 256MB"
+    echo "shared_preload_libraries = 'pg_cron'"
+    echo "cron.database_name = 'postgres'"
+    echo "cron.timezone = 'UTC'"
+    echo "timezone = 'UTC'"
+    echo "log_min_messages = warning"
+    if [ "$mode" = fast ]; then
+      echo "fsync = off"
+      echo "synchronous_commit = off"
+      echo "full_page_writes = off"
+    fi
+  } | as_pg_owner tee -a "$dir/pgdata/postgresql.conf" >/dev/null
+}
+
+cluster_start() { # name port [fast]
+  local name=$1 port=$2 dir
+  dir=$(cluster_dir "$name")
+  if cluster_running "$name" "$port"; then return 0; fi
+  if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1; then
+    die "port $port is taken by another server; stop it or set DB_PORT/TEST_DB_PORT"
+  fi
+  [ -f "$dir/pgdata/PG_VERSION" ] || cluster_init "$@"
+  log "starting the $name cluster on 127.0.0.1:$port"
+  as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/pgdata" -l "$dir/postgres.log" -w -t 60 start >/dev/null ||
+    { tail -20 "$dir/postgres.log" >&2; die "the $name cluster did not start"; }
+}
+
+cluster_stop() { # name
+  local dir
+  dir=$(cluster_dir "$1")
+  [ -f "$dir/pgdata/postmaster.pid" ] || return 0
+  as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/pgdata" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+cluster_destroy() { # name
+  cluster_stop "$1"
+  rm -rf "$(cluster_dir "$1")"
+}
+
+# Apply the Supabase compatibility layer (plain Postgres only), then migrations and seed
+# with the pinned Supabase CLI so that the migration history is kept as Supabase keeps it.
+apply_compat() { # url
+  psql_url "$1" -f "$ROOT/scripts/local/supabase-compat.sql" >/dev/null
+}
+
+db_push() { # url [--include-seed]
+  (cd "$ROOT" && supabase db push --db-url "$1" --yes "${@:2}") >"$(state_dir)/db-push.log" 2>&1 ||
+    { cat "$(state_dir)/db-push.log" >&2; die "supabase db push failed"; }
+}

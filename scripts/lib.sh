@@ -1,0 +1,94 @@
+# Shared settings and helpers for the local stack. Sourced by the other scripts.
+# shellcheck shell=bash
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export SUPABASE_TELEMETRY_DISABLED=1 # the CLI reports usage by default; never from here
+export DO_NOT_TRACK=1
+export PATH="$ROOT/node_modules/.bin:$PATH"
+
+PG_VERSION=15
+PG_BIN=/usr/lib/postgresql/$PG_VERSION/bin
+APT_PACKAGES=(postgresql-15 postgresql-15-pgtap postgresql-15-cron postgresql-15-plpgsql-check libtap-parser-sourcehandler-pgtap-perl)
+
+# Ports follow `supabase start`: 54321 API (here: functions only), 54322 database.
+API_PORT=${API_PORT:-54321}
+DB_PORT=${DB_PORT:-54322}
+TEST_DB_PORT=${TEST_DB_PORT:-54330} # a second, throw-away cluster for `npm test`
+DB_PASSWORD=postgres
+
+# Local-only secrets. These are the public demo values of a local Supabase stack, never real ones.
+JWT_SECRET=super-secret-jwt-token-with-at-least-32-characters-long
+STRIPE_WEBHOOK_SECRET_LOCAL=whsec_local_token_ledger_0123456789abcdef
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# Where the local clusters keep their data. Under the project (git-ignored) when the
+# `postgres` user can reach it; when started by root from a folder that `postgres` cannot
+# enter (mktemp -d makes 0700 folders), the state lives under /var/tmp and .local-stack
+# links to it.
+state_dir() {
+  local link="$ROOT/.local-stack"
+  if [ -L "$link" ] || [ -d "$link" ]; then
+    readlink -f "$link"
+    return
+  fi
+  if is_root && ! runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then
+    local hash
+    hash=$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)
+    local dir=/var/tmp/token-ledger-$hash
+    mkdir -p "$dir"
+    ln -sfn "$dir" "$link"
+    echo "$dir"
+  else
+    mkdir -p "$link"
+    echo "$link"
+  fi
+}
+
+# Run a PostgreSQL server binary as the cluster owner (initdb refuses root).
+as_pg_owner() {
+  if is_root; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+db_url_for() { # port [database]
+  echo "postgresql://postgres:$DB_PASSWORD@127.0.0.1:$1/${2:-postgres}?sslmode=disable"
+}
+
+# psql against a URL, quiet, stopping at the first error.
+psql_url() {
+  local url=$1
+  shift
+  PGCONNECT_TIMEOUT=5 PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" psql "$url" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# HS256 JWT for a local role, as `supabase start` prints (anon / service_role keys).
+make_jwt() {
+  node -e '
+    const crypto = require("node:crypto");
+    const [role, secret] = process.argv.slice(1);
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const body = b64({ alg: "HS256", typ: "JWT" }) + "." + b64({ iss: "supabase-demo", role, exp: 1983812996 });
+    const sig = crypto.createHmac("sha256", secret).update(body).digest("base64url");
+    console.log(body + "." + sig);
+  ' "$1" "$JWT_SECRET"
+}
+
+# pg_env URL: print `export PGHOST=... PGPORT=...` for tools that take no URL (pg_prove, pgbench).
+pg_env() {
+  node -e '
+    const u = new URL(process.argv[1]);
+    const q = (s) => "'"'"'" + decodeURIComponent(s).replace(/'"'"'/g, "'"'"'\\'"'"''"'"'") + "'"'"'";
+    const out = { PGHOST: u.hostname, PGPORT: u.port || "5432", PGUSER: u.username || "postgres",
+      PGPASSWORD: u.password, PGDATABASE: u.pathname.slice(1) || "postgres",
+      PGSSLMODE: u.searchParams.get("sslmode") || "prefer" };
+    console.log(Object.entries(out).map(([k, v]) => `export ${k}=${q(v)}`).join("; "));
+  ' "$1"
+}

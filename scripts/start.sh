@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `npm start`: install what is missing, start Postgres, apply migrations and seed, serve the
+# functions in the background, print URLs and keys. Running it again reuses what runs.
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/scripts/cluster.sh"
+source "$ROOT/scripts/functions.sh"
+
+bash "$ROOT/scripts/install.sh"
+
+if [ -n "${SUPABASE_DB_URL:-}" ]; then
+  # Another Postgres (a `supabase start` stack or a hosted project): no local cluster, no
+  # compatibility layer, pending migrations only. Seed only when asked: it is dev data.
+  db_url=$SUPABASE_DB_URL
+  log "using SUPABASE_DB_URL; the local cluster is not started"
+  if [ "${LEDGER_SEED:-0}" = 1 ]; then db_push "$db_url" --include-seed; else db_push "$db_url"; fi
+else
+  cluster_start dev "$DB_PORT"
+  db_url=$(db_url_for "$DB_PORT")
+  apply_compat "$db_url"
+  db_push "$db_url" --include-seed
+fi
+
+functions_start "$db_url"
+bash "$ROOT/scripts/status.sh"

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `npm test`: set up like `npm start` (without serving), reset a throw-away test database from
+# migrations and seed, then run every check. Ends with one line: `N passed, N failed`.
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/scripts/cluster.sh"
+set +e # run every step, count failures, exit non-zero at the end
+
+bash "$ROOT/scripts/install.sh" || exit 1
+
+if [ -n "${SUPABASE_DB_URL:-}" ]; then
+  # A database the user chose (e.g. `supabase start`): it is not reset here; reset it first
+  # with `supabase db reset` for a clean run.
+  TEST_DB_URL=$SUPABASE_DB_URL
+  log "testing against SUPABASE_DB_URL (not reset)"
+  db_push "$TEST_DB_URL" || exit 1
+else
+  TEST_DB_URL=$(db_url_for "$TEST_DB_PORT")
+  log "resetting the test database"
+  cluster_destroy test
+  cluster_start test "$TEST_DB_PORT" fast || exit 1
+  apply_compat "$TEST_DB_URL" || exit 1
+  db_push "$TEST_DB_URL" --include-seed || exit 1
+fi
+export TEST_DB_URL
+
+results=$(mktemp)
+record() { echo "$1 $2 $3" >>"$results"; } # step passed failed
+logdir="$(state_dir)/test-logs"
+mkdir -p "$logdir"
+
+# 1. pgTAP, recursively over supabase/tests/database, as `supabase test db` does.
+psql_url "$TEST_DB_URL" -c 'create extension if not exists pgtap with schema extensions' >/dev/null
+log "pgTAP"
+(eval "$(pg_env "$TEST_DB_URL")" && pg_prove --recurse --ext .sql --verbose --failures --jobs 2 \
+  "$ROOT/supabase/tests/database") >"$logdir/pgtap.log" 2>&1
+prove_rc=$?
+ok=$(grep -cE '^ok [0-9]+' "$logdir/pgtap.log")
+notok=$(grep -E '^not ok [0-9]+' "$logdir/pgtap.log" | grep -vc '# TODO')
+# A file that died or planned wrong without a failing assertion still counts as one failure.
+[ $prove_rc -ne 0 ] && [ "$notok" -eq 0 ] && notok=1
+if [ $prove_rc -ne 0 ]; then
+  grep -E '^not ok|^# |^Dubious|^psql:|ERROR|Parse errors|^Failed|^/.*\.sql \(' "$logdir/pgtap.log" | grep -v '# TODO' | head -60
+fi
+record pgtap "$ok" "$notok"
+echo "pgTAP: $ok passed, $notok failed (log: $logdir/pgtap.log)"
+
+# 2. Deno tests: the functions over HTTP, concurrency over real connections.
+log "Deno tests"
+(cd "$ROOT" && NO_COLOR=1 deno test --allow-all --quiet) >"$logdir/deno.log" 2>&1
+deno_rc=$?
+summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$logdir/deno.log" | tail -1)
+dp=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
+df=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
+[ -z "$dp" ] && dp=0
+[ -z "$df" ] && df=0
+[ $deno_rc -ne 0 ] && [ "$df" -eq 0 ] && df=1
+[ $deno_rc -ne 0 ] && tail -60 "$logdir/deno.log"
+record deno "$dp" "$df"
+echo "Deno: $dp passed, $df failed (log: $logdir/deno.log)"
+
+# 3. Checks that count as one test each.
+check() { # name command...
+  local name=$1
+  shift
+  if "$@" >"$logdir/$name.log" 2>&1; then
+    record "$name" 1 0
+    echo "$name: ok"
+  else
+    record "$name" 0 1
+    echo "$name: FAILED (log: $logdir/$name.log)"
+    tail -40 "$logdir/$name.log"
+  fi
+}
+log "checks"
+check type-drift bash "$ROOT/scripts/gen-types.sh" --check "$TEST_DB_URL"
+check docs-typecheck bash -c "cd '$ROOT' && deno check --quiet docs/examples/"
+check db-lint bash -c "cd '$ROOT' && supabase db lint --db-url '$TEST_DB_URL' --schema public,private --level warning --fail-on error"
+check db-advisors bash "$ROOT/scripts/advisors.sh" "$TEST_DB_URL"
+
+passed=$(awk '{s+=$2} END {print s+0}' "$results")
+failed=$(awk '{s+=$3} END {print s+0}' "$results")
+rm -f "$results"
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

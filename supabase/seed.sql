@@ -1,0 +1,1 @@
+-- Local development data. Applied by `npm start`, `npm run db:reset` and `supabase db reset`.

@@ -1,0 +1,59 @@
+-- RLS on the token tables: a signed-in user reads its own rows only; anon reads nothing;
+-- service_role reads everything.
+begin;
+select plan(13);
+
+insert into auth.users (id, email) values
+  ('00000000-0000-4000-a000-000000000001', 'rls-alice@example.test'),
+  ('00000000-0000-4000-a000-000000000002', 'rls-bob@example.test');
+
+insert into public.token_transactions (user_id, transaction_type, token_amount, balance_before, balance_after, source)
+values ('00000000-0000-4000-a000-000000000001', 'admin_grant', 10, 0, 10, 'test'),
+       ('00000000-0000-4000-a000-000000000002', 'admin_grant', 20, 0, 20, 'test');
+insert into public.token_usage (user_id, feature, tokens)
+values ('00000000-0000-4000-a000-000000000001', 'chat', 1),
+       ('00000000-0000-4000-a000-000000000002', 'chat', 2);
+insert into public.token_drips (user_id, drip_amount, cycle_number, balance_before, balance_after)
+values ('00000000-0000-4000-a000-000000000001', 5, 1, 0, 5),
+       ('00000000-0000-4000-a000-000000000002', 6, 1, 0, 6);
+
+-- anon: no rows at all (and no privilege to ask).
+set local role anon;
+select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select throws_ok('select count(*) from public.token_transactions', '42501', null, 'anon cannot read token_transactions');
+select throws_ok('select count(*) from public.token_usage', '42501', null, 'anon cannot read token_usage');
+select throws_ok('select count(*) from public.token_drips', '42501', null, 'anon cannot read token_drips');
+reset role;
+
+-- authenticated alice: her rows only.
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
+select results_eq('select token_amount::bigint from public.token_transactions', array[10::bigint], 'alice sees only her transaction');
+select results_eq('select tokens::bigint from public.token_usage', array[1::bigint], 'alice sees only her usage');
+select results_eq('select drip_amount::bigint from public.token_drips', array[5::bigint], 'alice sees only her drip');
+select is_empty($$select 1 from public.token_transactions where user_id = '00000000-0000-4000-a000-000000000002'$$, 'alice cannot see bob''s transactions even by asking');
+reset role;
+
+-- authenticated bob: his rows only.
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
+select results_eq('select token_amount::bigint from public.token_transactions', array[20::bigint], 'bob sees only his transaction');
+select results_eq('select tokens::bigint from public.token_usage', array[2::bigint], 'bob sees only his usage');
+reset role;
+
+-- authenticated without a user id (a bad token) sees nothing.
+set local role authenticated;
+select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
+select is_empty('select 1 from public.token_transactions', 'authenticated without sub sees nothing');
+reset role;
+
+-- service_role: everything.
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select results_eq('select count(*)::int from public.token_transactions', array[2], 'service_role sees all transactions');
+select results_eq('select count(*)::int from public.token_usage', array[2], 'service_role sees all usage');
+select results_eq('select count(*)::int from public.token_drips', array[2], 'service_role sees all drips');
+reset role;
+
+select * from finish();
+rollback;
