@@ -27,6 +27,27 @@ export type Database = {
         }
         Relationships: []
       }
+      token_balances: {
+        Row: {
+          balance: number
+          debt: number
+          updated_at: string
+          user_id: string
+        }
+        Insert: {
+          balance?: number
+          debt?: number
+          updated_at?: string
+          user_id: string
+        }
+        Update: {
+          balance?: number
+          debt?: number
+          updated_at?: string
+          user_id?: string
+        }
+        Relationships: []
+      }
       token_drips: {
         Row: {
           balance_after: number
@@ -39,6 +60,7 @@ export type Database = {
           drip_date: string | null
           expired_tokens: number | null
           id: string
+          is_legacy: boolean
           metadata: Json | null
           rollover_cycles_count: number | null
           rollover_from_previous: number | null
@@ -56,6 +78,7 @@ export type Database = {
           drip_date?: string | null
           expired_tokens?: number | null
           id?: string
+          is_legacy?: boolean
           metadata?: Json | null
           rollover_cycles_count?: number | null
           rollover_from_previous?: number | null
@@ -73,6 +96,7 @@ export type Database = {
           drip_date?: string | null
           expired_tokens?: number | null
           id?: string
+          is_legacy?: boolean
           metadata?: Json | null
           rollover_cycles_count?: number | null
           rollover_from_previous?: number | null
@@ -89,75 +113,288 @@ export type Database = {
           },
         ]
       }
+      token_features: {
+        Row: {
+          active: boolean
+          created_at: string
+          description: string
+          id: string
+        }
+        Insert: {
+          active?: boolean
+          created_at?: string
+          description?: string
+          id: string
+        }
+        Update: {
+          active?: boolean
+          created_at?: string
+          description?: string
+          id?: string
+        }
+        Relationships: []
+      }
+      token_lots: {
+        Row: {
+          created_at: string
+          expires_at: string | null
+          id: string
+          original: number
+          remaining: number
+          source: string
+          transaction_id: string | null
+          user_id: string
+        }
+        Insert: {
+          created_at?: string
+          expires_at?: string | null
+          id?: string
+          original: number
+          remaining: number
+          source: string
+          transaction_id?: string | null
+          user_id: string
+        }
+        Update: {
+          created_at?: string
+          expires_at?: string | null
+          id?: string
+          original?: number
+          remaining?: number
+          source?: string
+          transaction_id?: string | null
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "token_lots_transaction_id_fkey"
+            columns: ["transaction_id"]
+            isOneToOne: false
+            referencedRelation: "token_transactions"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      token_packs: {
+        Row: {
+          active: boolean
+          created_at: string
+          id: string
+          name: string
+          stripe_price_id: string | null
+          tokens: number
+        }
+        Insert: {
+          active?: boolean
+          created_at?: string
+          id: string
+          name?: string
+          stripe_price_id?: string | null
+          tokens: number
+        }
+        Update: {
+          active?: boolean
+          created_at?: string
+          id?: string
+          name?: string
+          stripe_price_id?: string | null
+          tokens?: number
+        }
+        Relationships: []
+      }
       token_transactions: {
         Row: {
+          actor_id: string | null
+          amount_cents: number | null
           balance_after: number | null
           balance_before: number | null
           created_at: string
+          currency: string | null
+          expires_at: string | null
           id: string
+          idempotency_key: string | null
+          is_legacy: boolean
+          metadata: NonNullable<Json>
+          pack_id: string | null
+          related_transaction_id: string | null
+          request_hash: string | null
           source: string | null
+          stripe_charge_id: string | null
+          stripe_checkout_session_id: string | null
+          stripe_customer_id: string | null
+          stripe_event_id: string | null
+          stripe_payment_intent_id: string | null
           token_amount: number | null
           transaction_type: string | null
           user_id: string
         }
         Insert: {
+          actor_id?: string | null
+          amount_cents?: number | null
           balance_after?: number | null
           balance_before?: number | null
           created_at?: string
+          currency?: string | null
+          expires_at?: string | null
           id?: string
+          idempotency_key?: string | null
+          is_legacy?: boolean
+          metadata?: NonNullable<Json>
+          pack_id?: string | null
+          related_transaction_id?: string | null
+          request_hash?: string | null
           source?: string | null
+          stripe_charge_id?: string | null
+          stripe_checkout_session_id?: string | null
+          stripe_customer_id?: string | null
+          stripe_event_id?: string | null
+          stripe_payment_intent_id?: string | null
           token_amount?: number | null
           transaction_type?: string | null
           user_id: string
         }
         Update: {
+          actor_id?: string | null
+          amount_cents?: number | null
           balance_after?: number | null
           balance_before?: number | null
           created_at?: string
+          currency?: string | null
+          expires_at?: string | null
           id?: string
+          idempotency_key?: string | null
+          is_legacy?: boolean
+          metadata?: NonNullable<Json>
+          pack_id?: string | null
+          related_transaction_id?: string | null
+          request_hash?: string | null
           source?: string | null
+          stripe_charge_id?: string | null
+          stripe_checkout_session_id?: string | null
+          stripe_customer_id?: string | null
+          stripe_event_id?: string | null
+          stripe_payment_intent_id?: string | null
           token_amount?: number | null
           transaction_type?: string | null
           user_id?: string
         }
-        Relationships: []
+        Relationships: [
+          {
+            foreignKeyName: "token_transactions_related_transaction_id_fkey"
+            columns: ["related_transaction_id"]
+            isOneToOne: false
+            referencedRelation: "token_transactions"
+            referencedColumns: ["id"]
+          },
+        ]
       }
       token_usage: {
         Row: {
+          balance_after: number | null
+          balance_before: number | null
           created_at: string
           feature: string
           id: string
+          idempotency_key: string | null
+          is_legacy: boolean
           metadata: Json | null
           model: string | null
+          request_hash: string | null
           tokens: number
           user_id: string
         }
         Insert: {
+          balance_after?: number | null
+          balance_before?: number | null
           created_at?: string
           feature: string
           id?: string
+          idempotency_key?: string | null
+          is_legacy?: boolean
           metadata?: Json | null
           model?: string | null
+          request_hash?: string | null
           tokens: number
           user_id: string
         }
         Update: {
+          balance_after?: number | null
+          balance_before?: number | null
           created_at?: string
           feature?: string
           id?: string
+          idempotency_key?: string | null
+          is_legacy?: boolean
           metadata?: Json | null
           model?: string | null
+          request_hash?: string | null
           tokens?: number
           user_id?: string
         }
-        Relationships: []
+        Relationships: [
+          {
+            foreignKeyName: "token_usage_feature_fkey"
+            columns: ["feature"]
+            isOneToOne: false
+            referencedRelation: "token_features"
+            referencedColumns: ["id"]
+          },
+        ]
       }
     }
     Views: {
       [_ in never]: never
     }
     Functions: {
-      [_ in never]: never
+      get_token_balance: { Args: { p_user_id?: string }; Returns: Json }
+      grant_tokens: {
+        Args: {
+          p_amount: number
+          p_expires_at?: string
+          p_idempotency_key: string
+          p_metadata?: Json
+          p_source?: string
+          p_type: string
+          p_user_id: string
+        }
+        Returns: Json
+      }
+      record_purchase: {
+        Args: {
+          p_amount_cents: number
+          p_currency: string
+          p_idempotency_key: string
+          p_metadata?: Json
+          p_pack_id: string
+          p_stripe_checkout_session_id?: string
+          p_stripe_customer_id?: string
+          p_stripe_event_id?: string
+          p_stripe_payment_intent_id?: string
+          p_user_id: string
+        }
+        Returns: Json
+      }
+      record_usage: {
+        Args: {
+          p_feature: string
+          p_idempotency_key: string
+          p_metadata?: Json
+          p_model?: string
+          p_tokens: number
+          p_user_id?: string
+        }
+        Returns: Json
+      }
+      verify_token_ledger: {
+        Args: { p_user_id?: string }
+        Returns: {
+          debt: number
+          ledger_balance: number
+          lots_balance: number
+          stored_balance: number
+          user_id: string
+        }[]
+      }
     }
     Enums: {
       [_ in never]: never

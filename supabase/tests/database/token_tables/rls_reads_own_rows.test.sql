@@ -7,12 +7,11 @@ insert into auth.users (id, email) values
   ('00000000-0000-4000-a000-000000000001', 'rls-alice@example.test'),
   ('00000000-0000-4000-a000-000000000002', 'rls-bob@example.test');
 
-insert into public.token_transactions (user_id, transaction_type, token_amount, balance_before, balance_after, source)
-values ('00000000-0000-4000-a000-000000000001', 'admin_grant', 10, 0, 10, 'test'),
-       ('00000000-0000-4000-a000-000000000002', 'admin_grant', 20, 0, 20, 'test');
-insert into public.token_usage (user_id, feature, tokens)
-values ('00000000-0000-4000-a000-000000000001', 'chat', 1),
-       ('00000000-0000-4000-a000-000000000002', 'chat', 2);
+-- Rows written the way the ledger writes them (the test session is trusted like the service).
+select public.grant_tokens('00000000-0000-4000-a000-000000000001', 11, 'admin_grant', 'rls-a');
+select public.grant_tokens('00000000-0000-4000-a000-000000000002', 22, 'admin_grant', 'rls-b');
+select public.record_usage('chat', 1, 'rls-ua', '00000000-0000-4000-a000-000000000001');
+select public.record_usage('chat', 2, 'rls-ub', '00000000-0000-4000-a000-000000000002');
 insert into public.token_drips (user_id, drip_amount, cycle_number, balance_before, balance_after)
 values ('00000000-0000-4000-a000-000000000001', 5, 1, 0, 5),
        ('00000000-0000-4000-a000-000000000002', 6, 1, 0, 6);
@@ -28,7 +27,7 @@ reset role;
 -- authenticated alice: her rows only.
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
-select results_eq('select token_amount::bigint from public.token_transactions', array[10::bigint], 'alice sees only her transaction');
+select results_eq('select token_amount::bigint from public.token_transactions', array[11::bigint], 'alice sees only her transaction');
 select results_eq('select tokens::bigint from public.token_usage', array[1::bigint], 'alice sees only her usage');
 select results_eq('select drip_amount::bigint from public.token_drips', array[5::bigint], 'alice sees only her drip');
 select is_empty($$select 1 from public.token_transactions where user_id = '00000000-0000-4000-a000-000000000002'$$, 'alice cannot see bob''s transactions even by asking');
@@ -37,7 +36,7 @@ reset role;
 -- authenticated bob: his rows only.
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
-select results_eq('select token_amount::bigint from public.token_transactions', array[20::bigint], 'bob sees only his transaction');
+select results_eq('select token_amount::bigint from public.token_transactions', array[22::bigint], 'bob sees only his transaction');
 select results_eq('select tokens::bigint from public.token_usage', array[2::bigint], 'bob sees only his usage');
 reset role;
 
