@@ -5,6 +5,15 @@
 # cluster_dir NAME -> the folder of cluster NAME (pgdata, socket, log)
 cluster_dir() { echo "$(state_dir)/$1"; }
 
+# Names of the clusters this checkout has (any that was ever initialised), for `npm stop`.
+cluster_names() {
+  local d
+  for d in "$(state_dir)"/*/pgdata; do
+    [ -d "$d" ] && basename "$(dirname "$d")"
+  done
+  return 0
+}
+
 cluster_running() { # name port
   local dir
   dir=$(cluster_dir "$1")
@@ -57,14 +66,20 @@ cluster_start() { # name port [fast]
   [ -f "$dir/pgdata/PG_VERSION" ] || cluster_init "$@"
   log "starting the $name cluster on 127.0.0.1:$port"
   as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/pgdata" -l "$dir/postgres.log" -w -t 60 start >/dev/null ||
-    { tail -20 "$dir/postgres.log" >&2; die "the $name cluster did not start"; }
+    { tail -20 "$dir/postgres.log" >&2; die "the $name cluster did not start (log: $dir/postgres.log)"; }
 }
 
 cluster_stop() { # name
   local dir
   dir=$(cluster_dir "$1")
-  [ -f "$dir/pgdata/postmaster.pid" ] || return 0
-  as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/pgdata" -m fast -w stop >/dev/null 2>&1 || true
+  [ -f "$dir/pgdata/postmaster.pid" ] || return 0 # never started, or already stopped
+  # fast: roll back open sessions and stop now; a dev database has nothing worth waiting for.
+  if ! as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/pgdata" -m fast -w -t 60 stop >/dev/null 2>&1; then
+    # pg_ctl also fails on a stale postmaster.pid (a crash, a reboot): only a live server is an error.
+    if as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/pgdata" status >/dev/null 2>&1; then
+      die "the $1 cluster did not stop (log: $dir/postgres.log)"
+    fi
+  fi
 }
 
 cluster_destroy() { # name
@@ -78,7 +93,16 @@ apply_compat() { # url
   psql_url "$1" -f "$ROOT/scripts/local/supabase-compat.sql" >/dev/null
 }
 
+# The CLI's chatter (prompts answered by --yes, one line per file) goes to a log, shown on failure.
+# One log per run: `npm start` and `npm test` may push at the same time.
 db_push() { # url [--include-seed]
-  (cd "$ROOT" && supabase db push --db-url "$1" --yes "${@:2}") >"$(state_dir)/db-push.log" 2>&1 ||
-    { cat "$(state_dir)/db-push.log" >&2; die "supabase db push failed"; }
+  local out
+  out=$(mktemp "$(state_dir)/db-push.XXXXXX")
+  if (cd "$ROOT" && supabase db push --db-url "$1" --yes "${@:2}") >"$out" 2>&1; then
+    mv "$out" "$(state_dir)/db-push.log"
+  else
+    cat "$out" >&2
+    rm -f "$out"
+    die "supabase db push failed"
+  fi
 }

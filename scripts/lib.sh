@@ -21,38 +21,46 @@ DB_PASSWORD=postgres
 JWT_SECRET=super-secret-jwt-token-with-at-least-32-characters-long
 STRIPE_WEBHOOK_SECRET_LOCAL=whsec_local_token_ledger_0123456789abcdef
 
-log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+# Bold arrows on a terminal only: piped output (CI logs, files) stays plain text.
+if [ -t 2 ]; then
+  log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+else
+  log() { printf '==> %s\n' "$*" >&2; }
+fi
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 is_root() { [ "$(id -u)" = 0 ]; }
 
-# Where the local clusters keep their data. Under the project (git-ignored) when the
-# `postgres` user can reach it; when started by root from a folder that `postgres` cannot
-# enter (mktemp -d makes 0700 folders), the state lives under /var/tmp and .local-stack
-# links to it.
+# Where the local clusters keep their data: .local-stack in the project (git-ignored).
+# Exception: root runs the servers as the `postgres` user, and when `postgres` cannot enter the
+# project (mktemp -d makes 0700 folders), the state lives in a fresh folder under /var/tmp and
+# .local-stack links to it. A fresh folder per checkout means a new clone never inherits the
+# data of an older checkout that stood at the same path; a link whose folder has gone (e.g.
+# cleaned from /var/tmp) is replaced by a fresh one.
 state_dir() {
   local link="$ROOT/.local-stack"
-  if [ -L "$link" ] || [ -d "$link" ]; then
+  if [ -d "$link" ]; then # a folder, or a link to one
     readlink -f "$link"
     return
   fi
   if is_root && ! runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then
-    local hash
-    hash=$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)
-    local dir=/var/tmp/token-ledger-$hash
-    mkdir -p "$dir"
+    local dir
+    dir=$(mktemp -d /var/tmp/token-ledger.XXXXXXXX)
+    chmod 755 "$dir" # postgres must reach the cluster folders inside
     ln -sfn "$dir" "$link"
     echo "$dir"
   else
+    rm -f "$link" # a dangling link from an earlier root run
     mkdir -p "$link"
     echo "$link"
   fi
 }
 
-# Run a PostgreSQL server binary as the cluster owner (initdb refuses root).
+# Run a PostgreSQL server binary as the cluster owner (initdb refuses root). From / because
+# `postgres` may not be allowed into the current folder, and the tools complain when not.
 as_pg_owner() {
   if is_root; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
