@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# `npm run db:reset`: recreate the local database from migrations and seed.
+# `npm run db:reset`: recreate the local database from migrations and seed. The whole dev
+# cluster goes (roles and pg_cron jobs included), so nothing survives from earlier runs. The
+# functions server, if running, is left running: the database URL does not change.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/cluster.sh"
 

@@ -14,10 +14,11 @@ if [ -n "${SUPABASE_DB_URL:-}" ]; then
   log "using SUPABASE_DB_URL; the local cluster is not started"
   if [ "${LEDGER_SEED:-0}" = 1 ]; then db_push "$db_url" --include-seed; else db_push "$db_url"; fi
 else
+  # Every step is a no-op on a database that is up to date, so a second `npm start` only checks.
   cluster_start dev "$DB_PORT"
   db_url=$(db_url_for "$DB_PORT")
-  apply_compat "$db_url"
-  db_push "$db_url" --include-seed
+  apply_compat "$db_url"              # written to run any number of times
+  db_push "$db_url" --include-seed    # pending migrations; the seed once (the CLI records it)
 fi
 
 functions_start "$db_url"
