@@ -1,0 +1,161 @@
+// The stripe-webhook function end to end: signed events through HTTP into
+// public.handle_stripe_event on the test database (TEST_DB_URL).
+//
+// Contract assumed for the RPC: `select public.handle_stripe_event($1::jsonb)` records the
+// event and applies its effect in one transaction and returns jsonb
+// `{"event_id": "evt_...", "status": "processed" | "duplicate" | "ignored", ...}`; it raises
+// (SQLSTATE 22023) for an event it cannot apply, e.g. a pack it does not know.
+import assert from "node:assert/strict";
+import { connect, serveFunction, testDbUrl } from "./_helpers.ts";
+import { editFixture, fixture, freshId, postEvent, testWebhookSecret } from "./_stripe.ts";
+import { closeDb } from "../../functions/stripe-webhook/handler.ts";
+
+// TODO: enable (drop this flag) once public.handle_stripe_event(jsonb) is in the migrations.
+// Until then they run only on request: STRIPE_WEBHOOK_RPC_TESTS=1 deno test ...
+const ignore = Deno.env.get("STRIPE_WEBHOOK_RPC_TESTS") !== "1";
+
+type Sql = ReturnType<typeof connect>;
+
+async function withWebhook(fn: (url: string, sql: Sql) => Promise<void>) {
+  const sql = connect(2);
+  const server = await serveFunction("stripe-webhook", {
+    STRIPE_WEBHOOK_SECRET: testWebhookSecret,
+    SUPABASE_DB_URL: testDbUrl,
+  });
+  try {
+    await fn(server.url, sql);
+  } finally {
+    await server.close();
+    await closeDb();
+    await sql.end();
+  }
+}
+
+/** A new user, and a paid pack checkout for it whose ids no other test uses. */
+async function packPurchase(sql: Sql, packId = "pack_small") {
+  const userId = crypto.randomUUID();
+  await sql`insert into auth.users (id, email) values (${userId}, ${`${userId}@example.test`})`;
+  await sql`
+    insert into public.token_packs (id, stripe_price_id, name, tokens)
+    values ('pack_small', 'price_pack_small', 'Small pack', 1000)
+    on conflict do nothing`;
+  const eventId = freshId("evt");
+  const payload = editFixture("checkout_session_completed_payment", (e) => {
+    e.id = eventId;
+    e.data.object.id = freshId("cs");
+    e.data.object.payment_intent = freshId("pi");
+    e.data.object.client_reference_id = userId;
+    e.data.object.metadata.pack_id = packId;
+  });
+  return { userId, eventId, payload };
+}
+
+async function deliver(url: string, payload: string) {
+  const res = await postEvent(url, payload); // signed anew each time, as Stripe does on a retry
+  return { status: res.status, body: await res.json() };
+}
+
+Deno.test({
+  name: "stripe-webhook: a signed checkout.session.completed is processed, its redelivery is a duplicate",
+  ignore,
+  fn: () =>
+    withWebhook(async (url, sql) => {
+      const { eventId, payload } = await packPurchase(sql);
+      const first = await deliver(url, payload);
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assert.equal(first.body.event_id, eventId);
+      assert.equal(first.body.status, "processed");
+      const again = await deliver(url, payload);
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(again.body.event_id, eventId);
+      assert.equal(again.body.status, "duplicate");
+    }),
+});
+
+Deno.test({
+  name: "stripe-webhook: 20 concurrent deliveries of one event: exactly one is processed",
+  ignore,
+  fn: () =>
+    withWebhook(async (url, sql) => {
+      const { eventId, payload } = await packPurchase(sql);
+      const results = await Promise.all(Array.from({ length: 20 }, () => deliver(url, payload)));
+      for (const r of results) {
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.equal(r.body.event_id, eventId);
+      }
+      const statuses = results.map((r) => r.body.status);
+      assert.equal(statuses.filter((s) => s === "processed").length, 1, statuses.join(","));
+      assert.equal(statuses.filter((s) => s === "duplicate").length, 19, statuses.join(","));
+    }),
+});
+
+Deno.test({
+  name: "stripe-webhook: an event type the ledger does not handle is 200 ignored",
+  ignore,
+  fn: () =>
+    withWebhook(async (url) => {
+      const eventId = freshId("evt");
+      const payload = editFixture("customer_created", (e) => (e.id = eventId));
+      const res = await deliver(url, payload);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.event_id, eventId);
+      assert.equal(res.body.status, "ignored");
+    }),
+});
+
+Deno.test({
+  name:
+    "stripe-webhook: an event the database rejects is 500, leaves nothing, and succeeds when retried after a fix",
+  ignore,
+  fn: () =>
+    withWebhook(async (url, sql) => {
+      const packId = `pack_${crypto.randomUUID().slice(0, 8)}`; // not (yet) in token_packs
+      const { eventId, payload } = await packPurchase(sql, packId);
+      const failed = await deliver(url, payload);
+      assert.equal(failed.status, 500, JSON.stringify(failed.body));
+      assert.deepEqual(failed.body, { error: "database_error", event_id: eventId });
+      // The operator adds the missing pack; Stripe's next retry goes through as a first delivery.
+      await sql`insert into public.token_packs (id, name, tokens) values (${packId}, 'Late pack', 10)`;
+      const retried = await deliver(url, payload);
+      assert.equal(retried.status, 200, JSON.stringify(retried.body));
+      assert.equal(retried.body.status, "processed");
+    }),
+});
+
+Deno.test({
+  name: "stripe-webhook: every fixture is accepted by the database (200)",
+  ignore,
+  fn: () =>
+    withWebhook(async (url, sql) => {
+      // The fixture users, so that events naming them can apply.
+      for (const id of ["00000000-0000-4000-a000-0000000000f1", "00000000-0000-4000-a000-0000000000f2"]) {
+        await sql`insert into auth.users (id, email) values (${id}, ${`${id}@example.test`}) on conflict do nothing`;
+      }
+      await sql`
+        insert into public.token_packs (id, stripe_price_id, name, tokens)
+        values ('pack_small', 'price_pack_small', 'Small pack', 1000)
+        on conflict do nothing`;
+      // In the order Stripe would send them; one of the two dispute outcomes.
+      const order = [
+        "customer_created",
+        "checkout_session_completed_payment",
+        "checkout_session_completed_payment_unpaid",
+        "checkout_session_async_payment_succeeded",
+        "customer_subscription_created",
+        "checkout_session_completed_subscription",
+        "invoice_paid_subscription_create",
+        "charge_refunded_partial",
+        "charge_refunded_full",
+        "charge_dispute_created",
+        "charge_dispute_closed_won",
+        "customer_subscription_updated",
+        "invoice_paid_subscription_cycle",
+        "customer_subscription_deleted",
+      ];
+      for (const name of order) {
+        const res = await deliver(url, fixture(name));
+        assert.equal(res.status, 200, `${name}: ${JSON.stringify(res.body)}`);
+        assert.ok(["processed", "duplicate", "ignored"].includes(res.body.status), name);
+      }
+    }),
+});
