@@ -9,7 +9,10 @@ export PATH="$ROOT/node_modules/.bin:$PATH"
 
 PG_VERSION=15
 PG_BIN=/usr/lib/postgresql/$PG_VERSION/bin
-APT_PACKAGES=(postgresql-15 postgresql-15-pgtap postgresql-15-cron postgresql-15-plpgsql-check libtap-parser-sourcehandler-pgtap-perl)
+# pg_prove comes from libtap-parser-sourcehandler-pgtap-perl; curl probes the functions server
+# (a minimal Debian has no curl).
+APT_PACKAGES=(postgresql-15 postgresql-15-pgtap postgresql-15-cron postgresql-15-plpgsql-check
+  libtap-parser-sourcehandler-pgtap-perl curl)
 
 # Ports follow `supabase start`: 54321 API (here: functions only), 54322 database.
 API_PORT=${API_PORT:-54321}
