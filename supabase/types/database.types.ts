@@ -11,19 +11,123 @@ export type Database = {
     Tables: {
       customer_subscriptions: {
         Row: {
+          cancel_at_period_end: boolean
+          canceled_at: string | null
           created_at: string
+          current_period_end: string | null
+          current_period_start: string | null
+          drip_anchor: string
           id: string
+          last_stripe_event_at: string | null
+          next_cycle_number: number
+          next_drip_at: string | null
+          plan_id: string | null
+          status: string
+          stripe_customer_id: string | null
+          stripe_subscription_id: string | null
+          updated_at: string
+          user_id: string
+        }
+        Insert: {
+          cancel_at_period_end?: boolean
+          canceled_at?: string | null
+          created_at?: string
+          current_period_end?: string | null
+          current_period_start?: string | null
+          drip_anchor?: string
+          id?: string
+          last_stripe_event_at?: string | null
+          next_cycle_number?: number
+          next_drip_at?: string | null
+          plan_id?: string | null
+          status?: string
+          stripe_customer_id?: string | null
+          stripe_subscription_id?: string | null
+          updated_at?: string
+          user_id: string
+        }
+        Update: {
+          cancel_at_period_end?: boolean
+          canceled_at?: string | null
+          created_at?: string
+          current_period_end?: string | null
+          current_period_start?: string | null
+          drip_anchor?: string
+          id?: string
+          last_stripe_event_at?: string | null
+          next_cycle_number?: number
+          next_drip_at?: string | null
+          plan_id?: string | null
+          status?: string
+          stripe_customer_id?: string | null
+          stripe_subscription_id?: string | null
+          updated_at?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "customer_subscriptions_plan_id_fkey"
+            columns: ["plan_id"]
+            isOneToOne: false
+            referencedRelation: "subscription_plans"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      stripe_customers: {
+        Row: {
+          created_at: string
+          stripe_customer_id: string
           user_id: string
         }
         Insert: {
           created_at?: string
-          id?: string
+          stripe_customer_id: string
           user_id: string
         }
         Update: {
           created_at?: string
-          id?: string
+          stripe_customer_id?: string
           user_id?: string
+        }
+        Relationships: []
+      }
+      subscription_plans: {
+        Row: {
+          active: boolean
+          annual_grant_tokens: number | null
+          created_at: string
+          drip_interval: string
+          drip_tokens: number
+          id: string
+          max_rollover_cycles: number
+          max_rollover_tokens: number | null
+          name: string
+          stripe_price_id: string | null
+        }
+        Insert: {
+          active?: boolean
+          annual_grant_tokens?: number | null
+          created_at?: string
+          drip_interval?: string
+          drip_tokens?: number
+          id: string
+          max_rollover_cycles?: number
+          max_rollover_tokens?: number | null
+          name?: string
+          stripe_price_id?: string | null
+        }
+        Update: {
+          active?: boolean
+          annual_grant_tokens?: number | null
+          created_at?: string
+          drip_interval?: string
+          drip_tokens?: number
+          id?: string
+          max_rollover_cycles?: number
+          max_rollover_tokens?: number | null
+          name?: string
+          stripe_price_id?: string | null
         }
         Relationships: []
       }
@@ -62,6 +166,7 @@ export type Database = {
           id: string
           is_legacy: boolean
           metadata: Json | null
+          plan_id: string | null
           rollover_cycles_count: number | null
           rollover_from_previous: number | null
           subscription_id: string | null
@@ -80,6 +185,7 @@ export type Database = {
           id?: string
           is_legacy?: boolean
           metadata?: Json | null
+          plan_id?: string | null
           rollover_cycles_count?: number | null
           rollover_from_previous?: number | null
           subscription_id?: string | null
@@ -98,6 +204,7 @@ export type Database = {
           id?: string
           is_legacy?: boolean
           metadata?: Json | null
+          plan_id?: string | null
           rollover_cycles_count?: number | null
           rollover_from_previous?: number | null
           subscription_id?: string | null
@@ -137,35 +244,55 @@ export type Database = {
       token_lots: {
         Row: {
           created_at: string
+          drip_id: string | null
           expires_at: string | null
           id: string
           original: number
           remaining: number
           source: string
+          subscription_id: string | null
           transaction_id: string | null
           user_id: string
         }
         Insert: {
           created_at?: string
+          drip_id?: string | null
           expires_at?: string | null
           id?: string
           original: number
           remaining: number
           source: string
+          subscription_id?: string | null
           transaction_id?: string | null
           user_id: string
         }
         Update: {
           created_at?: string
+          drip_id?: string | null
           expires_at?: string | null
           id?: string
           original?: number
           remaining?: number
           source?: string
+          subscription_id?: string | null
           transaction_id?: string | null
           user_id?: string
         }
         Relationships: [
+          {
+            foreignKeyName: "token_lots_drip_id_fkey"
+            columns: ["drip_id"]
+            isOneToOne: false
+            referencedRelation: "token_drips"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "token_lots_subscription_id_fkey"
+            columns: ["subscription_id"]
+            isOneToOne: false
+            referencedRelation: "customer_subscriptions"
+            referencedColumns: ["id"]
+          },
           {
             foreignKeyName: "token_lots_transaction_id_fkey"
             columns: ["transaction_id"]
@@ -346,6 +473,7 @@ export type Database = {
       [_ in never]: never
     }
     Functions: {
+      expire_tokens: { Args: { p_as_of?: string }; Returns: Json }
       get_token_balance: { Args: { p_user_id?: string }; Returns: Json }
       grant_tokens: {
         Args: {
@@ -383,6 +511,14 @@ export type Database = {
           p_tokens: number
           p_user_id?: string
         }
+        Returns: Json
+      }
+      run_drip: {
+        Args: { p_as_of?: string; p_subscription_id: string }
+        Returns: Json
+      }
+      run_due_drips: {
+        Args: { p_as_of?: string; p_limit?: number }
         Returns: Json
       }
       verify_token_ledger: {

@@ -1,0 +1,16 @@
+-- pg_cron jobs: drips and expiry every 5 minutes, and a daily clean-up of cron's own history.
+-- cron.schedule() with a job name updates the job of that name, so this migration can run
+-- twice. Supabase enables pg_cron in pg_catalog (its objects live in schema cron).
+create extension if not exists pg_cron with schema pg_catalog;
+
+-- Issue every due drip, in committed batches of 1,000 (safe if a run overlaps the next).
+select cron.schedule('token-drips', '*/5 * * * *', 'call private.drip_all_due(1000)');
+
+-- Sweep lapsed trial grants, expiring admin grants and drip lots that no longer drip.
+select cron.schedule('token-expiry', '*/5 * * * *', 'select public.expire_tokens(now())');
+
+-- Keep 7 days of job history.
+select cron.schedule(
+  'cron-history-cleanup', '17 3 * * *',
+  $$delete from cron.job_run_details where end_time < now() - interval '7 days'$$
+);
