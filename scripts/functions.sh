@@ -3,7 +3,9 @@
 
 functions_pidfile() { echo "$(state_dir)/functions.pid"; }
 functions_log() { echo "$(state_dir)/functions.log"; }
-functions_dburl_file() { echo "$(state_dir)/functions.db-url"; } # the database it was started for
+# Which database the server was started for: a hash, so no password of SUPABASE_DB_URL lands on disk.
+functions_dburl_file() { echo "$(state_dir)/functions.db-url.sha1"; }
+url_hash() { printf '%s' "$1" | sha1sum | cut -c1-40; }
 
 # The names served under /functions/v1/: folders of supabase/functions with an index.ts,
 # except shared code (_shared); the same rule as scripts/local/load-function.ts.
@@ -40,7 +42,9 @@ functions_env() {
 
 functions_start() { # db_url
   # Reuse a running server, unless it was started for another database (SUPABASE_DB_URL changed).
-  if functions_running && [ "$(cat "$(functions_dburl_file)" 2>/dev/null)" = "$1" ]; then return 0; fi
+  if functions_running && [ "$(cat "$(functions_dburl_file)" 2>/dev/null)" = "$(url_hash "$1")" ]; then
+    return 0
+  fi
   functions_stop
   if curl -s -m 1 -o /dev/null "http://127.0.0.1:$API_PORT/" 2>/dev/null; then
     die "port $API_PORT is taken by another server (a \`supabase start\` stack serves its own functions); stop it or set API_PORT"
@@ -59,7 +63,7 @@ functions_start() { # db_url
       scripts/local/functions-serve.ts --port "$API_PORT" >"$(functions_log)" 2>&1 </dev/null &
     echo $! >"$(functions_pidfile)"
   )
-  echo "$1" >"$(functions_dburl_file)"
+  url_hash "$1" >"$(functions_dburl_file)"
   for _ in $(seq 1 120); do
     functions_running && return 0
     functions_pid >/dev/null || break
