@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# `npm run bench`: the benchmarks of docs/benchmarks.md, on a throw-away cluster.
+#
+# Creates its own durable cluster (fsync on, like a real server) named `bench`, applies the
+# compat layer and the migrations, runs every section in bench/NN-name.sh in order, prints one
+# table of results and ratios, and destroys the cluster at the end (also on Ctrl-C). Nothing is
+# written to the repository: copy the printed tables into docs/benchmarks.md by hand.
+#
+# Environment:
+#   BENCH_SECONDS  duration of each measured run (default 20)
+#   BENCH_WARMUP   duration of the warm-up before each run (default 5; 0 skips it)
+#   BENCH_CLIENTS  pgbench clients (default 8)
+#   BENCH_JOBS     pgbench threads (default 2)
+#   BENCH_ONLY     space-separated section names to run (default: all), e.g. "core"
+#   BENCH_KEEP=1   leave the cluster running at the end, for a closer look (destroyed next run)
+#   BENCH_DB_PORT  port of the bench cluster (default 54340)
+#
+# Adding a benchmark: write bench/NN-name.sh (sourced in order, NN sets the order) using the
+# helpers below (bench_sql, bench_pgbench, bench_record, bench_ratio), plus its SQL files in
+# bench/. See docs/benchmarks.md.
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/scripts/cluster.sh"
+
+BENCH_DB_PORT=${BENCH_DB_PORT:-54340}
+BENCH_SECONDS=${BENCH_SECONDS:-20}
+BENCH_WARMUP=${BENCH_WARMUP:-5}
+BENCH_CLIENTS=${BENCH_CLIENTS:-8}
+BENCH_JOBS=${BENCH_JOBS:-2}
+BENCH_ONLY=${BENCH_ONLY:-}
+BENCH_KEEP=${BENCH_KEEP:-0}
+BENCH_DIR=$ROOT/bench
+BENCH_URL=$(db_url_for "$BENCH_DB_PORT")
+for v in BENCH_SECONDS BENCH_WARMUP BENCH_CLIENTS BENCH_JOBS BENCH_DB_PORT; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number (got '${!v}')"
+done
+[ "$BENCH_SECONDS" -gt 0 ] && [ "$BENCH_CLIENTS" -gt 0 ] && [ "$BENCH_JOBS" -gt 0 ] ||
+  die "BENCH_SECONDS, BENCH_CLIENTS and BENCH_JOBS must be positive"
+[ "$BENCH_JOBS" -le "$BENCH_CLIENTS" ] || BENCH_JOBS=$BENCH_CLIENTS # pgbench requires jobs <= clients
+
+# Results of this run: one line per run / ratio, tab-separated. Logs of every pgbench run.
+BENCH_LOGS="$(state_dir)/bench-logs"
+rm -rf "$BENCH_LOGS"
+mkdir -p "$BENCH_LOGS"
+BENCH_RESULTS="$BENCH_LOGS/results.tsv"
+BENCH_RATIOS="$BENCH_LOGS/ratios.tsv"
+: >"$BENCH_RESULTS"
+: >"$BENCH_RATIOS"
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for sections
+# ---------------------------------------------------------------------------------------------
+
+# bench_url [database] -> URL of a database in the bench cluster (default: the ledger database)
+bench_url() { db_url_for "$BENCH_DB_PORT" "${1:-postgres}"; }
+
+# bench_sql FILE|-c SQL [psql args...]: run SQL against the ledger database as the superuser.
+bench_sql() {
+  if [ "$1" = -c ]; then
+    psql_url "$BENCH_URL" "$@"
+  else
+    psql_url "$BENCH_URL" -f "$BENCH_DIR/$1" "${@:2}"
+  fi
+}
+
+# Start every measured run from the same state: dirty pages written, statistics fresh.
+bench_settle() { # [database]
+  psql_url "$(bench_url "${1:-postgres}")" -c 'checkpoint' >/dev/null
+}
+
+# bench_pgbench ID LABEL [--db DATABASE] PGBENCH-ARGS...: a warm-up, then the measured run
+# (-c BENCH_CLIENTS -j BENCH_JOBS -T BENCH_SECONDS) with the given script options, e.g.
+#   bench_pgbench a "floor" -n -f "$BENCH_DIR/floor.sql" -D nusers=10000
+# Records tps and mean latency under ID. Fails the whole run when pgbench reports an error.
+bench_pgbench() {
+  local id=$1 label=$2 db=postgres
+  shift 2
+  if [ "${1:-}" = --db ]; then
+    db=$2
+    shift 2
+  fi
+  local env out=$BENCH_LOGS/$id.log
+  env=$(pg_env "$(bench_url "$db")")
+  if [ "$BENCH_WARMUP" -gt 0 ]; then
+    (eval "$env" && pgbench -c "$BENCH_CLIENTS" -j "$BENCH_JOBS" -T "$BENCH_WARMUP" "$@") \
+      >"$BENCH_LOGS/$id.warmup.log" 2>&1 ||
+      { tail -20 "$BENCH_LOGS/$id.warmup.log" >&2; die "pgbench warm-up of $id failed (log: $BENCH_LOGS/$id.warmup.log)"; }
+  fi
+  bench_settle "$db"
+  log "($id) $label: ${BENCH_SECONDS}s, $BENCH_CLIENTS clients"
+  (eval "$env" && pgbench -c "$BENCH_CLIENTS" -j "$BENCH_JOBS" -T "$BENCH_SECONDS" "$@") >"$out" 2>&1 ||
+    { tail -20 "$out" >&2; die "pgbench run $id failed (log: $out)"; }
+  local tps lat txns
+  tps=$(sed -nE 's/^tps = ([0-9.]+) \(without initial connection time\).*/\1/p' "$out")
+  lat=$(sed -nE 's/^latency average = ([0-9.]+) ms.*/\1/p' "$out")
+  txns=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' "$out")
+  [ -n "$tps" ] || die "no tps in the output of $id (log: $out)"
+  bench_record "$id" "$label" "$tps" "${lat:--}" "${txns:--}"
+}
+
+# bench_record ID LABEL TPS [LATENCY_MS] [TRANSACTIONS]: record a result measured some other
+# way (e.g. an HTTP load generator), so that it joins the table and the ratios.
+bench_record() {
+  printf '%s\t%s\t%.1f\t%s\t%s\n' "$1" "$2" "$3" "${4:--}" "${5:--}" >>"$BENCH_RESULTS"
+  printf '    %.1f tps\n' "$3" >&2
+}
+
+bench_tps() { awk -F'\t' -v id="$1" '$1 == id { print $3 }' "$BENCH_RESULTS"; }
+
+# bench_ratio LABEL NUMERATOR-ID DENOMINATOR-ID TARGET: tps(numerator)/tps(denominator),
+# met when >= TARGET.
+bench_ratio() {
+  local num den
+  num=$(bench_tps "$2")
+  den=$(bench_tps "$3")
+  [ -n "$num" ] && [ -n "$den" ] || die "bench_ratio $1: no result for $2 or $3"
+  awk -v l="$1" -v n="$num" -v d="$den" -v t="$4" 'BEGIN {
+    r = n / d; printf "%s\t%.2f\t%s\t%s\n", l, r, t, (r >= t ? "yes" : "no") }' >>"$BENCH_RATIOS"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------------------------
+
+bash "$ROOT/scripts/install.sh"
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ "$BENCH_KEEP" = 1 ] && [ $rc -eq 0 ]; then
+    log "kept the bench cluster: $BENCH_URL (npm stop stops it; the next bench run replaces it)"
+  else
+    log "destroying the bench cluster"
+    cluster_destroy bench || true
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "creating the bench cluster (durable: fsync on)"
+cluster_destroy bench # a leftover from an interrupted run
+cluster_start bench "$BENCH_DB_PORT"
+apply_compat "$BENCH_URL"
+db_push "$BENCH_URL"
+
+sections=()
+for f in "$BENCH_DIR"/[0-9][0-9]-*.sh; do
+  name=$(basename "$f" .sh)
+  name=${name#[0-9][0-9]-}
+  if [ -z "$BENCH_ONLY" ] || [[ " $BENCH_ONLY " == *" $name "* ]]; then
+    sections+=("$name")
+    log "section $name"
+    # shellcheck source=/dev/null
+    source "$f"
+  fi
+done
+[ ${#sections[@]} -gt 0 ] || die "no section matches BENCH_ONLY='$BENCH_ONLY' (see bench/NN-name.sh)"
+
+# ---------------------------------------------------------------------------------------------
+# Report (Markdown, ready for docs/benchmarks.md)
+# ---------------------------------------------------------------------------------------------
+
+pg_version=$(psql_url "$BENCH_URL" -At -c 'show server_version')
+fsync=$(psql_url "$BENCH_URL" -At -c "select current_setting('fsync') || ', synchronous_commit ' || current_setting('synchronous_commit')")
+echo
+echo "## Results $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo
+echo "PostgreSQL $pg_version, fsync $fsync; $(nproc) cores; ${BENCH_CLIENTS} clients, ${BENCH_JOBS} threads," \
+  "${BENCH_SECONDS}s per run after a ${BENCH_WARMUP}s warm-up; sections: ${sections[*]}."
+echo
+echo "| run | benchmark | tps | mean latency (ms) | transactions |"
+echo "|---|---|---:|---:|---:|"
+awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$BENCH_RESULTS"
+if [ -s "$BENCH_RATIOS" ]; then
+  echo
+  echo "| ratio | value | target | met |"
+  echo "|---|---:|---:|---|"
+  awk -F'\t' '{ printf "| %s | %s | >= %s | %s |\n", $1, $2, $3, $4 }' "$BENCH_RATIOS"
+fi
+echo
+log "pgbench logs: $BENCH_LOGS"
