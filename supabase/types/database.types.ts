@@ -92,6 +92,45 @@ export type Database = {
         }
         Relationships: []
       }
+      stripe_events: {
+        Row: {
+          created: string
+          error: string | null
+          id: string
+          livemode: boolean
+          payload: NonNullable<Json>
+          processed_at: string
+          received_at: string
+          result: NonNullable<Json>
+          status: string
+          type: string
+        }
+        Insert: {
+          created: string
+          error?: string | null
+          id: string
+          livemode?: boolean
+          payload: NonNullable<Json>
+          processed_at?: string
+          received_at?: string
+          result?: NonNullable<Json>
+          status: string
+          type: string
+        }
+        Update: {
+          created?: string
+          error?: string | null
+          id?: string
+          livemode?: boolean
+          payload?: NonNullable<Json>
+          processed_at?: string
+          received_at?: string
+          result?: NonNullable<Json>
+          status?: string
+          type?: string
+        }
+        Relationships: []
+      }
       subscription_plans: {
         Row: {
           active: boolean
@@ -487,6 +526,7 @@ export type Database = {
         }
         Returns: Json
       }
+      handle_stripe_event: { Args: { p_event: Json }; Returns: Json }
       record_purchase: {
         Args: {
           p_amount_cents: number
