@@ -1,0 +1,100 @@
+-- grant_tokens rejects bad arguments with 22023 before it writes anything: missing or
+-- unknown user, bad amounts, bad keys, an unknown type, an expiry that is not in the future,
+-- an over-long source, non-object metadata. The boundaries themselves are accepted.
+begin;
+select plan(32);
+
+create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
+  select format('usage=%s transactions=%s lots=%s balances=%s balance=%s remaining=%s',
+    (select count(*) from public.token_usage u where u.user_id = p_user),
+    (select count(*) from public.token_transactions t where t.user_id = p_user),
+    (select count(*) from public.token_lots l where l.user_id = p_user),
+    (select count(*) from public.token_balances b where b.user_id = p_user),
+    (select b.balance from public.token_balances b where b.user_id = p_user),
+    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
+$f$;
+
+insert into auth.users (id, email) values ('00000000-0000-4000-8204-000000000001', 'gt-bad-alice@example.test');
+select public.grant_tokens('00000000-0000-4000-8204-000000000001', 10, 'admin_grant', 'gt-bad-seed');
+
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+-- user
+select throws_ok($$select public.grant_tokens(null, 1, 'admin_grant', 'gt-bad-1')$$, '22023', null, 'a null user is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-0000000000ff', 1, 'admin_grant', 'gt-bad-1')$$,
+  '22023', null, 'an unknown user is rejected');
+-- amount
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', null, 'admin_grant', 'gt-bad-1')$$,
+  '22023', null, 'a null amount is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 0, 'admin_grant', 'gt-bad-1')$$,
+  '22023', null, 'a zero amount is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', -5, 'admin_grant', 'gt-bad-1')$$,
+  '22023', null, 'a negative amount is rejected (deductions use admin_deduction)');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', -5, 'admin_deduction', 'gt-bad-1')$$,
+  '22023', null, 'a negative deduction is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1000000000000001, 'admin_grant', 'gt-bad-1')$$,
+  '22023', null, 'more than 10^15 tokens is rejected');
+-- key
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', null)$$,
+  '22023', null, 'a null key is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', '')$$,
+  '22023', null, 'an empty key is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', ' ')$$,
+  '22023', null, 'a blank key is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', repeat('k', 256))$$,
+  '22023', null, 'a key of 256 characters is rejected');
+-- type: only the four grant types; the ledger's own types are not for callers
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, null, 'gt-bad-1')$$,
+  '22023', null, 'a null type is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'gift', 'gt-bad-1')$$,
+  '22023', null, 'an unknown type is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'ADMIN_GRANT', 'gt-bad-1')$$,
+  '22023', null, 'types are case-sensitive');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'purchase', 'gt-bad-1')$$,
+  '22023', null, 'purchase is not a grant type (record_purchase is)');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'opening_balance', 'gt-bad-1')$$,
+  '22023', null, 'opening_balance is not a grant type');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'expiration', 'gt-bad-1')$$,
+  '22023', null, 'expiration is not a grant type');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'refund', 'gt-bad-1')$$,
+  '22023', null, 'refund is not a grant type');
+-- expiry
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'trial_grant', 'gt-bad-1', null, now() - interval '1 second')$$,
+  '22023', null, 'an expiry in the past is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'trial_grant', 'gt-bad-1', null, now())$$,
+  '22023', null, 'an expiry of now is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_deduction', 'gt-bad-1', null, now() + interval '1 day')$$,
+  '22023', null, 'an expiry on a deduction is rejected');
+-- source and metadata
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', 'gt-bad-1', repeat('s', 201))$$,
+  '22023', null, 'a source over 200 characters is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', 'gt-bad-1', null, null, '[1]')$$,
+  '22023', null, 'array metadata is rejected');
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', 'gt-bad-1', null, null, '"x"')$$,
+  '22023', null, 'string metadata is rejected');
+reset role;
+select is(pg_temp.footprint('00000000-0000-4000-8204-000000000001'),
+  'usage=0 transactions=1 lots=1 balances=1 balance=10 remaining=10', 'none of the rejected calls wrote anything');
+select is(
+  (select count(*)::int from public.token_balances where user_id = '00000000-0000-4000-8204-0000000000ff'),
+  0, 'no balance row was created for the unknown user');
+
+-- boundaries
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select lives_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', repeat('k', 255))$$,
+  'a key of 255 characters is accepted');
+select lives_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', 'gt-bad-src', repeat('s', 200))$$,
+  'a source of 200 characters is accepted');
+select lives_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'trial_grant', 'gt-bad-soon', null, now() + interval '1 second')$$,
+  'an expiry just after now is accepted');
+select lives_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', 'gt-bad-nullmeta', null, null, null)$$,
+  'null metadata is accepted');
+select lives_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1000000000000000, 'admin_grant', 'gt-bad-max')$$,
+  'exactly 10^15 tokens is accepted');
+reset role;
+select is(pg_temp.footprint('00000000-0000-4000-8204-000000000001'),
+  'usage=0 transactions=6 lots=6 balances=1 balance=1000000000000014 remaining=1000000000000014', 'the accepted grants were written');
+
+select * from finish();
+rollback;

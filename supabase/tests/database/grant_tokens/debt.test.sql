@@ -1,0 +1,85 @@
+-- Credits repay debt first. A negative legacy balance is carried into the ledger as debt
+-- (an opening_balance posted with debt allowed, as the legacy migration does); a grant then
+-- pays the debt before any of it becomes spendable.
+begin;
+select plan(12);
+
+create function pg_temp.error_detail(p_sql text) returns text language plpgsql as $f$
+declare
+  v_detail text;
+begin
+  execute p_sql;
+  return null;
+exception when others then
+  get stacked diagnostics v_detail = pg_exception_detail;
+  return v_detail;
+end
+$f$;
+
+insert into auth.users (id, email) values ('00000000-0000-4000-8203-000000000001', 'gt-debt-alice@example.test');
+do $$
+declare
+  v_tx public.token_transactions;
+begin
+  perform private.lock_balance('00000000-0000-4000-8203-000000000001');
+  v_tx.user_id := '00000000-0000-4000-8203-000000000001';
+  v_tx.transaction_type := 'opening_balance';
+  v_tx.token_amount := -50;
+  v_tx.source := 'legacy';
+  v_tx.idempotency_key := 'opening_balance:00000000-0000-4000-8203-000000000001';
+  perform private.post_transaction(v_tx, now(), true);
+end
+$$;
+select results_eq(
+  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8203-000000000001'$$,
+  $$values (-50::bigint, 50::bigint)$$,
+  'the user starts 50 tokens in debt');
+
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select set_config('test.g1', public.grant_tokens('00000000-0000-4000-8203-000000000001', 30, 'admin_grant', 'gt-debt-1')::text, true);
+reset role;
+select is((current_setting('test.g1')::jsonb ->> 'balance_before')::bigint, -50::bigint, 'balance_before shows the debt');
+select is((current_setting('test.g1')::jsonb ->> 'balance_after')::bigint, -20::bigint, 'the grant went to the debt');
+select results_eq(
+  $$select original, remaining from public.token_lots where transaction_id = (current_setting('test.g1')::jsonb ->> 'transaction_id')::uuid$$,
+  $$values (30::bigint, 0::bigint)$$,
+  'the lot of a grant that only repays debt holds nothing');
+select results_eq(
+  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8203-000000000001'$$,
+  $$values (-20::bigint, 20::bigint)$$,
+  'the debt went down by the grant');
+
+-- nothing can be spent or deducted while in debt
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8203-000000000001","role":"authenticated"}', true);
+select is(pg_temp.error_detail($$select public.record_usage('chat', 1, 'gt-debt-u1')$$),
+  'balance: -20, required: 1', 'usage in debt is PT402 with the negative balance');
+select is(public.get_token_balance() - 'user_id',
+  '{"balance":-20,"debt":20,"lots":[],"next_expiry":null}'::jsonb,
+  'get_token_balance shows the debt and no spendable lot');
+reset role;
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select throws_ok($$select public.grant_tokens('00000000-0000-4000-8203-000000000001', 1, 'admin_deduction', 'gt-debt-d1')$$,
+  'PT402', null, 'a deduction in debt is PT402');
+
+-- a grant larger than the debt: the rest is spendable
+select set_config('test.g2', public.grant_tokens('00000000-0000-4000-8203-000000000001', 100, 'trial_grant', 'gt-debt-2',
+  null, now() + interval '7 days')::text, true);
+reset role;
+select is((current_setting('test.g2')::jsonb ->> 'balance_after')::bigint, 80::bigint, 'the balance is the grant minus the debt');
+select results_eq(
+  $$select original, remaining from public.token_lots where transaction_id = (current_setting('test.g2')::jsonb ->> 'transaction_id')::uuid$$,
+  $$values (100::bigint, 80::bigint)$$,
+  'the lot holds what is left after repaying');
+select results_eq(
+  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8203-000000000001'$$,
+  $$values (80::bigint, 0::bigint)$$,
+  'the debt is paid off');
+select is_empty(
+  $$select * from public.verify_token_ledger('00000000-0000-4000-8203-000000000001')$$,
+  'the ledger is consistent');
+
+select * from finish();
+rollback;
