@@ -28,24 +28,36 @@ record() { echo "$1 $2 $3" >>"$results"; } # step passed failed
 logdir="$(state_dir)/test-logs"
 mkdir -p "$logdir"
 
+# count_tap STEP LABEL LOG RC: count the ok / not ok lines of a TAP log (pg_prove --verbose)
+# as STEP's result. A file that died counts its unrun tests as failed ("Failed 13/13
+# subtests"); a run that failed without any countable test (a wrong plan) still counts as one
+# failure.
+count_tap() {
+  local step=$1 label=$2 log=$3 rc=$4 ok notok died
+  ok=$(grep -cE '^ok [0-9]+' "$log")
+  notok=$(grep -E '^not ok [0-9]+' "$log" | grep -vc '# TODO')
+  died=$(sed -nE 's/^Failed ([0-9]+)\/[0-9]+ subtests.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+  [ "$died" -gt "$notok" ] && notok=$died
+  [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ] && notok=1
+  if [ "$rc" -ne 0 ]; then
+    grep -E '^not ok|^# |^Dubious|^psql:|ERROR|Parse errors|^Failed|^/.*\.sql \(' "$log" | grep -v '# TODO' | head -60
+  fi
+  record "$step" "$ok" "$notok"
+  echo "$label: $ok passed, $notok failed (log: $log)"
+}
+
 # 1. pgTAP, recursively over supabase/tests/database, as `supabase test db` does.
 psql_url "$TEST_DB_URL" -c 'create extension if not exists pgtap with schema extensions' >/dev/null
 log "pgTAP"
 (eval "$(pg_env "$TEST_DB_URL")" && pg_prove --recurse --ext .sql --verbose --failures --jobs 2 \
   "$ROOT/supabase/tests/database") >"$logdir/pgtap.log" 2>&1
-prove_rc=$?
-ok=$(grep -cE '^ok [0-9]+' "$logdir/pgtap.log")
-notok=$(grep -E '^not ok [0-9]+' "$logdir/pgtap.log" | grep -vc '# TODO')
-# A file that died counts its unrun tests as failed ("Failed 13/13 subtests"); a run that
-# failed without any countable test (a wrong plan) still counts as one failure.
-died=$(sed -nE 's/^Failed ([0-9]+)\/[0-9]+ subtests.*/\1/p' "$logdir/pgtap.log" | awk '{s+=$1} END {print s+0}')
-[ "$died" -gt "$notok" ] && notok=$died
-[ $prove_rc -ne 0 ] && [ "$notok" -eq 0 ] && notok=1
-if [ $prove_rc -ne 0 ]; then
-  grep -E '^not ok|^# |^Dubious|^psql:|ERROR|Parse errors|^Failed|^/.*\.sql \(' "$logdir/pgtap.log" | grep -v '# TODO' | head -60
-fi
-record pgtap "$ok" "$notok"
-echo "pgTAP: $ok passed, $notok failed (log: $logdir/pgtap.log)"
+count_tap pgtap pgTAP "$logdir/pgtap.log" $?
+
+# 1b. The upgrade of a legacy database (the seed's tables with rows) on its own throw-away
+# cluster: every row kept, opening balances, RPCs afterwards (pgTAP).
+log "legacy upgrade"
+bash "$ROOT/scripts/test-upgrade.sh" >"$logdir/upgrade.log" 2>&1
+count_tap upgrade "legacy upgrade" "$logdir/upgrade.log" $?
 
 # 2. Deno tests: the functions over HTTP, concurrency over real connections.
 log "Deno tests"

@@ -1,0 +1,70 @@
+-- Right after the upgrade: each user with legacy history has ONE opening_balance transaction
+-- carrying the balance_after of their latest legacy row (token_transactions or token_drips,
+-- by created_at; rows without a balance_after state none), 0 when there is none, negative
+-- as debt; balances, lots and debt agree, and verify_token_ledger() is empty.
+begin;
+select plan(11);
+
+select results_eq(
+  $$select user_id, token_amount, balance_before, balance_after, source, idempotency_key
+      from public.token_transactions where transaction_type = 'opening_balance' order by user_id$$,
+  $$values
+    ('10000000-0000-4000-8000-000000000010'::uuid, 0::bigint, 0::bigint, 0::bigint, 'legacy', 'opening_balance:10000000-0000-4000-8000-000000000010'),
+    ('70000000-0000-4000-8000-000000000007', 375000, 0, 375000, 'legacy', 'opening_balance:70000000-0000-4000-8000-000000000007'),
+    ('80000000-0000-4000-8000-000000000008', -2147483648, 0, -2147483648, 'legacy', 'opening_balance:80000000-0000-4000-8000-000000000008'),
+    ('a0000000-0000-4000-8000-000000000001', 512345, 0, 512345, 'legacy', 'opening_balance:a0000000-0000-4000-8000-000000000001'),
+    ('b0000000-0000-4000-8000-000000000002', 90000, 0, 90000, 'legacy', 'opening_balance:b0000000-0000-4000-8000-000000000002'),
+    ('c0000000-0000-4000-8000-000000000003', 0, 0, 0, 'legacy', 'opening_balance:c0000000-0000-4000-8000-000000000003'),
+    ('d0000000-0000-4000-8000-000000000004', -1500, 0, -1500, 'legacy', 'opening_balance:d0000000-0000-4000-8000-000000000004'),
+    ('e0000000-0000-4000-8000-000000000005', 20000, 0, 20000, 'legacy', 'opening_balance:e0000000-0000-4000-8000-000000000005'),
+    ('f0000000-0000-4000-8000-000000000006', 2147483647, 0, 2147483647, 'legacy', 'opening_balance:f0000000-0000-4000-8000-000000000006')$$,
+  'one opening balance per user with history: the balance_after of the latest legacy row');
+select is((select metadata -> 'legacy_balance' from public.token_transactions
+            where transaction_type = 'opening_balance' and user_id = 'a0000000-0000-4000-8000-000000000001'),
+  '512345'::jsonb, 'the opening balance records the legacy balance in its metadata');
+
+select results_eq(
+  'select user_id, balance, debt from public.token_balances order by user_id',
+  $$values
+    ('10000000-0000-4000-8000-000000000010'::uuid, 0::bigint, 0::bigint),
+    ('70000000-0000-4000-8000-000000000007', 375000, 0),
+    ('80000000-0000-4000-8000-000000000008', -2147483648, 2147483648),
+    ('a0000000-0000-4000-8000-000000000001', 512345, 0),
+    ('b0000000-0000-4000-8000-000000000002', 90000, 0),
+    ('c0000000-0000-4000-8000-000000000003', 0, 0),
+    ('d0000000-0000-4000-8000-000000000004', -1500, 1500),
+    ('e0000000-0000-4000-8000-000000000005', 20000, 0),
+    ('f0000000-0000-4000-8000-000000000006', 2147483647, 0)$$,
+  'balances continue from the legacy ones; negative ones are debt');
+select results_eq(
+  $$select user_id, source, original, remaining, expires_at from public.token_lots order by user_id$$,
+  $$values
+    ('70000000-0000-4000-8000-000000000007'::uuid, 'opening_balance', 375000::bigint, 375000::bigint, null::timestamptz),
+    ('a0000000-0000-4000-8000-000000000001', 'opening_balance', 512345, 512345, null),
+    ('b0000000-0000-4000-8000-000000000002', 'opening_balance', 90000, 90000, null),
+    ('e0000000-0000-4000-8000-000000000005', 'opening_balance', 20000, 20000, null),
+    ('f0000000-0000-4000-8000-000000000006', 'opening_balance', 2147483647, 2147483647, null)$$,
+  'each positive opening balance is one permanent lot; zero and negative ones have none');
+select is_empty(
+  $$select 1 from public.token_transactions where user_id = '90000000-0000-4000-8000-000000000009'
+    union all select 1 from public.token_balances where user_id = '90000000-0000-4000-8000-000000000009'$$,
+  'a user without token history gets no opening balance');
+
+-- The ledger explains every balance right after the upgrade, as the superuser and as the service.
+select is_empty('select * from public.verify_token_ledger()', 'verify_token_ledger() is empty after the upgrade');
+
+set local role service_role;
+do $$ begin perform set_config('request.jwt.claims', '{"role":"service_role"}', true); end $$;
+select is_empty('select * from public.verify_token_ledger()', 'verify_token_ledger() is empty for service_role too');
+select is((public.get_token_balance('a0000000-0000-4000-8000-000000000001') ->> 'balance')::bigint, 512345::bigint,
+  'get_token_balance: alice (latest row a drip, one second after a transaction)');
+select is(public.get_token_balance('d0000000-0000-4000-8000-000000000004') - 'lots' - 'next_expiry' - 'user_id',
+  '{"balance": -1500, "debt": 1500}'::jsonb, 'get_token_balance: dave owes 1500');
+select is((public.get_token_balance('c0000000-0000-4000-8000-000000000003') ->> 'balance')::bigint, 0::bigint,
+  'get_token_balance: carol (usage rows only) has 0');
+select is((public.get_token_balance('80000000-0000-4000-8000-000000000008') ->> 'debt')::bigint, 2147483648::bigint,
+  'get_token_balance: heidi owes more than an INTEGER holds');
+reset role;
+
+select * from finish();
+rollback;
