@@ -280,6 +280,72 @@ export type Database = {
         }
         Relationships: []
       }
+      token_holds: {
+        Row: {
+          available_after: number
+          closed_at: string | null
+          created_at: string
+          expires_at: string
+          feature: string
+          id: string
+          idempotency_key: string
+          request_hash: string
+          status: string
+          tokens_held: number
+          tokens_released: number | null
+          tokens_used: number | null
+          usage_id: string | null
+          user_id: string
+        }
+        Insert: {
+          available_after: number
+          closed_at?: string | null
+          created_at?: string
+          expires_at: string
+          feature: string
+          id?: string
+          idempotency_key: string
+          request_hash: string
+          status?: string
+          tokens_held: number
+          tokens_released?: number | null
+          tokens_used?: number | null
+          usage_id?: string | null
+          user_id: string
+        }
+        Update: {
+          available_after?: number
+          closed_at?: string | null
+          created_at?: string
+          expires_at?: string
+          feature?: string
+          id?: string
+          idempotency_key?: string
+          request_hash?: string
+          status?: string
+          tokens_held?: number
+          tokens_released?: number | null
+          tokens_used?: number | null
+          usage_id?: string | null
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "token_holds_feature_fkey"
+            columns: ["feature"]
+            isOneToOne: false
+            referencedRelation: "token_features"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "token_holds_usage_id_fkey"
+            columns: ["usage_id"]
+            isOneToOne: false
+            referencedRelation: "token_usage"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       token_lots: {
         Row: {
           created_at: string
@@ -460,11 +526,13 @@ export type Database = {
           balance_before: number | null
           created_at: string
           feature: string
+          hold_id: string | null
           id: string
           idempotency_key: string | null
           is_legacy: boolean
           metadata: Json | null
           model: string | null
+          overage_tokens: number
           request_hash: string | null
           tokens: number
           user_id: string
@@ -474,11 +542,13 @@ export type Database = {
           balance_before?: number | null
           created_at?: string
           feature: string
+          hold_id?: string | null
           id?: string
           idempotency_key?: string | null
           is_legacy?: boolean
           metadata?: Json | null
           model?: string | null
+          overage_tokens?: number
           request_hash?: string | null
           tokens: number
           user_id: string
@@ -488,11 +558,13 @@ export type Database = {
           balance_before?: number | null
           created_at?: string
           feature?: string
+          hold_id?: string | null
           id?: string
           idempotency_key?: string | null
           is_legacy?: boolean
           metadata?: Json | null
           model?: string | null
+          overage_tokens?: number
           request_hash?: string | null
           tokens?: number
           user_id?: string
@@ -505,6 +577,13 @@ export type Database = {
             referencedRelation: "token_features"
             referencedColumns: ["id"]
           },
+          {
+            foreignKeyName: "token_usage_hold_id_fkey"
+            columns: ["hold_id"]
+            isOneToOne: false
+            referencedRelation: "token_holds"
+            referencedColumns: ["id"]
+          },
         ]
       }
     }
@@ -512,6 +591,7 @@ export type Database = {
       [_ in never]: never
     }
     Functions: {
+      expire_holds: { Args: { p_as_of?: string }; Returns: Json }
       expire_tokens: { Args: { p_as_of?: string }; Returns: Json }
       get_token_balance: { Args: { p_user_id?: string }; Returns: Json }
       grant_tokens: {
@@ -553,12 +633,32 @@ export type Database = {
         }
         Returns: Json
       }
+      release_hold: { Args: { p_hold_id: string }; Returns: Json }
+      reserve_tokens: {
+        Args: {
+          p_feature: string
+          p_idempotency_key: string
+          p_tokens: number
+          p_ttl_seconds?: number
+          p_user_id?: string
+        }
+        Returns: Json
+      }
       run_drip: {
         Args: { p_as_of?: string; p_subscription_id: string }
         Returns: Json
       }
       run_due_drips: {
         Args: { p_as_of?: string; p_limit?: number }
+        Returns: Json
+      }
+      settle_hold: {
+        Args: {
+          p_hold_id: string
+          p_metadata?: Json
+          p_model?: string
+          p_tokens_used: number
+        }
         Returns: Json
       }
       verify_token_ledger: {

@@ -1,0 +1,350 @@
+-- Holds for streaming AI usage: reserve an estimate before the AI call, settle the measured
+-- tokens after, release what is unused. Fixes check-then-deduct races: N parallel streams
+-- cannot all pass a balance check, because each reservation takes the user's lock and
+-- counts every other active hold.
+--
+--   available = balance - tokens held by active holds
+-- A hold is active while status = 'held' and expires_at > now: a lapsed hold stops counting
+-- at its expires_at even before the token-holds cron job marks it 'expired'.
+-- Holds are state, not ledger: the ledger row is the token_usage row a settle writes.
+
+create table if not exists public.token_holds (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  feature text not null references public.token_features (id),
+  tokens_held bigint not null check (tokens_held > 0),
+  idempotency_key text not null check (length(idempotency_key) between 1 and 255),
+  request_hash text not null,
+  expires_at timestamptz not null,
+  status text not null default 'held' check (status in ('held', 'settled', 'released', 'expired')),
+  available_after bigint not null,
+  usage_id uuid references public.token_usage (id) on delete cascade,
+  tokens_used bigint check (tokens_used >= 0),
+  tokens_released bigint check (tokens_released >= 0),
+  created_at timestamptz not null default now(),
+  closed_at timestamptz
+);
+create unique index if not exists token_holds_user_idempotency_key_key on public.token_holds (user_id, idempotency_key);
+-- The active holds of a user, summed on every spend.
+create index if not exists token_holds_active_idx on public.token_holds (user_id, expires_at) where status = 'held';
+-- Lapsed holds for the sweep.
+create index if not exists token_holds_expiry_idx on public.token_holds (expires_at) where status = 'held';
+create index if not exists token_holds_usage_id_idx on public.token_holds (usage_id) where usage_id is not null;
+create index if not exists token_holds_feature_idx on public.token_holds (feature);
+
+-- The usage row a settle writes points at its hold and says how much was beyond what the
+-- hold and the free balance covered (that part became debt).
+alter table public.token_usage
+  add column if not exists hold_id uuid references public.token_holds (id) on delete set null,
+  add column if not exists overage_tokens bigint not null default 0 check (overage_tokens >= 0);
+create index if not exists token_usage_hold_id_idx on public.token_usage (hold_id) where hold_id is not null;
+
+alter table public.token_holds enable row level security;
+revoke all on table public.token_holds from anon, authenticated, service_role;
+grant select on table public.token_holds to authenticated, service_role;
+drop policy if exists "users read their own rows" on public.token_holds;
+create policy "users read their own rows" on public.token_holds
+  for select to authenticated using ((select auth.uid()) = user_id);
+
+------------------------------------------------------------------------------------------
+-- Available tokens now count holds
+------------------------------------------------------------------------------------------
+
+create or replace function private.held_tokens(p_user_id uuid, p_as_of timestamptz, p_except uuid default null)
+returns bigint
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(sum(h.tokens_held), 0)::bigint
+  from public.token_holds h
+  where h.user_id = p_user_id and h.status = 'held' and h.expires_at > p_as_of
+    and h.id is distinct from p_except
+$$;
+
+create or replace function private.available_tokens(p_user_id uuid, p_as_of timestamptz)
+returns bigint
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce((select b.balance from public.token_balances b where b.user_id = p_user_id), 0)
+         - private.held_tokens(p_user_id, p_as_of)
+$$;
+
+-- get_token_balance reports what is held and what is available.
+create or replace function private.balance_snapshot(p_user_id uuid, p_as_of timestamptz)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  with bal as (
+    select coalesce((select b.debt from public.token_balances b where b.user_id = p_user_id), 0) as debt
+  ),
+  live as (
+    select l.source, l.remaining, l.expires_at, l.created_at, l.id
+    from public.token_lots l
+    where l.user_id = p_user_id and l.remaining > 0 and (l.expires_at is null or l.expires_at > p_as_of)
+  ),
+  totals as (
+    select coalesce((select sum(live.remaining) from live), 0) - bal.debt as balance,
+           private.held_tokens(p_user_id, p_as_of) as held,
+           bal.debt
+    from bal
+  )
+  select jsonb_build_object(
+    'user_id', p_user_id,
+    'balance', totals.balance,
+    'debt', totals.debt,
+    'held', totals.held,
+    'available', totals.balance - totals.held,
+    'lots', coalesce((
+      select jsonb_agg(jsonb_build_object('source', live.source, 'remaining', live.remaining, 'expires_at', live.expires_at)
+                       order by live.expires_at nulls last, live.created_at, live.id)
+      from live), '[]'::jsonb),
+    'next_expiry', (select min(live.expires_at) from live)
+  )
+  from totals
+$$;
+
+------------------------------------------------------------------------------------------
+-- reserve_tokens
+------------------------------------------------------------------------------------------
+
+create or replace function public.reserve_tokens(
+  p_feature text,
+  p_tokens bigint,
+  p_idempotency_key text,
+  p_user_id uuid default null,
+  p_ttl_seconds integer default 600
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_user uuid := private.target_user(p_user_id, false);
+  v_hash text;
+  v_hold public.token_holds;
+  v_available bigint;
+begin
+  perform private.check_amount(p_tokens, 'p_tokens');
+  perform private.check_key(p_idempotency_key);
+  if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
+    perform private.invalid(format('Unknown feature %L.', p_feature));
+  end if;
+  if p_ttl_seconds is null or p_ttl_seconds < 1 or p_ttl_seconds > 86400 then
+    perform private.invalid('p_ttl_seconds must be between 1 and 86400.');
+  end if;
+  v_hash := md5(jsonb_build_array(p_feature, p_tokens, p_ttl_seconds)::text);
+
+  perform private.lock_balance(v_user);
+  select * into v_hold from public.token_holds h where h.user_id = v_user and h.idempotency_key = p_idempotency_key;
+  if found then
+    if v_hold.request_hash <> v_hash then
+      perform private.key_reused(p_idempotency_key);
+    end if;
+    return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_user, 'tokens_held', v_hold.tokens_held,
+      'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after, 'status', v_hold.status, 'replayed', true);
+  end if;
+
+  perform private.settle_user(v_user, now());
+  v_available := private.available_tokens(v_user, now());
+  if v_available < p_tokens then
+    perform private.insufficient(v_available, p_tokens);
+  end if;
+  insert into public.token_holds (user_id, feature, tokens_held, idempotency_key, request_hash, expires_at, available_after)
+  values (v_user, p_feature, p_tokens, p_idempotency_key, v_hash, now() + make_interval(secs => p_ttl_seconds),
+          v_available - p_tokens)
+  returning * into v_hold;
+  return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_user, 'tokens_held', v_hold.tokens_held,
+    'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after, 'status', v_hold.status, 'replayed', false);
+end;
+$$;
+
+------------------------------------------------------------------------------------------
+-- settle_hold / release_hold
+------------------------------------------------------------------------------------------
+
+-- Find a hold the caller may close, lock its user's balance row, and return it locked.
+create or replace function private.lock_hold(p_hold_id uuid)
+returns public.token_holds
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_user uuid;
+  v_hold public.token_holds;
+begin
+  if p_hold_id is null then
+    perform private.invalid('p_hold_id is required.');
+  end if;
+  select h.user_id into v_user from public.token_holds h where h.id = p_hold_id;
+  if v_user is null then
+    perform private.invalid(format('Unknown hold %s.', p_hold_id));
+  end if;
+  perform private.target_user(v_user, false); -- 42501 unless the hold's owner or the service
+  perform private.lock_balance(v_user);
+  select * into strict v_hold from public.token_holds h where h.id = p_hold_id for update;
+  return v_hold;
+end;
+$$;
+
+create or replace function private.settle_result(p_hold public.token_holds, p_replayed boolean)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'hold_id', p_hold.id, 'usage_id', p_hold.usage_id, 'user_id', p_hold.user_id,
+    'tokens', p_hold.tokens_used,
+    'balance_before', coalesce(u.balance_before, b.balance), 'balance_after', coalesce(u.balance_after, b.balance),
+    'released', p_hold.tokens_released, 'overage_tokens', coalesce(u.overage_tokens, 0),
+    'replayed', p_replayed)
+  from (select 1) one
+  left join public.token_usage u on u.id = p_hold.usage_id
+  left join public.token_balances b on b.user_id = p_hold.user_id
+$$;
+
+create or replace function public.settle_hold(
+  p_hold_id uuid,
+  p_tokens_used bigint,
+  p_model text default null,
+  p_metadata jsonb default '{}'::jsonb
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_hold public.token_holds := private.lock_hold(p_hold_id);
+  v_metadata jsonb := private.check_metadata(p_metadata);
+  v_active boolean;
+  v_free bigint;
+  v_cover bigint;
+  v_balance bigint;
+  v_burned bigint;
+  v_overage bigint := 0;
+  v_usage_id uuid;
+begin
+  if v_hold.status = 'settled' then
+    return private.settle_result(v_hold, true);
+  end if;
+  if v_hold.status = 'released' then
+    perform private.invalid('This hold was released; reserve again.');
+  end if;
+  if p_tokens_used is null or p_tokens_used < 0 or p_tokens_used > 1000000000000000 then
+    perform private.invalid('p_tokens_used must be zero or a positive number of tokens (at most 10^15).');
+  end if;
+  if p_model is not null and length(p_model) > 200 then
+    perform private.invalid('p_model must be at most 200 characters.');
+  end if;
+
+  perform private.settle_user(v_hold.user_id, now());
+  v_active := v_hold.status = 'held' and v_hold.expires_at > now();
+  -- What the user may spend besides this hold.
+  v_free := private.available_tokens(v_hold.user_id, now()) + case when v_active then v_hold.tokens_held else 0 end;
+  if v_active then
+    -- The work has happened: what the hold and the free balance do not cover becomes debt.
+    v_cover := v_hold.tokens_held + greatest(v_free - v_hold.tokens_held, 0);
+    v_overage := greatest(p_tokens_used - v_cover, 0);
+  elsif p_tokens_used > v_free then
+    -- A lapsed hold guarantees nothing: settle only from tokens still available.
+    raise exception using
+      errcode = 'PT402',
+      message = 'The hold lapsed and the tokens are no longer available.',
+      detail = format('balance: %s, required: %s, hold expired at: %s', v_free, p_tokens_used, v_hold.expires_at),
+      hint = 'Reserve again before the next call, or use a longer p_ttl_seconds.';
+  end if;
+
+  select b.balance into v_balance from public.token_balances b where b.user_id = v_hold.user_id;
+  if p_tokens_used > 0 then
+    v_burned := private.burn_lots(v_hold.user_id, p_tokens_used, now());
+    update public.token_balances b
+       set balance = b.balance - p_tokens_used, debt = b.debt + (p_tokens_used - v_burned), updated_at = now()
+     where b.user_id = v_hold.user_id;
+    v_usage_id := gen_random_uuid();
+    insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
+                                    balance_before, balance_after, hold_id, overage_tokens)
+    values (v_usage_id, v_hold.user_id, v_hold.feature, p_tokens_used, p_model, v_metadata,
+            'hold:' || v_hold.id, md5(jsonb_build_array(v_hold.id, p_tokens_used)::text),
+            v_balance, v_balance - p_tokens_used, v_hold.id, v_overage);
+  end if;
+
+  update public.token_holds h
+     set status = 'settled', usage_id = v_usage_id, tokens_used = p_tokens_used,
+         tokens_released = greatest(h.tokens_held - p_tokens_used, 0), closed_at = now()
+   where h.id = v_hold.id
+  returning * into v_hold;
+  return private.settle_result(v_hold, false);
+end;
+$$;
+
+create or replace function public.release_hold(p_hold_id uuid)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_hold public.token_holds := private.lock_hold(p_hold_id);
+  v_replayed boolean := v_hold.status = 'released';
+begin
+  if v_hold.status = 'settled' then
+    perform private.invalid('This hold was settled; a settled hold cannot be released.');
+  end if;
+  if not v_replayed then
+    update public.token_holds h
+       set status = 'released', tokens_released = h.tokens_held, tokens_used = 0, closed_at = now()
+     where h.id = v_hold.id
+    returning * into v_hold;
+  end if;
+  return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_hold.user_id, 'status', v_hold.status,
+    'released', v_hold.tokens_released, 'available_after', private.available_tokens(v_hold.user_id, now()),
+    'replayed', v_replayed);
+end;
+$$;
+
+-- Mark lapsed holds 'expired' (they already stopped counting at expires_at). pg_cron runs it
+-- every minute; tests pass an as-of time.
+create or replace function public.expire_holds(p_as_of timestamptz default now())
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  if private.caller_kind() <> 'service' then
+    perform private.deny('Only the service expires holds.');
+  end if;
+  if p_as_of is null then
+    perform private.invalid('p_as_of is required.');
+  end if;
+  update public.token_holds h set status = 'expired', tokens_released = h.tokens_held, closed_at = p_as_of
+   where h.status = 'held' and h.expires_at <= p_as_of;
+  get diagnostics v_count = row_count;
+  return jsonb_build_object('holds_expired', v_count);
+end;
+$$;
+
+select cron.schedule('token-holds', '* * * * *', 'select public.expire_holds(now())');
+
+revoke execute on all functions in schema private from public, anon, authenticated, service_role;
+revoke execute on function
+  public.reserve_tokens(text, bigint, text, uuid, integer),
+  public.settle_hold(uuid, bigint, text, jsonb),
+  public.release_hold(uuid),
+  public.expire_holds(timestamptz)
+from public, anon, authenticated, service_role;
+grant execute on function
+  public.reserve_tokens(text, bigint, text, uuid, integer),
+  public.settle_hold(uuid, bigint, text, jsonb),
+  public.release_hold(uuid)
+to authenticated, service_role;
+grant execute on function public.expire_holds(timestamptz) to service_role;
