@@ -377,8 +377,8 @@ declare
 begin
   perform private.check_amount(p_tokens, 'p_tokens');
   perform private.check_key(p_idempotency_key);
-  if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
-    perform private.invalid(format('Unknown feature %L.', p_feature));
+  if p_feature is null then
+    perform private.invalid('p_feature is required.');
   end if;
   if p_model is not null and length(p_model) > 200 then
     perform private.invalid('p_model must be at most 200 characters.');
@@ -394,6 +394,12 @@ begin
     end if;
     return jsonb_build_object('usage_id', v_prior.id, 'user_id', v_user, 'tokens', v_prior.tokens,
       'balance_before', v_prior.balance_before, 'balance_after', v_prior.balance_after, 'replayed', true);
+  end if;
+
+  -- Checked after the replay lookup: a retry of recorded usage returns its first result
+  -- even if the feature has been switched off since.
+  if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
+    perform private.invalid(format('Unknown feature %L.', p_feature));
   end if;
 
   perform private.settle_user(v_user, now());
@@ -569,9 +575,8 @@ begin
     perform private.invalid('p_user_id is required.');
   end if;
   perform private.check_key(p_idempotency_key);
-  select * into v_pack from public.token_packs tp where tp.id = p_pack_id;
-  if not found or not v_pack.active then
-    perform private.invalid(format('Unknown or inactive token pack %L.', p_pack_id));
+  if p_pack_id is null then
+    perform private.invalid('p_pack_id is required.');
   end if;
   if p_amount_cents is null or p_amount_cents < 0 then
     perform private.invalid('p_amount_cents must be zero or more.');
@@ -586,6 +591,13 @@ begin
   v_tx := private.prior_transaction(p_idempotency_key, v_hash);
   if v_tx.id is not null then
     return private.transaction_result(v_tx, true);
+  end if;
+
+  -- Checked after the replay lookup: a second event about a recorded purchase (completed,
+  -- then async_payment_succeeded) returns its first result even if the pack was retired since.
+  select * into v_pack from public.token_packs tp where tp.id = p_pack_id;
+  if not found or not v_pack.active then
+    perform private.invalid(format('Unknown or inactive token pack %L.', p_pack_id));
   end if;
 
   perform private.settle_user(p_user_id, now());

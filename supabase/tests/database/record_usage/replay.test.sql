@@ -2,7 +2,7 @@
 -- result with replayed:true and writes nothing; the key with a different request is PT409;
 -- another user's identical key is a different usage.
 begin;
-select plan(23);
+select plan(26);
 
 create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
   select format('usage=%s transactions=%s lots=%s balances=%s balance=%s remaining=%s',
@@ -105,6 +105,23 @@ select throws_ok($$select public.record_usage('chat', 101, 'ru-replay-k3')$$, 'P
 select is(public.record_usage('chat', 5, 'ru-replay-k3') -> 'replayed', 'false'::jsonb,
   'its key then serves a different request');
 reset role;
+
+-- a feature switched off after the usage: a retry still gets the first result
+insert into public.token_features (id, description) values ('ru_replay_sunset', 'feature about to be retired');
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8107-000000000001","role":"authenticated"}', true);
+select set_config('test.sunset', public.record_usage('ru_replay_sunset', 3, 'ru-replay-k4')::text, true);
+reset role;
+update public.token_features set active = false where id = 'ru_replay_sunset';
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8107-000000000001","role":"authenticated"}', true);
+select is(public.record_usage('ru_replay_sunset', 3, 'ru-replay-k4') - 'replayed', current_setting('test.sunset')::jsonb - 'replayed',
+  'a replay after the feature was retired returns the first result');
+select throws_ok($$select public.record_usage('ru_replay_sunset', 3, 'ru-replay-k5')$$, '22023', null,
+  'while new usage of the retired feature is rejected');
+reset role;
+select is(pg_temp.footprint('00000000-0000-4000-8107-000000000001'),
+  'usage=5 transactions=2 lots=2 balances=1 balance=92 remaining=92', 'the replay wrote nothing');
 
 select * from finish();
 rollback;

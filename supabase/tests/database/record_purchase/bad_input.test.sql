@@ -1,0 +1,83 @@
+-- record_purchase rejects bad arguments with 22023 before it writes anything: missing or
+-- unknown user, unknown or inactive pack, bad keys, a negative or missing amount, a currency
+-- that is not three letters, non-object metadata.
+begin;
+select plan(22);
+
+create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
+  select format('usage=%s transactions=%s lots=%s balances=%s balance=%s remaining=%s',
+    (select count(*) from public.token_usage u where u.user_id = p_user),
+    (select count(*) from public.token_transactions t where t.user_id = p_user),
+    (select count(*) from public.token_lots l where l.user_id = p_user),
+    (select count(*) from public.token_balances b where b.user_id = p_user),
+    (select b.balance from public.token_balances b where b.user_id = p_user),
+    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
+$f$;
+
+insert into auth.users (id, email) values ('00000000-0000-4000-8302-000000000001', 'rp-bad-alice@example.test');
+insert into public.token_packs (id, stripe_price_id, tokens, active) values
+  ('test-8302-pack', 'price_test_8302', 100, true),
+  ('test-8302-retired', 'price_test_8302_retired', 100, false);
+
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+-- user
+select throws_ok($$select public.record_purchase(null, 'test-8302-pack', 'rp-bad-1', 100, 'usd')$$,
+  '22023', null, 'a null user is rejected');
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-0000000000ff', 'test-8302-pack', 'rp-bad-1', 100, 'usd')$$,
+  '22023', null, 'an unknown user is rejected');
+-- pack
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', null, 'rp-bad-1', 100, 'usd')$$,
+  '22023', null, 'a null pack is rejected');
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'no-such-pack', 'rp-bad-1', 100, 'usd')$$,
+  '22023', null, 'an unknown pack is rejected');
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-retired', 'rp-bad-1', 100, 'usd')$$,
+  '22023', null, 'an inactive pack is rejected');
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'price_test_8302', 'rp-bad-1', 100, 'usd')$$,
+  '22023', null, 'a Stripe price id is not a pack id');
+-- key
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', null, 100, 'usd')$$,
+  '22023', null, 'a null key is rejected');
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', '', 100, 'usd')$$,
+  '22023', null, 'an empty key is rejected');
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', repeat('k', 256), 100, 'usd')$$,
+  '22023', null, 'a key of 256 characters is rejected');
+-- amount
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', 'rp-bad-1', null, 'usd')$$,
+  '22023', null, 'a null amount is rejected');
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', 'rp-bad-1', -1, 'usd')$$,
+  '22023', null, 'a negative amount is rejected');
+-- currency
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', 'rp-bad-1', 100, null)$$,
+  '22023', null, 'a null currency is rejected');
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', 'rp-bad-1', 100, '')$$,
+  '22023', null, 'an empty currency is rejected');
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', 'rp-bad-1', 100, 'us')$$,
+  '22023', null, 'a two-letter currency is rejected');
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', 'rp-bad-1', 100, 'usdt')$$,
+  '22023', null, 'a four-letter currency is rejected');
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', 'rp-bad-1', 100, 'u$d')$$,
+  '22023', null, 'a currency with a symbol is rejected');
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', 'rp-bad-1', 100, ' usd')$$,
+  '22023', null, 'a currency with a space is rejected');
+-- metadata
+select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', 'rp-bad-1', 100, 'usd',
+  null, null, null, null, '[]')$$, '22023', null, 'array metadata is rejected');
+reset role;
+select is(pg_temp.footprint('00000000-0000-4000-8302-000000000001'),
+  'usage=0 transactions=0 lots=0 balances=0 balance= remaining=', 'none of the rejected calls wrote anything, not even a balance row');
+select is(
+  (select count(*)::int from public.token_balances where user_id = '00000000-0000-4000-8302-0000000000ff'),
+  0, 'no balance row for the unknown user');
+
+-- the boundaries
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select lives_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', repeat('k', 255), 0, 'JPY',
+  null, null, null, null, null)$$, 'a 255-character key, zero cents, an upper-case currency and null metadata are accepted');
+reset role;
+select is(pg_temp.footprint('00000000-0000-4000-8302-000000000001'),
+  'usage=0 transactions=1 lots=1 balances=1 balance=100 remaining=100', 'the accepted purchase was written');
+
+select * from finish();
+rollback;
