@@ -1,0 +1,63 @@
+-- Who may read whose balance: a signed-in user its own only; an admin (app_metadata) anyone;
+-- the service anyone, naming the user; anon nobody (no EXECUTE).
+begin;
+select plan(14);
+
+insert into auth.users (id, email) values
+  ('00000000-0000-4000-8402-000000000001', 'gb-roles-alice@example.test'),
+  ('00000000-0000-4000-8402-000000000002', 'gb-roles-bob@example.test'),
+  ('00000000-0000-4000-8402-000000000003', 'gb-roles-admin@example.test'),
+  ('00000000-0000-4000-8402-000000000004', 'gb-roles-mallory@example.test');
+select public.grant_tokens('00000000-0000-4000-8402-000000000001', 11, 'admin_grant', 'gb-roles-a');
+select public.grant_tokens('00000000-0000-4000-8402-000000000002', 22, 'admin_grant', 'gb-roles-b');
+
+-- anon
+select ok(not has_function_privilege('anon', 'public.get_token_balance(uuid)', 'execute'), 'anon has no EXECUTE on get_token_balance');
+set local role anon;
+select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select throws_ok($$select public.get_token_balance('00000000-0000-4000-8402-000000000001')$$, '42501', null, 'anon cannot read a balance');
+reset role;
+
+-- a signed-in user
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8402-000000000001","role":"authenticated"}', true);
+select is(public.get_token_balance() ->> 'balance', '11', 'a user reads its own balance (p_user_id null)');
+select is(public.get_token_balance('00000000-0000-4000-8402-000000000001') ->> 'balance', '11', 'a user reads its own balance by id');
+select throws_ok($$select public.get_token_balance('00000000-0000-4000-8402-000000000002')$$, '42501', null,
+  'a user cannot read another user''s balance');
+reset role;
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
+select throws_ok($$select public.get_token_balance()$$, '42501', null, 'a token without sub cannot read a balance');
+reset role;
+
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"00000000-0000-4000-8402-000000000004","role":"authenticated","user_metadata":{"role":"admin"}}', true);
+select throws_ok($$select public.get_token_balance('00000000-0000-4000-8402-000000000002')$$, '42501', null,
+  'user_metadata.role = admin cannot read another user''s balance');
+reset role;
+
+-- an admin
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"00000000-0000-4000-8402-000000000003","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select is(public.get_token_balance('00000000-0000-4000-8402-000000000002') ->> 'balance', '22', 'an admin reads another user''s balance');
+select is(public.get_token_balance('00000000-0000-4000-8402-000000000002') ->> 'user_id', '00000000-0000-4000-8402-000000000002',
+  'for the user it names');
+select is(public.get_token_balance() ->> 'user_id', '00000000-0000-4000-8402-000000000003', 'an admin without p_user_id reads its own');
+reset role;
+
+-- the service
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select is(public.get_token_balance('00000000-0000-4000-8402-000000000001') ->> 'balance', '11', 'the service reads any user''s balance');
+select throws_ok($$select public.get_token_balance()$$, '22023', null, 'the service must name the user');
+reset role;
+
+select ok(has_function_privilege('authenticated', 'public.get_token_balance(uuid)', 'execute'), 'authenticated has EXECUTE');
+select ok(has_function_privilege('service_role', 'public.get_token_balance(uuid)', 'execute'), 'service_role has EXECUTE');
+
+select * from finish();
+rollback;
