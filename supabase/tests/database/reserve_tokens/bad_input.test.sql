@@ -1,0 +1,82 @@
+-- reserve_tokens rejects bad arguments with 22023 before it writes anything: bad token
+-- counts, bad keys, unknown or inactive features, a TTL outside 1..86400 seconds, unknown
+-- users, the service not naming the user. The boundaries themselves are accepted.
+begin;
+select plan(27);
+
+create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
+  select format('usage=%s transactions=%s holds=%s balances=%s balance=%s remaining=%s',
+    (select count(*) from public.token_usage u where u.user_id = p_user),
+    (select count(*) from public.token_transactions t where t.user_id = p_user),
+    (select count(*) from public.token_holds h where h.user_id = p_user),
+    (select count(*) from public.token_balances b where b.user_id = p_user),
+    (select b.balance from public.token_balances b where b.user_id = p_user),
+    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
+$f$;
+
+insert into auth.users (id, email) values ('00000000-0000-4000-b103-000000000001', 'rt-bad-alice@example.test');
+select public.grant_tokens('00000000-0000-4000-b103-000000000001', 100, 'admin_grant', 'rt-bad-grant');
+insert into public.token_features (id, description, active) values ('rt_bad_retired', 'retired feature', false);
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b103-000000000001","role":"authenticated"}', true);
+-- tokens
+select throws_ok($$select public.reserve_tokens('chat', null, 'rt-bad-1')$$, '22023', null, 'null tokens are rejected');
+select throws_ok($$select public.reserve_tokens('chat', 0, 'rt-bad-1')$$, '22023', null, 'zero tokens are rejected');
+select throws_ok($$select public.reserve_tokens('chat', -5, 'rt-bad-1')$$, '22023', null, 'negative tokens are rejected');
+select throws_ok($$select public.reserve_tokens('chat', 1000000000000001, 'rt-bad-1')$$, '22023', null,
+  'more than 10^15 tokens is rejected (not PT402)');
+-- key
+select throws_ok($$select public.reserve_tokens('chat', 1, null)$$, '22023', null, 'a null key is rejected');
+select throws_ok($$select public.reserve_tokens('chat', 1, '')$$, '22023', null, 'an empty key is rejected');
+select throws_ok($$select public.reserve_tokens('chat', 1, '   ')$$, '22023', null, 'a blank key is rejected');
+select throws_ok($$select public.reserve_tokens('chat', 1, repeat('k', 256))$$, '22023', null, 'a key of 256 characters is rejected');
+-- feature
+select throws_ok($$select public.reserve_tokens('no_such_feature', 1, 'rt-bad-1')$$, '22023', null, 'an unknown feature is rejected');
+select throws_ok($$select public.reserve_tokens('rt_bad_retired', 1, 'rt-bad-1')$$, '22023', null, 'an inactive feature is rejected');
+select throws_ok($$select public.reserve_tokens(null, 1, 'rt-bad-1')$$, '22023', null, 'a null feature is rejected');
+select throws_ok($$select public.reserve_tokens('CHAT', 1, 'rt-bad-1')$$, '22023', null, 'feature ids are case-sensitive');
+-- TTL
+select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-1', null, null)$$, '22023',
+  'p_ttl_seconds must be between 1 and 86400.', 'a null TTL is rejected');
+select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-1', null, 0)$$, '22023', null, 'a TTL of 0 is rejected');
+select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-1', null, -60)$$, '22023', null, 'a negative TTL is rejected');
+select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-1', null, 86401)$$, '22023', null, 'a TTL over a day is rejected');
+reset role;
+select is(pg_temp.footprint('00000000-0000-4000-b103-000000000001'),
+  'usage=0 transactions=1 holds=0 balances=1 balance=100 remaining=100', 'none of the rejected calls wrote anything');
+
+-- unknown users, and the service must name the user
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b103-0000000000ff","role":"authenticated"}', true);
+select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-ghost')$$, '22023', null,
+  'a signed-in user missing from auth.users is rejected');
+reset role;
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-ghost', '00000000-0000-4000-b103-0000000000fe')$$,
+  '22023', null, 'the service naming an unknown user is rejected');
+select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-s1')$$, '22023', null, 'the service must name the user');
+reset role;
+select is(
+  (select count(*)::int from public.token_balances
+    where user_id in ('00000000-0000-4000-b103-0000000000ff', '00000000-0000-4000-b103-0000000000fe')),
+  0, 'no balance row was created for an unknown user');
+select is(pg_temp.footprint('00000000-0000-4000-b103-000000000001'),
+  'usage=0 transactions=1 holds=0 balances=1 balance=100 remaining=100', 'still nothing written for alice');
+
+-- the boundaries are accepted
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b103-000000000001","role":"authenticated"}', true);
+select is((public.reserve_tokens('chat', 1, 'rt-bad-ttl1', null, 1) ->> 'expires_at')::timestamptz, now() + interval '1 second',
+  'a TTL of 1 second is accepted');
+select is((public.reserve_tokens('chat', 1, 'rt-bad-ttl-day', null, 86400) ->> 'expires_at')::timestamptz, now() + interval '1 day',
+  'a TTL of a day is accepted');
+select lives_ok($$select public.reserve_tokens('chat', 1, repeat('k', 255))$$, 'a key of 255 characters is accepted');
+select lives_ok($$select public.reserve_tokens('chat', 97, ' padded key ')$$, 'a key with spaces around it is accepted, and all the rest may be held');
+reset role;
+select is(pg_temp.footprint('00000000-0000-4000-b103-000000000001'),
+  'usage=0 transactions=1 holds=4 balances=1 balance=100 remaining=100', 'the accepted calls wrote one hold each');
+
+select * from finish();
+rollback;
