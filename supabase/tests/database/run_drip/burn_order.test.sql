@@ -1,0 +1,50 @@
+-- Usage burns drip tokens before purchased or granted permanent tokens: the drip lot expires,
+-- permanent lots never do. A lot that expires even sooner (a trial grant) goes first of all.
+begin;
+select plan(8);
+set local timezone to 'UTC';
+
+insert into auth.users (id, email) values ('00000000-0000-4000-d104-000000000001', 'rd-burn@example.test');
+-- permanent tokens first: an admin grant and a purchase (no expiry)
+select public.grant_tokens('00000000-0000-4000-d104-000000000001', 1000, 'admin_grant', 'rd-burn-grant');
+select public.record_purchase('00000000-0000-4000-d104-000000000001', 'pack_small', 'rd-burn-purchase', 999, 'usd');
+-- then the drip (expires in 56 days) and a trial grant that expires tomorrow
+insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
+values ('00000000-0000-4000-d104-0000000000a1', '00000000-0000-4000-d104-000000000001', 'default', 'active', now());
+select public.run_drip('00000000-0000-4000-d104-0000000000a1', now());
+select public.grant_tokens('00000000-0000-4000-d104-000000000001', 5000, 'trial_grant', 'rd-burn-trial', null, now() + interval '1 day');
+
+select results_eq(
+  $$select source, remaining, expires_at from public.token_lots where user_id = '00000000-0000-4000-d104-000000000001'
+     order by expires_at nulls last, source$$,
+  $$values ('trial_grant'::text, 5000::bigint, now() + interval '1 day'),
+           ('drip', 375000::bigint, now() + interval '56 days'),
+           ('admin_grant', 1000::bigint, null::timestamptz),
+           ('purchase', 100000::bigint, null::timestamptz)$$,
+  'four lots: trial (1 day), drip (56 days), admin grant and purchase (permanent)');
+
+select is((public.record_usage('chat', 6000, 'rd-burn-1', '00000000-0000-4000-d104-000000000001') ->> 'balance_after')::bigint,
+  475000::bigint, 'spend 6,000');
+select results_eq(
+  $$select source, remaining from public.token_lots where user_id = '00000000-0000-4000-d104-000000000001' order by expires_at nulls last, source$$,
+  $$values ('trial_grant'::text, 0::bigint), ('drip', 374000::bigint), ('admin_grant', 1000::bigint), ('purchase', 100000::bigint)$$,
+  'the trial grant went first (it expires soonest), then the drip; the permanent lots are untouched');
+
+select is((public.record_usage('chat', 300000, 'rd-burn-2', '00000000-0000-4000-d104-000000000001') ->> 'balance_after')::bigint,
+  175000::bigint, 'spend 300,000');
+select results_eq(
+  $$select source, remaining from public.token_lots where user_id = '00000000-0000-4000-d104-000000000001' order by expires_at nulls last, source$$,
+  $$values ('trial_grant'::text, 0::bigint), ('drip', 74000::bigint), ('admin_grant', 1000::bigint), ('purchase', 100000::bigint)$$,
+  'the drip lot pays for usage although the purchase and the grant are older');
+
+select is((public.record_usage('chat', 74500, 'rd-burn-3', '00000000-0000-4000-d104-000000000001') ->> 'balance_after')::bigint,
+  100500::bigint, 'spend 74,500');
+select results_eq(
+  $$select (select remaining from public.token_lots where user_id = '00000000-0000-4000-d104-000000000001' and source = 'drip'),
+           (select sum(remaining) from public.token_lots where user_id = '00000000-0000-4000-d104-000000000001' and expires_at is null)::bigint$$,
+  $$values (0::bigint, 100500::bigint)$$,
+  'only when the drip lot is empty does usage reach the permanent tokens (500 of them)');
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d104-000000000001')$$, 'the ledger is consistent');
+
+select * from finish();
+rollback;

@@ -1,0 +1,56 @@
+-- A drip repays debt first, as every credit does: the lot keeps only what is left after the
+-- repayment, balance_before/after show the debt, and once the debt is gone the next drips
+-- are spendable in full.
+--   start: 500,000 in debt (balance -500,000)
+--   cycle 1: +375,000, all of it repays debt          -> -125,000 (debt 125,000), lot 0
+--   cycle 2: +375,000, 125,000 repay the rest          -> 250,000, lot 250,000
+--   cycle 3: carries 250,000, +375,000                 -> 625,000
+begin;
+select plan(6);
+set local timezone to 'UTC';
+
+insert into auth.users (id, email) values ('00000000-0000-4000-d119-000000000001', 'rd-debt@example.test');
+-- a negative legacy balance carried in as debt, as the legacy migration does
+do $$
+declare
+  v_tx public.token_transactions;
+begin
+  perform private.lock_balance('00000000-0000-4000-d119-000000000001');
+  v_tx.user_id := '00000000-0000-4000-d119-000000000001';
+  v_tx.transaction_type := 'opening_balance';
+  v_tx.token_amount := -500000;
+  v_tx.source := 'legacy';
+  v_tx.idempotency_key := 'opening_balance:00000000-0000-4000-d119-000000000001';
+  perform private.post_transaction(v_tx, now(), true);
+end
+$$;
+insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
+values ('00000000-0000-4000-d119-0000000000a1', '00000000-0000-4000-d119-000000000001', 'default', 'active', now());
+
+select is((public.run_drip('00000000-0000-4000-d119-0000000000a1', now()) ->> 'balance_after')::bigint, -125000::bigint,
+  'cycle 1 goes to the debt');
+select results_eq(
+  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-d119-000000000001'$$,
+  $$values (-125000::bigint, 125000::bigint)$$, '125,000 still owed');
+select public.run_drip('00000000-0000-4000-d119-0000000000a1', now() + interval '28 days');
+select public.run_drip('00000000-0000-4000-d119-0000000000a1', now() + interval '56 days');
+
+select results_eq(
+  $$select cycle_number, drip_amount, rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after
+      from public.token_drips where subscription_id = '00000000-0000-4000-d119-0000000000a1' order by cycle_number$$,
+  $$values (1, 375000::bigint,      0::bigint, 0, 0::bigint, -500000::bigint, -125000::bigint),
+           (2, 375000::bigint,      0::bigint, 0, 0::bigint, -125000::bigint,  250000::bigint),
+           (3, 375000::bigint, 250000::bigint, 1, 0::bigint,  250000::bigint,  625000::bigint)$$,
+  'the rows show the debt being repaid');
+select results_eq(
+  $$select d.cycle_number, l.original, l.remaining from public.token_lots l join public.token_drips d on d.id = l.drip_id
+     where l.user_id = '00000000-0000-4000-d119-000000000001' order by d.cycle_number$$,
+  $$values (1, 375000::bigint, 0::bigint), (2, 375000::bigint, 250000::bigint), (3, 375000::bigint, 375000::bigint)$$,
+  'the lots hold only what the repayment left');
+select results_eq(
+  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-d119-000000000001'$$,
+  $$values (625000::bigint, 0::bigint)$$, 'debt repaid');
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d119-000000000001')$$, 'the ledger is consistent');
+
+select * from finish();
+rollback;

@@ -1,0 +1,47 @@
+-- Re-running a cycle changes nothing: the same as-of twice (or an earlier one) issues 0
+-- cycles and writes no row; the balance, lots and schedule stay as they were. The unique
+-- (subscription, cycle) index backs this up even against a direct insert.
+begin;
+select plan(10);
+set local timezone to 'UTC';
+
+create function pg_temp.footprint() returns text language sql as $f$
+  select format('drips=%s lots=%s transactions=%s balance=%s remaining=%s next=%s/%s',
+    (select count(*) from public.token_drips d where d.user_id = '00000000-0000-4000-d110-000000000001'),
+    (select count(*) from public.token_lots l where l.user_id = '00000000-0000-4000-d110-000000000001'),
+    (select count(*) from public.token_transactions t where t.user_id = '00000000-0000-4000-d110-000000000001'),
+    (select b.balance from public.token_balances b where b.user_id = '00000000-0000-4000-d110-000000000001'),
+    (select sum(l.remaining) from public.token_lots l where l.user_id = '00000000-0000-4000-d110-000000000001'),
+    (select s.next_cycle_number from public.customer_subscriptions s where s.id = '00000000-0000-4000-d110-0000000000a1'),
+    (select s.next_drip_at - now() from public.customer_subscriptions s where s.id = '00000000-0000-4000-d110-0000000000a1'))
+$f$;
+
+insert into auth.users (id, email) values ('00000000-0000-4000-d110-000000000001', 'rd-rerun@example.test');
+insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
+values ('00000000-0000-4000-d110-0000000000a1', '00000000-0000-4000-d110-000000000001', 'default', 'active', now());
+
+select is((public.run_drip('00000000-0000-4000-d110-0000000000a1', now()) ->> 'cycles_issued')::int, 1, 'the first run issues cycle 1');
+select is(pg_temp.footprint(), 'drips=1 lots=1 transactions=0 balance=375000 remaining=375000 next=2/28 days', 'after cycle 1');
+select is(public.run_drip('00000000-0000-4000-d110-0000000000a1', now()) - 'subscription_id',
+  '{"cycles_issued": 0, "tokens_dripped": 0, "tokens_expired": 0, "balance_after": 375000}'::jsonb,
+  'the same as-of again issues nothing');
+select is(pg_temp.footprint(), 'drips=1 lots=1 transactions=0 balance=375000 remaining=375000 next=2/28 days', 'and writes nothing');
+
+select is((public.run_drip('00000000-0000-4000-d110-0000000000a1', now() + interval '28 days') ->> 'cycles_issued')::int, 1, 'cycle 2');
+select is((public.run_drip('00000000-0000-4000-d110-0000000000a1', now() + interval '28 days') ->> 'cycles_issued')::int, 0,
+  'cycle 2 again: nothing');
+select is((public.run_drip('00000000-0000-4000-d110-0000000000a1', now() + interval '1 day') ->> 'cycles_issued')::int, 0,
+  'an earlier as-of: nothing');
+select is(pg_temp.footprint(), 'drips=2 lots=2 transactions=0 balance=750000 remaining=750000 next=3/56 days',
+  'two cycles, each once');
+
+select throws_ok(
+  $$insert into public.token_drips (user_id, subscription_id, drip_amount, cycle_number, balance_before, balance_after,
+                                    billing_period_start, billing_period_end)
+    values ('00000000-0000-4000-d110-000000000001', '00000000-0000-4000-d110-0000000000a1', 375000, 2, 750000, 1125000,
+            now() + interval '28 days', now() + interval '56 days')$$,
+  '23505', null, 'a second row for (subscription, cycle 2) is refused by the unique index');
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d110-000000000001')$$, 'the ledger is consistent');
+
+select * from finish();
+rollback;

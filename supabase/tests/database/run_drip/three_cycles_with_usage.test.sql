@@ -1,0 +1,59 @@
+-- run_drip, three cycles with usage in between, including spending everything: what carries
+-- into a cycle is exactly what is left of the earlier cycles' drips, an empty lot carries and
+-- expires nothing, and each row's balances chain onto the usage in between.
+--   cycle 1: +375,000; use 375,000 (all)         -> 0
+--   cycle 2: carries 0 (0 lots), +375,000         -> 375,000; use 50,000 -> 325,000
+--   cycle 3: cycle 1's empty lot lapses (0), carries 325,000 (1 lot), +375,000 -> 700,000
+--   use 700,000 across both lots                  -> 0
+begin;
+select plan(11);
+set local timezone to 'UTC';
+
+insert into auth.users (id, email) values ('00000000-0000-4000-d103-000000000001', 'rd-three@example.test');
+insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
+values ('00000000-0000-4000-d103-0000000000a1', '00000000-0000-4000-d103-000000000001', 'default', 'active', now());
+
+select is((public.run_drip('00000000-0000-4000-d103-0000000000a1', now()) ->> 'balance_after')::bigint, 375000::bigint, 'cycle 1');
+select is((public.record_usage('chat', 375000, 'rd-three-1', '00000000-0000-4000-d103-000000000001') ->> 'balance_after')::bigint,
+  0::bigint, 'the whole drip is spent');
+select is((public.run_drip('00000000-0000-4000-d103-0000000000a1', now() + interval '28 days') ->> 'balance_after')::bigint,
+  375000::bigint, 'cycle 2');
+select is((public.record_usage('chat', 50000, 'rd-three-2', '00000000-0000-4000-d103-000000000001') ->> 'balance_after')::bigint,
+  325000::bigint, '50,000 spent in cycle 2');
+select is((public.run_drip('00000000-0000-4000-d103-0000000000a1', now() + interval '56 days') ->> 'balance_after')::bigint,
+  700000::bigint, 'cycle 3');
+
+select results_eq(
+  $$select cycle_number, drip_amount, rollover_from_previous, rollover_cycles_count, expired_tokens,
+           balance_before, balance_after, billing_period_start, billing_period_end, drip_date
+      from public.token_drips where subscription_id = '00000000-0000-4000-d103-0000000000a1' order by cycle_number$$,
+  $$values
+    (1, 375000::bigint,      0::bigint, 0, 0::bigint,      0::bigint, 375000::bigint,
+        now(),                      now() + interval '28 days', now()),
+    (2, 375000::bigint,      0::bigint, 0, 0::bigint,      0::bigint, 375000::bigint,
+        now() + interval '28 days', now() + interval '56 days', now() + interval '28 days'),
+    (3, 375000::bigint, 325000::bigint, 1, 0::bigint, 325000::bigint, 700000::bigint,
+        now() + interval '56 days', now() + interval '84 days', now() + interval '56 days')$$,
+  'each row: an emptied cycle carries nothing; balance_before is what usage left');
+
+select results_eq(
+  $$select public.record_usage('chat', 700000, 'rd-three-3', '00000000-0000-4000-d103-000000000001') - 'usage_id' - 'user_id'$$,
+  $$values ('{"tokens": 700000, "balance_before": 700000, "balance_after": 0, "replayed": false}'::jsonb)$$,
+  'everything carried and dripped can be spent');
+select results_eq(
+  $$select d.cycle_number, l.remaining from public.token_lots l join public.token_drips d on d.id = l.drip_id
+     where l.user_id = '00000000-0000-4000-d103-000000000001' order by d.cycle_number$$,
+  $$values (1, 0::bigint), (2, 0::bigint), (3, 0::bigint)$$,
+  'every lot is empty');
+select results_eq(
+  $$select balance_before, balance_after from public.token_usage where user_id = '00000000-0000-4000-d103-000000000001' order by balance_before, balance_after$$,
+  $$values (375000::bigint, 0::bigint), (375000::bigint, 325000::bigint), (700000::bigint, 0::bigint)$$,
+  'the usage rows chain with the drips');
+select results_eq(
+  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-d103-000000000001'$$,
+  $$values (0::bigint, 0::bigint)$$,
+  'the balance is 0');
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d103-000000000001')$$, 'the ledger is consistent');
+
+select * from finish();
+rollback;

@@ -1,0 +1,100 @@
+-- run_drip, the worked example of the default plan (375,000 every 28 days, one rollover cycle):
+--   cycle 1: +375,000                                   balance 375,000
+--   use 100,000                                         balance 275,000
+--   cycle 2: carries 275,000, +375,000                  balance 650,000
+--   use 300,000 (275,000 from cycle 1's lot, 25,000 from cycle 2's)    balance 350,000
+--   cycle 3: carries 350,000, expires 0, +375,000       balance 725,000
+--   (no use)
+--   cycle 4: expires cycle 2's 350,000, carries cycle 3's 375,000, +375,000   balance 750,000
+-- Every column of every token_drips row is checked. Anchor: now(); cycle k is run as of
+-- anchor + (k-1) x 28 days.
+begin;
+select plan(17);
+set local timezone to 'UTC';
+
+insert into auth.users (id, email) values ('00000000-0000-4000-d102-000000000001', 'rd-worked@example.test');
+insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
+values ('00000000-0000-4000-d102-0000000000a1', '00000000-0000-4000-d102-000000000001', 'default', 'active', now());
+
+-- cycle 1
+select is(public.run_drip('00000000-0000-4000-d102-0000000000a1', now()) - 'subscription_id',
+  '{"cycles_issued": 1, "tokens_dripped": 375000, "tokens_expired": 0, "balance_after": 375000}'::jsonb, 'cycle 1: +375,000');
+select is((public.record_usage('chat', 100000, 'rd-worked-1', '00000000-0000-4000-d102-000000000001') ->> 'balance_after')::bigint,
+  275000::bigint, 'use 100,000: balance 275,000');
+
+-- cycle 2
+select is(public.run_drip('00000000-0000-4000-d102-0000000000a1', now() + interval '28 days') - 'subscription_id',
+  '{"cycles_issued": 1, "tokens_dripped": 375000, "tokens_expired": 0, "balance_after": 650000}'::jsonb,
+  'cycle 2: carries 275,000, balance 650,000');
+select results_eq(
+  $$select public.record_usage('chat', 300000, 'rd-worked-2', '00000000-0000-4000-d102-000000000001') - 'usage_id' - 'user_id'$$,
+  $$values ('{"tokens": 300000, "balance_before": 650000, "balance_after": 350000, "replayed": false}'::jsonb)$$,
+  'use 300,000: balance 350,000');
+select results_eq(
+  $$select d.cycle_number, l.original, l.remaining from public.token_lots l join public.token_drips d on d.id = l.drip_id
+     where l.user_id = '00000000-0000-4000-d102-000000000001' order by d.cycle_number$$,
+  $$values (1, 375000::bigint, 0::bigint), (2, 375000::bigint, 350000::bigint)$$,
+  'the 300,000 took the rest of cycle 1''s lot (275,000) and 25,000 of cycle 2''s');
+
+-- cycle 3
+select is(public.run_drip('00000000-0000-4000-d102-0000000000a1', now() + interval '56 days') - 'subscription_id',
+  '{"cycles_issued": 1, "tokens_dripped": 375000, "tokens_expired": 0, "balance_after": 725000}'::jsonb,
+  'cycle 3: carries 350,000, expires 0 (cycle 1''s lot was empty), balance 725,000');
+
+-- cycle 4 (no use in cycle 3)
+select is(public.run_drip('00000000-0000-4000-d102-0000000000a1', now() + interval '84 days') - 'subscription_id',
+  '{"cycles_issued": 1, "tokens_dripped": 375000, "tokens_expired": 350000, "balance_after": 750000}'::jsonb,
+  'cycle 4: expires cycle 2''s 350,000, carries cycle 3''s 375,000, balance 750,000');
+
+select results_eq(
+  $$select cycle_number, drip_amount, rollover_from_previous, rollover_cycles_count, expired_tokens,
+           balance_before, balance_after, billing_period_start, billing_period_end, drip_date
+      from public.token_drips where subscription_id = '00000000-0000-4000-d102-0000000000a1' order by cycle_number$$,
+  $$values
+    (1, 375000::bigint,      0::bigint, 0,      0::bigint,      0::bigint, 375000::bigint,
+        now(),                      now() + interval '28 days', now()),
+    (2, 375000::bigint, 275000::bigint, 1,      0::bigint, 275000::bigint, 650000::bigint,
+        now() + interval '28 days', now() + interval '56 days', now() + interval '28 days'),
+    (3, 375000::bigint, 350000::bigint, 1,      0::bigint, 350000::bigint, 725000::bigint,
+        now() + interval '56 days', now() + interval '84 days', now() + interval '56 days'),
+    (4, 375000::bigint, 375000::bigint, 1, 350000::bigint, 725000::bigint, 750000::bigint,
+        now() + interval '84 days', now() + interval '112 days', now() + interval '84 days')$$,
+  'the four token_drips rows of the worked example, column by column');
+select results_eq(
+  $$select distinct user_id, subscription_id, plan_id, metadata, created_at, is_legacy
+      from public.token_drips where subscription_id = '00000000-0000-4000-d102-0000000000a1'$$,
+  $$values ('00000000-0000-4000-d102-000000000001'::uuid, '00000000-0000-4000-d102-0000000000a1'::uuid, 'default'::text,
+            '{"plan_id": "default", "max_rollover_cycles": 1}'::jsonb, now(), false)$$,
+  'every row names the user, the subscription and the plan, and is a ledger (not legacy) row');
+select is((select count(distinct id)::int from public.token_drips where subscription_id = '00000000-0000-4000-d102-0000000000a1'), 4,
+  'four distinct drip rows');
+
+select results_eq(
+  $$select d.cycle_number, l.original, l.remaining, l.expires_at, l.created_at
+      from public.token_lots l join public.token_drips d on d.id = l.drip_id
+     where l.user_id = '00000000-0000-4000-d102-000000000001' order by d.cycle_number$$,
+  $$values (1, 375000::bigint,      0::bigint, now() + interval '56 days',  now()),
+           (2, 375000::bigint,      0::bigint, now() + interval '84 days',  now() + interval '28 days'),
+           (3, 375000::bigint, 375000::bigint, now() + interval '112 days', now() + interval '56 days'),
+           (4, 375000::bigint, 375000::bigint, now() + interval '140 days', now() + interval '84 days')$$,
+  'the lots: each expires when the cycle after its own ends; cycles 3 and 4 hold the 750,000');
+select results_eq(
+  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-d102-000000000001'$$,
+  $$values (750000::bigint, 0::bigint)$$,
+  'the stored balance is 750,000');
+select results_eq(
+  $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d102-0000000000a1'$$,
+  $$values (5, now() + interval '112 days')$$,
+  'the schedule waits for cycle 5');
+select is((select count(*)::int from public.token_transactions where user_id = '00000000-0000-4000-d102-000000000001'), 0,
+  'no transaction rows: drips and drip expiry are recorded in token_drips');
+select is((select count(*)::int from public.token_usage where user_id = '00000000-0000-4000-d102-000000000001'), 2,
+  'two usage rows');
+select is(
+  (select sum(balance_after - balance_before)::bigint from public.token_drips where subscription_id = '00000000-0000-4000-d102-0000000000a1')
+  - (select sum(tokens)::bigint from public.token_usage where user_id = '00000000-0000-4000-d102-000000000001'),
+  750000::bigint, 'drips minus usage explain the balance');
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d102-000000000001')$$, 'the ledger is consistent');
+
+select * from finish();
+rollback;
