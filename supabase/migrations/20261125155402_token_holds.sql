@@ -37,7 +37,8 @@ create index if not exists token_holds_feature_idx on public.token_holds (featur
 alter table public.token_usage
   add column if not exists hold_id uuid references public.token_holds (id) on delete set null,
   add column if not exists overage_tokens bigint not null default 0 check (overage_tokens >= 0);
-create index if not exists token_usage_hold_id_idx on public.token_usage (hold_id) where hold_id is not null;
+-- At most one usage row per hold.
+create unique index if not exists token_usage_hold_id_idx on public.token_usage (hold_id) where hold_id is not null;
 
 alter table public.token_holds enable row level security;
 revoke all on table public.token_holds from anon, authenticated, service_role;
@@ -263,15 +264,19 @@ begin
 
   select b.balance into v_balance from public.token_balances b where b.user_id = v_hold.user_id;
   if p_tokens_used > 0 then
-    v_burned := private.burn_lots(v_hold.user_id, p_tokens_used, now());
+    -- Lots pay for the covered part only: the overage goes straight to debt, so the tokens
+    -- behind the user's other active holds stay in their lots.
+    v_burned := private.burn_lots(v_hold.user_id, p_tokens_used - v_overage, now());
     update public.token_balances b
        set balance = b.balance - p_tokens_used, debt = b.debt + (p_tokens_used - v_burned), updated_at = now()
      where b.user_id = v_hold.user_id;
     v_usage_id := gen_random_uuid();
+    -- The key holds the new usage id, which nobody can know in advance: a key derived from the
+    -- hold id alone could be taken first by a record_usage call of the user and block the settle.
     insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
                                     balance_before, balance_after, hold_id, overage_tokens)
     values (v_usage_id, v_hold.user_id, v_hold.feature, p_tokens_used, p_model, v_metadata,
-            'hold:' || v_hold.id, md5(jsonb_build_array(v_hold.id, p_tokens_used)::text),
+            'hold:' || v_hold.id || ':' || v_usage_id, md5(jsonb_build_array(v_hold.id, p_tokens_used)::text),
             v_balance, v_balance - p_tokens_used, v_hold.id, v_overage);
   end if;
 

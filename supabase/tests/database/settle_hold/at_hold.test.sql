@@ -1,0 +1,35 @@
+-- Settling exactly the hold: the whole hold is spent, nothing released, no overage.
+begin;
+select plan(8);
+
+insert into auth.users (id, email) values ('00000000-0000-4000-b202-000000000001', 'sh-at-alice@example.test');
+select public.grant_tokens('00000000-0000-4000-b202-000000000001', 100, 'admin_grant', 'sh-at-grant');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b202-000000000001","role":"authenticated"}', true);
+select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-at-hold') ->> 'hold_id', true);
+select set_config('test.r', public.settle_hold(current_setting('test.hold')::uuid, 40)::text, true);
+reset role;
+
+select is(current_setting('test.r')::jsonb - 'usage_id' - 'hold_id',
+  '{"user_id":"00000000-0000-4000-b202-000000000001","tokens":40,"balance_before":100,"balance_after":60,
+    "released":0,"overage_tokens":0,"replayed":false}'::jsonb,
+  'all 40 held tokens were spent, none released, no overage');
+select results_eq(
+  $$select tokens, overage_tokens, hold_id::text, idempotency_key like 'hold:%'
+      from public.token_usage where user_id = '00000000-0000-4000-b202-000000000001'$$,
+  $$values (40::bigint, 0::bigint, current_setting('test.hold'), true)$$, 'one usage row of 40 for the hold');
+select results_eq(
+  $$select status, tokens_used, tokens_released from public.token_holds where id = current_setting('test.hold')::uuid$$,
+  $$values ('settled'::text, 40::bigint, 0::bigint)$$, 'the hold is settled with nothing released');
+select results_eq(
+  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b202-000000000001'$$,
+  $$values (60::bigint, 0::bigint)$$, 'balance 60, no debt');
+select is(public.get_token_balance('00000000-0000-4000-b202-000000000001') ->> 'held', '0', 'nothing held');
+select is(public.get_token_balance('00000000-0000-4000-b202-000000000001') ->> 'available', '60', '60 available');
+select is((select sum(remaining) from public.token_lots where user_id = '00000000-0000-4000-b202-000000000001'),
+  60::numeric, 'the lots paid for it');
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b202-000000000001')$$, 'the ledger is consistent');
+
+select * from finish();
+rollback;

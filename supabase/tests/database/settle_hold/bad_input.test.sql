@@ -1,0 +1,62 @@
+-- settle_hold rejects bad arguments with 22023 and writes nothing: no hold id, an unknown
+-- hold, bad token counts, non-object or oversized metadata, an over-long model. The hold
+-- stays held and may be settled afterwards; the boundaries are accepted.
+begin;
+select plan(15);
+
+create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
+  select format('usage=%s balance=%s holds=%s',
+    (select count(*) from public.token_usage u where u.user_id = p_user),
+    (select b.balance from public.token_balances b where b.user_id = p_user),
+    (select string_agg(h.status, ',' order by h.created_at, h.id) from public.token_holds h where h.user_id = p_user))
+$f$;
+
+insert into auth.users (id, email) values ('00000000-0000-4000-b209-000000000001', 'sh-bad-alice@example.test');
+select public.grant_tokens('00000000-0000-4000-b209-000000000001', 100, 'admin_grant', 'sh-bad-grant');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b209-000000000001","role":"authenticated"}', true);
+select set_config('test.h', public.reserve_tokens('chat', 40, 'sh-bad-hold') ->> 'hold_id', true);
+-- the hold
+select throws_ok($$select public.settle_hold(null, 10)$$, '22023', 'p_hold_id is required.', 'a null hold id is rejected');
+select throws_ok($$select public.settle_hold('00000000-0000-4000-b209-0000000000ff', 10)$$, '22023', null,
+  'an unknown hold is rejected');
+-- tokens
+select throws_ok($$select public.settle_hold(current_setting('test.h')::uuid, null)$$, '22023', null, 'null tokens are rejected');
+select throws_ok($$select public.settle_hold(current_setting('test.h')::uuid, -1)$$, '22023', null, 'negative tokens are rejected');
+select throws_ok($$select public.settle_hold(current_setting('test.h')::uuid, 1000000000000001)$$, '22023', null,
+  'more than 10^15 tokens is rejected');
+-- metadata and model
+select throws_ok($$select public.settle_hold(current_setting('test.h')::uuid, 10, null, '[]')$$, '22023', null, 'array metadata is rejected');
+select throws_ok($$select public.settle_hold(current_setting('test.h')::uuid, 10, null, '"text"')$$, '22023', null, 'string metadata is rejected');
+select throws_ok($$select public.settle_hold(current_setting('test.h')::uuid, 10, null, 'null'::jsonb)$$, '22023', null,
+  'JSON null metadata is rejected');
+select throws_ok($$select public.settle_hold(current_setting('test.h')::uuid, 10, null, jsonb_build_object('blob', repeat('x', 17000)))$$,
+  '22023', null, 'metadata over 16 KiB is rejected');
+select throws_ok($$select public.settle_hold(current_setting('test.h')::uuid, 10, repeat('m', 201))$$, '22023', null,
+  'a model name over 200 characters is rejected');
+reset role;
+select is(pg_temp.footprint('00000000-0000-4000-b209-000000000001'), 'usage=0 balance=100 holds=held',
+  'none of the rejected calls wrote anything; the hold is still held');
+
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select throws_ok($$select public.settle_hold('00000000-0000-4000-b209-0000000000fe', 10)$$, '22023', null,
+  'an unknown hold is rejected for the service too');
+reset role;
+
+-- the boundaries are accepted: a model of 200 characters, metadata that is an object
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b209-000000000001","role":"authenticated"}', true);
+select lives_ok($$select public.settle_hold(current_setting('test.h')::uuid, 10, repeat('m', 200), '{"nested":{"a":[1,2,3]}}')$$,
+  'the hold then settles with a model of 200 characters and object metadata');
+select set_config('test.h2', public.reserve_tokens('chat', 1, 'sh-bad-hold2') ->> 'hold_id', true);
+select lives_ok($$select public.settle_hold(current_setting('test.h2')::uuid, 1, null, null)$$, 'null metadata is taken as {}');
+reset role;
+select results_eq(
+  $$select tokens, length(model), metadata from public.token_usage where user_id = '00000000-0000-4000-b209-000000000001' order by tokens$$,
+  $$values (1::bigint, null::int, '{}'::jsonb), (10::bigint, 200, '{"nested":{"a":[1,2,3]}}'::jsonb)$$,
+  'the accepted settles wrote their usage rows');
+
+select * from finish();
+rollback;

@@ -1,0 +1,32 @@
+-- Settling zero tokens (the call produced nothing): no usage row (the ledger has no 0-token
+-- rows), the whole hold released, the hold closed as settled.
+begin;
+select plan(6);
+
+insert into auth.users (id, email) values ('00000000-0000-4000-b203-000000000001', 'sh-zero-alice@example.test');
+select public.grant_tokens('00000000-0000-4000-b203-000000000001', 100, 'admin_grant', 'sh-zero-grant');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b203-000000000001","role":"authenticated"}', true);
+select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-zero-hold') ->> 'hold_id', true);
+select set_config('test.r', public.settle_hold(current_setting('test.hold')::uuid, 0)::text, true);
+reset role;
+
+select is(current_setting('test.r')::jsonb - 'hold_id',
+  '{"usage_id":null,"user_id":"00000000-0000-4000-b203-000000000001","tokens":0,"balance_before":100,"balance_after":100,
+    "released":40,"overage_tokens":0,"replayed":false}'::jsonb,
+  'nothing spent, everything released, no usage id');
+select is((select count(*)::int from public.token_usage where user_id = '00000000-0000-4000-b203-000000000001'), 0,
+  'no usage row');
+select results_eq(
+  $$select status, usage_id, tokens_used, tokens_released, closed_at is not null
+      from public.token_holds where id = current_setting('test.hold')::uuid$$,
+  $$values ('settled'::text, null::uuid, 0::bigint, 40::bigint, true)$$, 'the hold is settled with everything released');
+select results_eq(
+  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b203-000000000001'$$,
+  $$values (100::bigint, 0::bigint)$$, 'the balance is unchanged');
+select is(public.get_token_balance('00000000-0000-4000-b203-000000000001') ->> 'available', '100', 'everything is available again');
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b203-000000000001')$$, 'the ledger is consistent');
+
+select * from finish();
+rollback;

@@ -1,0 +1,31 @@
+-- The usage row of a settle has a key of its own that nobody can know in advance: a user who
+-- knows the hold id cannot take the settle's key first with record_usage and so block the
+-- settle (unique_violation), and there is still at most one usage row per hold.
+begin;
+select plan(5);
+
+insert into auth.users (id, email) values ('00000000-0000-4000-b206-000000000001', 'sh-key-alice@example.test');
+select public.grant_tokens('00000000-0000-4000-b206-000000000001', 100, 'admin_grant', 'sh-key-grant');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b206-000000000001","role":"authenticated"}', true);
+select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-key-hold') ->> 'hold_id', true);
+select public.record_usage('chat', 1, 'hold:' || current_setting('test.hold'));
+select set_config('test.r', public.settle_hold(current_setting('test.hold')::uuid, 30)::text, true);
+reset role;
+
+select is((current_setting('test.r')::jsonb ->> 'tokens')::bigint, 30::bigint,
+  'a usage key spelled like the hold''s does not stop the settle');
+select is((select idempotency_key from public.token_usage where hold_id = current_setting('test.hold')::uuid),
+  'hold:' || current_setting('test.hold') || ':' || (current_setting('test.r')::jsonb ->> 'usage_id'),
+  'the settle''s key is hold:<hold id>:<usage id>');
+select ok((select indisunique from pg_index where indexrelid = 'public.token_usage_hold_id_idx'::regclass),
+  'token_usage.hold_id is unique: one usage row per hold');
+select throws_ok(
+  $$insert into public.token_usage (user_id, feature, tokens, idempotency_key, request_hash, balance_before, balance_after, hold_id)
+    values ('00000000-0000-4000-b206-000000000001', 'chat', 1, 'sh-key-second', 'x', 69, 68, current_setting('test.hold')::uuid)$$,
+  '23505', null, 'a second usage row for the hold is refused (even to the superuser)');
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b206-000000000001')$$, 'the ledger is consistent');
+
+select * from finish();
+rollback;
