@@ -1,0 +1,25 @@
+-- release_hold rejects a missing or unknown hold with 22023 and changes nothing.
+begin;
+select plan(5);
+
+insert into auth.users (id, email) values ('00000000-0000-4000-b306-000000000001', 'rh-bad-alice@example.test');
+select public.grant_tokens('00000000-0000-4000-b306-000000000001', 100, 'admin_grant', 'rh-bad-grant');
+select public.reserve_tokens('chat', 40, 'h', '00000000-0000-4000-b306-000000000001');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b306-000000000001","role":"authenticated"}', true);
+select throws_ok($$select public.release_hold(null)$$, '22023', 'p_hold_id is required.', 'a null hold id is rejected');
+select throws_ok($$select public.release_hold('00000000-0000-4000-b306-0000000000ff')$$, '22023', null, 'an unknown hold is rejected');
+reset role;
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select throws_ok($$select public.release_hold('00000000-0000-4000-b306-0000000000fe')$$, '22023', null,
+  'an unknown hold is rejected for the service too');
+select throws_ok($$select public.release_hold(null)$$, '22023', null, 'and so is a null one');
+reset role;
+select results_eq(
+  $$select status, tokens_released from public.token_holds where user_id = '00000000-0000-4000-b306-000000000001'$$,
+  $$values ('held'::text, null::bigint)$$, 'the user''s hold is untouched');
+
+select * from finish();
+rollback;

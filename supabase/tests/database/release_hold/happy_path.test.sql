@@ -1,0 +1,41 @@
+-- release_hold frees a hold: all its tokens are available again, the hold is closed as
+-- released, and nothing is written to the ledger.
+begin;
+select plan(9);
+
+insert into auth.users (id, email) values ('00000000-0000-4000-b301-000000000001', 'rh-happy-alice@example.test');
+select public.grant_tokens('00000000-0000-4000-b301-000000000001', 100, 'admin_grant', 'rh-happy-grant');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b301-000000000001","role":"authenticated"}', true);
+select set_config('test.h', public.reserve_tokens('chat', 40, 'h') ->> 'hold_id', true);
+select public.reserve_tokens('chat', 25, 'other');
+select set_config('test.r', public.release_hold(current_setting('test.h')::uuid)::text, true);
+reset role;
+
+select is(current_setting('test.r')::jsonb,
+  jsonb_build_object('hold_id', current_setting('test.h'), 'user_id', '00000000-0000-4000-b301-000000000001',
+                     'status', 'released', 'released', 40, 'available_after', 75, 'replayed', false),
+  'the result: the hold, released, its 40 tokens back, 75 available (another hold keeps 25)');
+select results_eq(
+  $$select status, tokens_released, tokens_used, usage_id, closed_at = now()
+      from public.token_holds where id = current_setting('test.h')::uuid$$,
+  $$values ('released'::text, 40::bigint, 0::bigint, null::uuid, true)$$,
+  'the hold is closed as released, nothing used');
+select is(public.get_token_balance('00000000-0000-4000-b301-000000000001') ->> 'held', '25', 'only the other hold counts');
+select is(public.get_token_balance('00000000-0000-4000-b301-000000000001') ->> 'available', '75', '75 are available');
+select is((select count(*)::int from public.token_usage where user_id = '00000000-0000-4000-b301-000000000001'), 0, 'no usage');
+select is((select count(*)::int from public.token_transactions where user_id = '00000000-0000-4000-b301-000000000001'), 1,
+  'no transaction besides the grant');
+select results_eq(
+  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b301-000000000001'$$,
+  $$values (100::bigint, 0::bigint)$$, 'the balance is unchanged');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b301-000000000001","role":"authenticated"}', true);
+select is((public.reserve_tokens('chat', 75, 'again') ->> 'available_after')::bigint, 0::bigint, 'the released tokens can be held again');
+reset role;
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b301-000000000001')$$, 'the ledger is consistent');
+
+select * from finish();
+rollback;

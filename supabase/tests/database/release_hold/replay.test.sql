@@ -1,0 +1,34 @@
+-- Releasing a hold twice: the second call is a replay (replayed:true, same hold, released
+-- tokens) and writes nothing, whoever retries.
+begin;
+select plan(6);
+
+insert into auth.users (id, email) values ('00000000-0000-4000-b304-000000000001', 'rh-replay-alice@example.test');
+select public.grant_tokens('00000000-0000-4000-b304-000000000001', 100, 'admin_grant', 'rh-replay-grant');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b304-000000000001","role":"authenticated"}', true);
+select set_config('test.h', public.reserve_tokens('chat', 40, 'h') ->> 'hold_id', true);
+select set_config('test.first', public.release_hold(current_setting('test.h')::uuid)::text, true);
+select set_config('test.closed', (select closed_at::text from public.token_holds where id = current_setting('test.h')::uuid), true);
+select set_config('test.again', public.release_hold(current_setting('test.h')::uuid)::text, true);
+reset role;
+
+select is(current_setting('test.again')::jsonb -> 'replayed', 'true'::jsonb, 'releasing again is a replay');
+select is(current_setting('test.again')::jsonb - 'replayed', current_setting('test.first')::jsonb - 'replayed',
+  'it returns what the first release returned');
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select is(public.release_hold(current_setting('test.h')::uuid) - 'replayed', current_setting('test.first')::jsonb - 'replayed',
+  'the service retrying the release replays it');
+reset role;
+select results_eq(
+  $$select status, tokens_released, tokens_used, closed_at::text from public.token_holds where id = current_setting('test.h')::uuid$$,
+  $$values ('released'::text, 40::bigint, 0::bigint, current_setting('test.closed'))$$, 'the replays changed nothing on the hold');
+select results_eq(
+  $$select balance from public.token_balances where user_id = '00000000-0000-4000-b304-000000000001'$$,
+  $$values (100::bigint)$$, 'nor on the balance');
+select is((select count(*)::int from public.token_usage where user_id = '00000000-0000-4000-b304-000000000001'), 0, 'no usage');
+
+select * from finish();
+rollback;

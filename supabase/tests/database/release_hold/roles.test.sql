@@ -1,0 +1,66 @@
+-- Who may release a hold: its owner or the service (a superuser session counts as the
+-- service). Another user, an admin for another user's hold, anon: 42501, nothing changed.
+begin;
+select plan(13);
+
+create function pg_temp.statuses(p_user uuid) returns text language sql as $f$
+  select string_agg(h.idempotency_key || ':' || h.status, ',' order by h.idempotency_key) from public.token_holds h where h.user_id = p_user
+$f$;
+
+insert into auth.users (id, email) values
+  ('00000000-0000-4000-b305-000000000001', 'rh-roles-alice@example.test'),
+  ('00000000-0000-4000-b305-000000000002', 'rh-roles-bob@example.test'),
+  ('00000000-0000-4000-b305-000000000003', 'rh-roles-admin@example.test');
+select public.grant_tokens('00000000-0000-4000-b305-000000000001', 100, 'admin_grant', 'rh-roles-a');
+select public.grant_tokens('00000000-0000-4000-b305-000000000003', 100, 'admin_grant', 'rh-roles-c');
+select set_config('test.a1', public.reserve_tokens('chat', 10, 'a1', '00000000-0000-4000-b305-000000000001') ->> 'hold_id', true);
+select set_config('test.a2', public.reserve_tokens('chat', 10, 'a2', '00000000-0000-4000-b305-000000000001') ->> 'hold_id', true);
+select set_config('test.a3', public.reserve_tokens('chat', 10, 'a3', '00000000-0000-4000-b305-000000000001') ->> 'hold_id', true);
+select set_config('test.c1', public.reserve_tokens('chat', 10, 'c1', '00000000-0000-4000-b305-000000000003') ->> 'hold_id', true);
+
+select ok(not has_function_privilege('anon', 'public.release_hold(uuid)', 'execute'), 'anon has no EXECUTE on release_hold');
+set local role anon;
+select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select throws_ok($$select public.release_hold(current_setting('test.a1')::uuid)$$, '42501', null, 'anon cannot release');
+reset role;
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b305-000000000002","role":"authenticated"}', true);
+select throws_ok($$select public.release_hold(current_setting('test.a1')::uuid)$$, '42501', null,
+  'another user cannot release alice''s hold');
+reset role;
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"00000000-0000-4000-b305-000000000002","role":"authenticated","user_metadata":{"role":"admin"}}', true);
+select throws_ok($$select public.release_hold(current_setting('test.a1')::uuid)$$, '42501', null,
+  'user_metadata.role = admin changes nothing');
+reset role;
+set local role authenticated;
+select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
+select throws_ok($$select public.release_hold(current_setting('test.a1')::uuid)$$, '42501', null, 'a token without sub cannot release');
+reset role;
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"00000000-0000-4000-b305-000000000003","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select throws_ok($$select public.release_hold(current_setting('test.a1')::uuid)$$, '42501', null,
+  'an admin cannot release another user''s hold');
+select is(public.release_hold(current_setting('test.c1')::uuid) ->> 'status', 'released', 'an admin releases its own hold');
+reset role;
+select is(pg_temp.statuses('00000000-0000-4000-b305-000000000001'), 'a1:held,a2:held,a3:held', 'the refused callers changed nothing');
+select is(public.get_token_balance('00000000-0000-4000-b305-000000000001') ->> 'held', '30', 'alice still holds 30');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b305-000000000001","role":"authenticated"}', true);
+select is(public.release_hold(current_setting('test.a1')::uuid) ->> 'available_after', '80', 'the owner releases its hold');
+reset role;
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select is(public.release_hold(current_setting('test.a2')::uuid) ->> 'user_id', '00000000-0000-4000-b305-000000000001',
+  'the service releases anyone''s hold');
+reset role;
+select is(public.release_hold(current_setting('test.a3')::uuid) ->> 'available_after', '100',
+  'a session that did not switch role acts like the service');
+select is(pg_temp.statuses('00000000-0000-4000-b305-000000000001'), 'a1:released,a2:released,a3:released', 'all three released');
+
+select * from finish();
+rollback;
