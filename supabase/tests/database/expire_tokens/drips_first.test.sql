@@ -1,0 +1,44 @@
+-- expire_tokens issues a user's due drips before it sweeps: a drip lot that lapses at a cycle
+-- boundary is expired in that cycle's token_drips row (expired_tokens), not by an
+-- `expiration` transaction; other lapsed lots (a trial grant) still get one.
+begin;
+select plan(6);
+set local timezone to 'UTC';
+
+-- Lots committed by other runs (e.g. the Deno tests) are not part of this scenario: within
+-- this rolled-back transaction they never lapse, so the sweep's counts are this file's.
+update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null;
+
+insert into auth.users (id, email) values ('00000000-0000-4000-d302-000000000001', 'et-drips-first@example.test');
+insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
+values ('00000000-0000-4000-d302-0000000000a1', '00000000-0000-4000-d302-000000000001', 'default', 'active', now());
+select public.run_drip('00000000-0000-4000-d302-0000000000a1', now());
+select public.grant_tokens('00000000-0000-4000-d302-000000000001', 1000, 'trial_grant', 'et-drips-first-trial', null, now() + interval '1 day');
+
+-- As of day 56, cycle 1's lot lapses (it expires when cycle 2 ends) and so has the trial.
+select is(public.expire_tokens(now() + interval '56 days'), '{"users": 1, "tokens_expired": 1000}'::jsonb,
+  'the sweep reports the trial grant only');
+select results_eq(
+  $$select cycle_number, rollover_from_previous, expired_tokens, balance_before, balance_after
+      from public.token_drips where subscription_id = '00000000-0000-4000-d302-0000000000a1' order by cycle_number$$,
+  $$values (1, 0::bigint, 0::bigint, 0::bigint, 375000::bigint),
+           (2, 375000::bigint, 0::bigint, 376000::bigint, 751000::bigint),
+           (3, 375000::bigint, 375000::bigint, 751000::bigint, 751000::bigint)$$,
+  'cycles 2 and 3 were issued first; cycle 3 records cycle 1''s lapsed 375,000');
+-- (Their balance_before still counts the trial's 1,000: the sweep of other lapsed lots runs
+-- after the drips, so the rows chain on the stored balance as it was.)
+select results_eq(
+  $$select token_amount, balance_before, balance_after, metadata ->> 'lot_source' from public.token_transactions
+     where user_id = '00000000-0000-4000-d302-000000000001' and transaction_type = 'expiration'$$,
+  $$values (-1000::bigint, 751000::bigint, 750000::bigint, 'trial_grant'::text)$$,
+  'one expiration transaction, for the trial grant; none for the drip lot');
+select results_eq(
+  $$select balance from public.token_balances where user_id = '00000000-0000-4000-d302-000000000001'$$,
+  $$values (750000::bigint)$$, 'the balance holds cycles 2 and 3');
+select results_eq(
+  $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d302-0000000000a1'$$,
+  $$values (4, now() + interval '84 days')$$, 'the schedule moved on with the drips');
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d302-000000000001')$$, 'the ledger is consistent');
+
+select * from finish();
+rollback;
