@@ -1,0 +1,42 @@
+-- Only the service expires holds: EXECUTE is granted to service_role alone; anon, signed-in
+-- users and admins get 42501. A superuser session (pg_cron) counts as the service.
+begin;
+select plan(10);
+
+insert into auth.users (id, email) values
+  ('00000000-0000-4000-b403-000000000001', 'eh-roles-alice@example.test'),
+  ('00000000-0000-4000-b403-000000000002', 'eh-roles-admin@example.test');
+select public.grant_tokens('00000000-0000-4000-b403-000000000001', 100, 'admin_grant', 'eh-roles-a');
+select public.reserve_tokens('chat', 10, 'lapsed', '00000000-0000-4000-b403-000000000001');
+update public.token_holds set expires_at = now() - interval '1 second' where user_id = '00000000-0000-4000-b403-000000000001';
+
+select ok(not has_function_privilege('anon', 'public.expire_holds(timestamptz)', 'execute'), 'anon has no EXECUTE on expire_holds');
+select ok(not has_function_privilege('authenticated', 'public.expire_holds(timestamptz)', 'execute'),
+  'authenticated has no EXECUTE on expire_holds');
+select ok(has_function_privilege('service_role', 'public.expire_holds(timestamptz)', 'execute'), 'service_role has');
+
+set local role anon;
+select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select throws_ok($$select public.expire_holds(now())$$, '42501', null, 'anon cannot expire holds');
+reset role;
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b403-000000000001","role":"authenticated"}', true);
+select throws_ok($$select public.expire_holds(now())$$, '42501', null, 'a signed-in user cannot');
+reset role;
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"00000000-0000-4000-b403-000000000002","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select throws_ok($$select public.expire_holds(now())$$, '42501', null, 'an admin cannot');
+reset role;
+select is((select status from public.token_holds where user_id = '00000000-0000-4000-b403-000000000001'), 'held',
+  'the refused calls expired nothing');
+
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select is(public.expire_holds(now()) ->> 'holds_expired', '1', 'the service expires the lapsed hold');
+reset role;
+select is((select status from public.token_holds where user_id = '00000000-0000-4000-b403-000000000001'), 'expired', 'it is expired');
+select is(public.expire_holds() ->> 'holds_expired', '0', 'a superuser session may run it too (p_as_of defaults to now)');
+
+select * from finish();
+rollback;
