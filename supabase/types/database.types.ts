@@ -385,20 +385,6 @@ export type Database = {
         }
         Relationships: [
           {
-            foreignKeyName: "token_lots_drip_id_fkey"
-            columns: ["drip_id"]
-            isOneToOne: false
-            referencedRelation: "token_drips"
-            referencedColumns: ["id"]
-          },
-          {
-            foreignKeyName: "token_lots_subscription_id_fkey"
-            columns: ["subscription_id"]
-            isOneToOne: false
-            referencedRelation: "customer_subscriptions"
-            referencedColumns: ["id"]
-          },
-          {
             foreignKeyName: "token_lots_transaction_id_fkey"
             columns: ["transaction_id"]
             isOneToOne: false
