@@ -507,9 +507,6 @@ begin
   if p_expires_at is not null and p_type = 'admin_deduction' then
     perform private.invalid('p_expires_at applies to grants, not to a deduction.');
   end if;
-  if p_expires_at is not null and p_expires_at <= now() then
-    perform private.invalid('p_expires_at must be in the future.');
-  end if;
   if p_source is not null and length(p_source) > 200 then
     perform private.invalid('p_source must be at most 200 characters.');
   end if;
@@ -519,6 +516,11 @@ begin
   v_tx := private.prior_transaction(p_idempotency_key, v_hash);
   if v_tx.id is not null then
     return private.transaction_result(v_tx, true);
+  end if;
+  -- Checked after the replay lookup: a retry of a grant whose expiry has since passed still
+  -- gets its first result.
+  if p_expires_at is not null and p_expires_at <= now() then
+    perform private.invalid('p_expires_at must be in the future.');
   end if;
 
   perform private.settle_user(p_user_id, now());
@@ -702,8 +704,9 @@ $$;
 -- every role, then grant back exactly what each RPC is for.
 ------------------------------------------------------------------------------------------
 
+-- Postgres grants EXECUTE on new functions to PUBLIC and that default cannot be revoked per
+-- schema, so every migration that adds private functions ends with this revoke.
 revoke execute on all functions in schema private from public, anon, authenticated, service_role;
-alter default privileges in schema private revoke execute on functions from public;
 
 revoke execute on function
   public.record_usage(text, bigint, text, uuid, text, jsonb),

@@ -1,5 +1,6 @@
 -- Nobody writes the token tables directly: not anon, not a signed-in user (for itself or for
 -- another), not even service_role. Balance changes go through the ledger's RPCs.
+-- customer_subscriptions is not ledger: the service writes it (Stripe webhook, back office).
 begin;
 select plan(20);
 
@@ -7,8 +8,12 @@ insert into auth.users (id, email) values ('00000000-0000-4000-a000-000000000011
 
 -- Exact privileges: Supabase's default grants (ALL to every API role) must be cut back.
 select table_privs_are('public', t, r, p, format('%s has exactly %s on %s', r, p, t))
-from (values ('token_transactions'), ('token_usage'), ('token_drips'), ('customer_subscriptions')) as tables(t),
+from (values ('token_transactions'), ('token_usage'), ('token_drips')) as tables(t),
      (values ('anon', '{}'::text[]), ('authenticated', array['SELECT']), ('service_role', array['SELECT'])) as roles(r, p);
+select table_privs_are('public', 'customer_subscriptions', 'anon', '{}'::text[], 'anon has no privilege on customer_subscriptions');
+select table_privs_are('public', 'customer_subscriptions', 'authenticated', array['SELECT'], 'authenticated may only select customer_subscriptions');
+select table_privs_are('public', 'customer_subscriptions', 'service_role', array['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  'service_role writes customer_subscriptions (not ledger)');
 
 select ok((select relrowsecurity from pg_class where oid = 'public.token_transactions'::regclass), 'RLS is enabled on token_transactions');
 select ok((select relrowsecurity from pg_class where oid = 'public.token_usage'::regclass), 'RLS is enabled on token_usage');

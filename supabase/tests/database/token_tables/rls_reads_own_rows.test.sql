@@ -12,9 +12,12 @@ select public.grant_tokens('00000000-0000-4000-a000-000000000001', 11, 'admin_gr
 select public.grant_tokens('00000000-0000-4000-a000-000000000002', 22, 'admin_grant', 'rls-b');
 select public.record_usage('chat', 1, 'rls-ua', '00000000-0000-4000-a000-000000000001');
 select public.record_usage('chat', 2, 'rls-ub', '00000000-0000-4000-a000-000000000002');
-insert into public.token_drips (user_id, drip_amount, cycle_number, balance_before, balance_after)
-values ('00000000-0000-4000-a000-000000000001', 5, 1, 0, 5),
-       ('00000000-0000-4000-a000-000000000002', 6, 1, 0, 6);
+insert into public.subscription_plans (id, drip_tokens) values ('rls-plan-5', 5), ('rls-plan-6', 6);
+insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor) values
+  ('00000000-0000-4000-a000-0000000000a1', '00000000-0000-4000-a000-000000000001', 'rls-plan-5', 'active', now()),
+  ('00000000-0000-4000-a000-0000000000a2', '00000000-0000-4000-a000-000000000002', 'rls-plan-6', 'active', now());
+select public.run_drip('00000000-0000-4000-a000-0000000000a1', now());
+select public.run_drip('00000000-0000-4000-a000-0000000000a2', now());
 
 -- anon: no rows at all (and no privilege to ask).
 set local role anon;
