@@ -99,9 +99,11 @@ alter table public.token_drips
 create unique index if not exists token_drips_subscription_cycle_key
   on public.token_drips (subscription_id, cycle_number) where not is_legacy;
 alter table public.token_drips drop constraint if exists token_drips_ledger_check;
+-- subscription_id may be null: a drip forgets a deleted subscription (the seed's ON DELETE SET
+-- NULL); the engine always writes it.
 alter table public.token_drips add constraint token_drips_ledger_check check (
   is_legacy or (
-    subscription_id is not null and cycle_number >= 1 and drip_amount >= 0
+    cycle_number >= 1 and drip_amount >= 0
     and rollover_from_previous >= 0 and rollover_cycles_count >= 0 and expired_tokens >= 0
     and balance_after = balance_before + drip_amount - expired_tokens
     and billing_period_start is not null and billing_period_end > billing_period_start
@@ -131,13 +133,17 @@ as $$
 $$;
 
 -- Keeps the schedule columns true whatever writes the row (webhook, operator by hand).
+-- Security definer: service_role writes subscriptions but may not write token_balances.
 create or replace function private.subscription_schedule()
 returns trigger
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
   v_plan public.subscription_plans;
+  v_elapsed bigint;
+  v_step bigint;
 begin
   new.updated_at := now();
   if tg_op = 'INSERT' or new.user_id is distinct from old.user_id then
@@ -150,11 +156,20 @@ begin
   select * into v_plan from public.subscription_plans p where p.id = new.plan_id;
   if new.status in ('canceled', 'incomplete_expired') or new.plan_id is null or coalesce(v_plan.drip_tokens, 0) = 0 then
     new.next_drip_at := null;
+  elsif tg_op = 'UPDATE' and old.next_drip_at is null then
+    -- drips start or resume (e.g. switched to a drip plan): the cycle grid stays on the anchor
+    -- and the first cycle is the first that starts at or after the change; cycles that began
+    -- without drips are not owed (a plan change takes effect at the next cycle)
+    v_elapsed := (extract(epoch from now() - new.drip_anchor) * 1000000)::bigint;
+    v_step := (extract(epoch from v_plan.drip_interval) * 1000000)::bigint;
+    new.next_cycle_number := greatest(new.next_cycle_number,
+      1 + case when v_elapsed > 0 then (v_elapsed + v_step - 1) / v_step else 0 end);
+    new.next_drip_at := private.add_intervals(new.drip_anchor, v_plan.drip_interval, new.next_cycle_number - 1);
   elsif new.next_cycle_number = 1 then
     -- nothing issued yet: the schedule follows the anchor
     new.next_drip_at := new.drip_anchor;
   elsif new.next_drip_at is null then
-    -- drips resume (e.g. plan switched to a drip plan): the cycle grid stays on the anchor
+    -- a row written past cycle 1 without a schedule: the cycle grid stays on the anchor
     new.next_drip_at := private.add_intervals(new.drip_anchor, v_plan.drip_interval, new.next_cycle_number - 1);
   end if;
   return new;

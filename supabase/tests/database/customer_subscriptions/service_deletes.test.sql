@@ -1,0 +1,44 @@
+-- The service may delete a subscription that has dripped. Its ledger history stays: the
+-- token_drips rows forget the subscription (ON DELETE SET NULL, as the seed's DDL declares)
+-- and keep their amounts, the drip lots keep their tokens, and the ledger still verifies. The
+-- tokens left expire on schedule through expire_tokens.
+begin;
+select plan(7);
+set local timezone to 'UTC';
+
+-- Lots committed by other runs (e.g. the Deno tests) are not part of this scenario: within
+-- this rolled-back transaction they never lapse, so the sweep's counts are this file's.
+update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null;
+
+insert into auth.users (id, email) values ('00000000-0000-4000-d404-000000000001', 'cs-delete@example.test');
+insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
+values ('00000000-0000-4000-d404-0000000000a1', '00000000-0000-4000-d404-000000000001', 'default', 'active', now());
+select public.run_drip('00000000-0000-4000-d404-0000000000a1', now());
+select public.run_drip('00000000-0000-4000-d404-0000000000a1', now() + interval '28 days');
+
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select lives_ok($$delete from public.customer_subscriptions where id = '00000000-0000-4000-d404-0000000000a1'$$,
+  'service_role deletes a subscription that has dripped');
+reset role;
+
+select results_eq(
+  $$select cycle_number, subscription_id, drip_amount, balance_before, balance_after from public.token_drips
+     where user_id = '00000000-0000-4000-d404-000000000001' order by cycle_number$$,
+  $$values (1, null::uuid, 375000::bigint, 0::bigint, 375000::bigint), (2, null, 375000, 375000, 750000)$$,
+  'its drip rows stay, without the subscription');
+select results_eq(
+  $$select remaining, expires_at from public.token_lots where user_id = '00000000-0000-4000-d404-000000000001' order by expires_at$$,
+  $$values (375000::bigint, now() + interval '56 days'), (375000::bigint, now() + interval '84 days')$$,
+  'its lots stay, with their tokens and expiry');
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d404-000000000001')$$, 'the ledger is consistent');
+
+select is(public.expire_tokens(now() + interval '56 days'), '{"users": 1, "tokens_expired": 375000}'::jsonb,
+  'cycle 1''s tokens expire on schedule');
+select results_eq(
+  $$select balance from public.token_balances where user_id = '00000000-0000-4000-d404-000000000001'$$,
+  $$values (375000::bigint)$$, 'cycle 2''s remain');
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d404-000000000001')$$, 'the ledger is still consistent');
+
+select * from finish();
+rollback;
