@@ -1,0 +1,82 @@
+-- handle_stripe_event, a second delivery of one event (stripe_events.id is the event id):
+-- {"status": "duplicate"} with the first delivery's result, and nothing else changes. Two
+-- different events for one Checkout Session (completed, then async_payment_succeeded, or a
+-- resend) still make one purchase: the purchase key is 'checkout:<session id>'.
+begin;
+select plan(14);
+
+insert into auth.users (id, email) values ('00000000-0000-4000-8702-000000000001', 'hse-dup-alice@example.test');
+insert into public.token_packs (id, stripe_price_id, name, tokens) values
+  ('hse_dup_pack', 'price_hse_dup_pack', 'Duplicate test pack', 1000);
+
+select set_config('hse.paid', $${
+  "id": "evt_test_hse_dup_1",
+  "object": "event",
+  "api_version": "2025-03-31.basil",
+  "created": 1768435260,
+  "data": {
+    "object": {
+      "id": "cs_test_hse_dup_1",
+      "object": "checkout.session",
+      "amount_total": 500,
+      "client_reference_id": "00000000-0000-4000-8702-000000000001",
+      "currency": "usd",
+      "customer": null,
+      "metadata": {"pack_id": "hse_dup_pack"},
+      "mode": "payment",
+      "payment_intent": "pi_test_hse_dup_1",
+      "payment_status": "paid",
+      "status": "complete"
+    }
+  },
+  "livemode": false,
+  "pending_webhooks": 1,
+  "request": {"id": null, "idempotency_key": null},
+  "type": "checkout.session.completed"
+}$$, true);
+
+create function pg_temp.footprint() returns text language sql as $f$
+  select format('events=%s transactions=%s lots=%s balance=%s',
+    (select count(*) from public.stripe_events e where e.id like 'evt_test_hse_dup_%'),
+    (select count(*) from public.token_transactions t where t.user_id = '00000000-0000-4000-8702-000000000001'),
+    (select count(*) from public.token_lots l where l.user_id = '00000000-0000-4000-8702-000000000001'),
+    (select b.balance from public.token_balances b where b.user_id = '00000000-0000-4000-8702-000000000001'))
+$f$;
+
+select set_config('test.first', public.handle_stripe_event(current_setting('hse.paid')::jsonb)::text, true);
+select set_config('test.row', (select to_jsonb(e)::text from public.stripe_events e where e.id = 'evt_test_hse_dup_1'), true);
+select is(current_setting('test.first')::jsonb ->> 'status', 'processed', 'the first delivery is processed');
+select is(pg_temp.footprint(), 'events=1 transactions=1 lots=1 balance=1000', 'one event, one purchase');
+
+-- Stripe delivers again (a retry after a timeout, or a resend from the dashboard).
+select set_config('test.again', public.handle_stripe_event(current_setting('hse.paid')::jsonb)::text, true);
+select is(current_setting('test.again')::jsonb ->> 'status', 'duplicate', 'the second delivery is a duplicate');
+select is(current_setting('test.again')::jsonb ->> 'event_id', 'evt_test_hse_dup_1', 'it names the event');
+select is(current_setting('test.again')::jsonb ->> 'type', 'checkout.session.completed', 'and its type');
+select is(current_setting('test.again')::jsonb -> 'result', current_setting('test.first')::jsonb -> 'result',
+  'it answers with the first delivery''s result');
+select is(pg_temp.footprint(), 'events=1 transactions=1 lots=1 balance=1000', 'nothing changed');
+select is((select to_jsonb(e) from public.stripe_events e where e.id = 'evt_test_hse_dup_1'),
+  current_setting('test.row')::jsonb, 'the recorded event is left as it was');
+
+-- A duplicate is decided by the id alone: a redelivery whose body differs changes nothing either.
+select is(public.handle_stripe_event(
+    jsonb_set(current_setting('hse.paid')::jsonb, '{data,object,metadata,pack_id}', '"pack_other"')) ->> 'status',
+  'duplicate', 'a redelivery is a duplicate whatever its body says');
+select is(pg_temp.footprint(), 'events=1 transactions=1 lots=1 balance=1000', 'still one purchase');
+
+-- Another event about the same session (an async_payment_succeeded after a paid completed, or
+-- the same session in a second event): recorded, but the purchase is not made twice.
+select set_config('test.other', public.handle_stripe_event(
+  jsonb_set(jsonb_set(current_setting('hse.paid')::jsonb,
+    '{id}', '"evt_test_hse_dup_2"'),
+    '{type}', '"checkout.session.async_payment_succeeded"'))::text, true);
+select is(current_setting('test.other')::jsonb ->> 'status', 'processed', 'a second event for the session is processed');
+select is(current_setting('test.other')::jsonb #>> '{result,replayed}', 'true',
+  'its result is the session''s purchase, replayed');
+select is(current_setting('test.other')::jsonb #>> '{result,transaction_id}',
+  current_setting('test.first')::jsonb #>> '{result,transaction_id}', 'the same purchase');
+select is(pg_temp.footprint(), 'events=2 transactions=1 lots=1 balance=1000', 'two events, one purchase');
+
+select * from finish();
+rollback;

@@ -1,0 +1,138 @@
+-- handle_stripe_event records events it has nothing to do with as status "ignored", with the
+-- reason in result.ignored and stripe_events.error, and changes nothing else: event types it
+-- does not handle, checkouts for unknown users or other modes, inquiries (disputes with
+-- status warning_*). Recording them makes a redelivery a duplicate like any other.
+begin;
+select plan(15);
+
+insert into auth.users (id, email) values ('00000000-0000-4000-8715-000000000001', 'hse-ignored-alice@example.test');
+insert into public.token_packs (id, stripe_price_id, name, tokens) values
+  ('hse_ignored_pack', 'price_hse_ignored_pack', 'Ignored test pack', 1000);
+
+-- customer_created.json
+select set_config('hse.customer', $${
+  "id": "evt_test_hse_ignored_customer",
+  "object": "event",
+  "api_version": "2025-03-31.basil",
+  "created": 1767225540,
+  "data": {
+    "object": {
+      "id": "cus_test_hse_ignored",
+      "object": "customer",
+      "created": 1767225540,
+      "email": "subscriber@example.test",
+      "livemode": false,
+      "metadata": {},
+      "name": null
+    }
+  },
+  "livemode": false,
+  "pending_webhooks": 1,
+  "request": {"id": null, "idempotency_key": null},
+  "type": "customer.created"
+}$$, true);
+select set_config('hse.paid', $${
+  "id": "evt_test_hse_ignored_checkout",
+  "object": "event",
+  "api_version": "2025-03-31.basil",
+  "created": 1768435260,
+  "data": {
+    "object": {
+      "id": "cs_test_hse_ignored_1",
+      "object": "checkout.session",
+      "amount_total": 500,
+      "client_reference_id": "00000000-0000-4000-8715-0000000000ff",
+      "currency": "usd",
+      "customer": null,
+      "metadata": {"pack_id": "hse_ignored_pack"},
+      "mode": "payment",
+      "payment_intent": "pi_test_hse_ignored_1",
+      "payment_status": "paid",
+      "status": "complete"
+    }
+  },
+  "livemode": false,
+  "type": "checkout.session.completed"
+}$$, true);
+
+select set_config('test.customer', public.handle_stripe_event(current_setting('hse.customer')::jsonb)::text, true);
+select is(current_setting('test.customer')::jsonb,
+  '{"event_id": "evt_test_hse_ignored_customer", "type": "customer.created", "status": "ignored",
+    "result": {"ignored": "event type customer.created is not handled"}}'::jsonb,
+  'an event type the ledger does not handle is ignored, with the reason');
+select results_eq(
+  $$select type, status, result, error, payload from public.stripe_events where id = 'evt_test_hse_ignored_customer'$$,
+  $$values ('customer.created'::text, 'ignored'::text, '{"ignored": "event type customer.created is not handled"}'::jsonb,
+            'event type customer.created is not handled'::text, current_setting('hse.customer')::jsonb)$$,
+  'it is recorded as ignored');
+select is(public.handle_stripe_event(current_setting('hse.customer')::jsonb),
+  '{"event_id": "evt_test_hse_ignored_customer", "type": "customer.created", "status": "duplicate",
+    "result": {"ignored": "event type customer.created is not handled"}}'::jsonb,
+  'its redelivery is a duplicate with the same result');
+
+-- A checkout for a user that does not exist (client_reference_id unknown, or not a uuid).
+select is(public.handle_stripe_event(current_setting('hse.paid')::jsonb) #>> '{result,ignored}',
+  'the session names no known user (client_reference_id or metadata.user_id)', 'a checkout for an unknown user is ignored');
+select is(public.handle_stripe_event(jsonb_set(jsonb_set(current_setting('hse.paid')::jsonb,
+    '{id}', '"evt_test_hse_ignored_checkout_2"'), '{data,object,client_reference_id}', '"not-a-uuid"')) ->> 'status',
+  'ignored', 'a client_reference_id that is not a uuid is ignored');
+select is(public.handle_stripe_event(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.paid')::jsonb,
+    '{id}', '"evt_test_hse_ignored_checkout_3"'), '{data,object,client_reference_id}', 'null'),
+    '{data,object,metadata}', '{"pack_id": "hse_ignored_pack"}')) ->> 'status',
+  'ignored', 'a checkout naming no user at all is ignored');
+-- A checkout in mode setup (saving a card).
+select is(public.handle_stripe_event(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.paid')::jsonb,
+    '{id}', '"evt_test_hse_ignored_checkout_4"'),
+    '{data,object,client_reference_id}', '"00000000-0000-4000-8715-000000000001"'),
+    '{data,object,mode}', '"setup"')) #>> '{result,ignored}',
+  'checkout mode setup', 'a checkout in mode setup is ignored');
+select is_empty($$select 1 from public.token_transactions where stripe_checkout_session_id = 'cs_test_hse_ignored_1'$$,
+  'no purchase was made');
+
+-- A purchase, then an inquiry on its charge: no funds are withdrawn, nothing is taken back.
+select public.handle_stripe_event(jsonb_set(jsonb_set(current_setting('hse.paid')::jsonb,
+  '{id}', '"evt_test_hse_ignored_purchase"'),
+  '{data,object,client_reference_id}', '"00000000-0000-4000-8715-000000000001"'));
+select set_config('hse.inquiry', $${
+  "id": "evt_test_hse_ignored_inquiry",
+  "object": "event",
+  "api_version": "2025-03-31.basil",
+  "created": 1768867200,
+  "data": {
+    "object": {
+      "id": "du_test_hse_ignored_1",
+      "object": "dispute",
+      "amount": 500,
+      "charge": "ch_test_hse_ignored_1",
+      "currency": "usd",
+      "metadata": {},
+      "payment_intent": "pi_test_hse_ignored_1",
+      "reason": "general",
+      "status": "warning_needs_response"
+    }
+  },
+  "livemode": false,
+  "type": "charge.dispute.created"
+}$$, true);
+select is(public.handle_stripe_event(current_setting('hse.inquiry')::jsonb) #>> '{result,ignored}',
+  'an inquiry (warning) withdraws no funds', 'an inquiry is ignored');
+select is((public.handle_stripe_event(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.inquiry')::jsonb,
+    '{id}', '"evt_test_hse_ignored_inquiry_closed"'), '{type}', '"charge.dispute.closed"'),
+    '{data,object,status}', '"warning_closed"')) -> 'result') - 'purchase_id',
+  '{"tokens": 0, "note": "already reconciled"}'::jsonb, 'its closing gives nothing back: nothing was taken');
+select is(public.handle_stripe_event(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.inquiry')::jsonb,
+    '{id}', '"evt_test_hse_ignored_dispute_odd"'), '{type}', '"charge.dispute.closed"'),
+    '{data,object,status}', '"under_review"')) #>> '{result,ignored}',
+  'dispute closed with status under_review', 'a closing with an unexpected status is ignored');
+select is(public.get_token_balance('00000000-0000-4000-8715-000000000001') ->> 'balance', '1000', 'the purchase is untouched');
+
+select is(
+  (select count(*)::int from public.stripe_events where id like 'evt_test_hse_ignored_%' and status = 'ignored'),
+  7, 'seven events recorded as ignored');
+select is(
+  (select count(*)::int from public.stripe_events where id like 'evt_test_hse_ignored_%' and status = 'processed'),
+  2, 'two processed (the purchase and the inquiry''s closing)');
+select is_empty($$select * from public.verify_token_ledger()$$, 'the ledger is consistent');
+
+select * from finish();
+rollback;

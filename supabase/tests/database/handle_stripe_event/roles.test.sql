@@ -1,0 +1,99 @@
+-- Who may call handle_stripe_event: the service only (service_role, or a session that did
+-- not switch role, like the Edge Function's SUPABASE_DB_URL connection). anon, signed-in users
+-- and admins get 42501 and nothing is written; nor may they read or write stripe_events.
+begin;
+select plan(16);
+
+insert into auth.users (id, email) values
+  ('00000000-0000-4000-8713-000000000001', 'hse-roles-alice@example.test'),
+  ('00000000-0000-4000-8713-000000000002', 'hse-roles-admin@example.test');
+insert into public.token_packs (id, stripe_price_id, name, tokens) values
+  ('hse_roles_pack', 'price_hse_roles_pack', 'Roles test pack', 1000);
+
+-- A user who would love to grant itself a pack.
+select set_config('hse.paid', $${
+  "id": "evt_test_hse_roles_1",
+  "object": "event",
+  "api_version": "2025-03-31.basil",
+  "created": 1768435260,
+  "data": {
+    "object": {
+      "id": "cs_test_hse_roles_1",
+      "object": "checkout.session",
+      "amount_total": 500,
+      "client_reference_id": "00000000-0000-4000-8713-000000000001",
+      "currency": "usd",
+      "customer": null,
+      "metadata": {"pack_id": "hse_roles_pack"},
+      "mode": "payment",
+      "payment_intent": "pi_test_hse_roles_1",
+      "payment_status": "paid",
+      "status": "complete"
+    }
+  },
+  "livemode": false,
+  "type": "checkout.session.completed"
+}$$, true);
+
+create function pg_temp.footprint() returns text language sql as $f$
+  select format('events=%s transactions=%s',
+    (select count(*) from public.stripe_events e where e.id like 'evt_test_hse_roles_%'),
+    (select count(*) from public.token_transactions t where t.user_id = '00000000-0000-4000-8713-000000000001'))
+$f$;
+
+select ok(not has_function_privilege('anon', 'public.handle_stripe_event(jsonb)', 'execute'), 'anon has no EXECUTE');
+select ok(not has_function_privilege('authenticated', 'public.handle_stripe_event(jsonb)', 'execute'), 'authenticated has no EXECUTE');
+select ok(has_function_privilege('service_role', 'public.handle_stripe_event(jsonb)', 'execute'), 'service_role has EXECUTE');
+select ok(not has_function_privilege('public', 'public.handle_stripe_event(jsonb)', 'execute'), 'PUBLIC has no EXECUTE');
+
+-- anon
+set local role anon;
+select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select throws_ok(format('select public.handle_stripe_event(%L::jsonb)', current_setting('hse.paid')), '42501', null, 'anon cannot');
+reset role;
+-- a signed-in user, for itself
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8713-000000000001","role":"authenticated"}', true);
+select throws_ok(format('select public.handle_stripe_event(%L::jsonb)', current_setting('hse.paid')), '42501', null,
+  'a signed-in user cannot, not even for its own purchase');
+select throws_ok($$select * from public.stripe_events$$, '42501', null, 'a signed-in user cannot read stripe_events');
+reset role;
+-- an admin (app_metadata.role = admin)
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"00000000-0000-4000-8713-000000000002","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select throws_ok(format('select public.handle_stripe_event(%L::jsonb)', current_setting('hse.paid')), '42501', null, 'an admin cannot');
+reset role;
+select is(pg_temp.footprint(), 'events=0 transactions=0', 'nothing was written');
+
+-- the service
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select throws_ok(
+  $$insert into public.stripe_events (id, type, created, payload, status) values ('evt_test_hse_roles_x', 'x', now(), '{}', 'ignored')$$,
+  '42501', null, 'not even the service writes stripe_events directly');
+select is(public.handle_stripe_event(current_setting('hse.paid')::jsonb) ->> 'status', 'processed', 'service_role can');
+select is((select count(*)::int from public.stripe_events where id = 'evt_test_hse_roles_1'), 1, 'service_role reads stripe_events');
+reset role;
+select is(pg_temp.footprint(), 'events=1 transactions=1', 'the service''s call recorded the event and the purchase');
+
+-- The Edge Function's own connection (postgres: no API role) is the service too.
+select is(public.handle_stripe_event(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.paid')::jsonb,
+    '{id}', '"evt_test_hse_roles_2"'),
+    '{data,object,id}', '"cs_test_hse_roles_2"'),
+    '{data,object,payment_intent}', '"pi_test_hse_roles_2"')) ->> 'status',
+  'processed', 'the database owner can');
+select is(pg_temp.footprint(), 'events=2 transactions=2', 'and it recorded the event and the purchase');
+
+-- A role that is neither an API role nor privileged is not the service.
+create role hse_roles_nobody nologin;
+grant execute on function public.handle_stripe_event(jsonb) to hse_roles_nobody;
+grant usage on schema extensions to hse_roles_nobody; -- for pgTAP itself
+set local role hse_roles_nobody;
+select throws_ok(format('select public.handle_stripe_event(%L::jsonb)',
+    jsonb_set(current_setting('hse.paid')::jsonb, '{id}', '"evt_test_hse_roles_3"')),
+  '42501', null, 'another role, even granted EXECUTE, is refused by the function itself');
+reset role;
+
+select * from finish();
+rollback;
