@@ -1,18 +1,15 @@
 // The stripe-webhook function end to end: signed events through HTTP into
 // public.handle_stripe_event on the test database (TEST_DB_URL).
 //
-// Contract assumed for the RPC: `select public.handle_stripe_event($1::jsonb)` records the
-// event and applies its effect in one transaction and returns jsonb
-// `{"event_id": "evt_...", "status": "processed" | "duplicate" | "ignored", ...}`; it raises
-// (SQLSTATE 22023) for an event it cannot apply, e.g. a pack it does not know.
+// The RPC (supabase/migrations/*_stripe_webhook_events.sql): `select public.handle_stripe_event($1::jsonb)`
+// records the event and applies its effect in one transaction and returns jsonb
+// `{"event_id": "evt_...", "type": "...", "status": "processed" | "duplicate" | "ignored", "result": {...}}`;
+// it raises (SQLSTATE 22023) for an event it cannot apply, e.g. a pack it does not know.
+// What each event does to the ledger is checked in stripe_webhook_flows.test.ts.
 import assert from "node:assert/strict";
 import { connect, serveFunction, testDbUrl } from "./_helpers.ts";
 import { editFixture, fixture, freshId, postEvent, testWebhookSecret } from "./_stripe.ts";
 import { closeDb } from "../../functions/stripe-webhook/handler.ts";
-
-// TODO: enable (drop this flag) once public.handle_stripe_event(jsonb) is in the migrations.
-// Until then they run only on request: STRIPE_WEBHOOK_RPC_TESTS=1 deno test ...
-const ignore = Deno.env.get("STRIPE_WEBHOOK_RPC_TESTS") !== "1";
 
 type Sql = ReturnType<typeof connect>;
 
@@ -57,7 +54,6 @@ async function deliver(url: string, payload: string) {
 
 Deno.test({
   name: "stripe-webhook: a signed checkout.session.completed is processed, its redelivery is a duplicate",
-  ignore,
   fn: () =>
     withWebhook(async (url, sql) => {
       const { eventId, payload } = await packPurchase(sql);
@@ -74,7 +70,6 @@ Deno.test({
 
 Deno.test({
   name: "stripe-webhook: 20 concurrent deliveries of one event: exactly one is processed",
-  ignore,
   fn: () =>
     withWebhook(async (url, sql) => {
       const { eventId, payload } = await packPurchase(sql);
@@ -91,7 +86,6 @@ Deno.test({
 
 Deno.test({
   name: "stripe-webhook: an event type the ledger does not handle is 200 ignored",
-  ignore,
   fn: () =>
     withWebhook(async (url) => {
       const eventId = freshId("evt");
@@ -106,7 +100,6 @@ Deno.test({
 Deno.test({
   name:
     "stripe-webhook: an event the database rejects is 500, leaves nothing, and succeeds when retried after a fix",
-  ignore,
   fn: () =>
     withWebhook(async (url, sql) => {
       const packId = `pack_${crypto.randomUUID().slice(0, 8)}`; // not (yet) in token_packs
@@ -124,7 +117,6 @@ Deno.test({
 
 Deno.test({
   name: "stripe-webhook: every fixture is accepted by the database (200)",
-  ignore,
   fn: () =>
     withWebhook(async (url, sql) => {
       // The fixture users, so that events naming them can apply.
