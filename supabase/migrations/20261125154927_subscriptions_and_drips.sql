@@ -437,9 +437,9 @@ end;
 $$;
 
 -- pg_cron's drip job: batches of run_due_drips, each committed, until nothing is due.
+-- No SET clause: a procedure that has one cannot COMMIT (every name below is qualified).
 create or replace procedure private.drip_all_due(p_batch integer default 1000)
 language plpgsql
-set search_path = ''
 as $$
 declare
   v_done integer;
