@@ -2,7 +2,7 @@
 -- admin cannot insert, update or delete one (42501), so nobody can give themselves a drip
 -- plan or move their schedule. service_role can, and the schedule follows its writes.
 begin;
-select plan(17);
+select plan(18);
 set local timezone to 'UTC';
 
 insert into auth.users (id, email, raw_app_meta_data) values
@@ -75,6 +75,8 @@ select lives_ok($$delete from public.customer_subscriptions where id = '00000000
   'service_role deletes a subscription');
 reset role;
 select is_empty($$select 1 from public.customer_subscriptions where id = '00000000-0000-4000-d403-0000000000a1'$$, 'it is gone');
+
+select is_empty($$select * from public.verify_token_ledger() where user_id::text like '00000000-0000-4000-d403-%'$$, 'the ledger is consistent');
 
 select * from finish();
 rollback;

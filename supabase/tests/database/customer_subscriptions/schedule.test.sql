@@ -3,7 +3,7 @@
 -- drips mean no schedule; moving the anchor before the first drip moves the schedule; a
 -- status change keeps the cycle grid. Every subscriber gets a balance row.
 begin;
-select plan(7);
+select plan(8);
 set local timezone to 'UTC';
 
 insert into auth.users (id, email)
@@ -51,6 +51,8 @@ update public.customer_subscriptions set status = 'canceled' where id = '0000000
 select results_eq(
   $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d405-0000000000a1'$$,
   $$values (1, null::timestamptz)$$, 'canceling clears the schedule');
+
+select is_empty($$select * from public.verify_token_ledger() where user_id::text like '00000000-0000-4000-d405-%'$$, 'the ledger is consistent');
 
 select * from finish();
 rollback;

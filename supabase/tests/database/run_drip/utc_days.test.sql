@@ -3,7 +3,7 @@
 -- change is still 672 hours long (anchor + interval '28 days' computed in Berlin would be
 -- an hour short). The anchor is 20 March at 12:00 UTC, ten years from now.
 begin;
-select plan(5);
+select plan(6);
 set local timezone to 'Europe/Berlin';
 
 insert into auth.users (id, email) values ('00000000-0000-4000-d116-000000000001', 'rd-utc@example.test');
@@ -27,6 +27,8 @@ select results_eq(
   $$values (current_setting('test.anchor')::timestamptz + interval '1344 hours'),
            (current_setting('test.anchor')::timestamptz + interval '2016 hours')$$,
   'lots expire on the same 24-hour-day grid');
+
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d116-000000000001')$$, 'the ledger is consistent');
 
 select * from finish();
 rollback;

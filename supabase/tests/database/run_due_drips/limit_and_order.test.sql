@@ -2,7 +2,7 @@
 -- (next_drip_at, then id), and processes every due cycle of each one it takes. Calling again
 -- until `subscriptions` is 0 drains the queue, each cycle once.
 begin;
-select plan(9);
+select plan(10);
 set local timezone to 'UTC';
 
 -- Subscriptions committed by other runs (e.g. the Deno tests) are not part of this scenario:
@@ -46,6 +46,8 @@ select is(public.run_due_drips(now() + interval '1 hour', 2) ->> 'subscriptions'
 select is(public.run_due_drips(now() + interval '56 days', 100000),
   '{"subscriptions": 7, "cycles_issued": 9, "tokens_dripped": 3375000, "tokens_expired": 750000}'::jsonb,
   'a subscription taken once issues every cycle due; p_limit 100,000 is accepted');
+
+select is_empty($$select * from public.verify_token_ledger() where user_id::text like '00000000-0000-4000-d202-%'$$, 'the ledger is consistent');
 
 select * from finish();
 rollback;
