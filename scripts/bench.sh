@@ -11,13 +11,16 @@
 #   BENCH_WARMUP   duration of the warm-up before each run (default 5; 0 skips it)
 #   BENCH_CLIENTS  pgbench clients (default 8)
 #   BENCH_JOBS     pgbench threads (default 2)
-#   BENCH_ONLY     space-separated section names to run (default: all), e.g. "core"
+#   BENCH_PROTOCOL pgbench query protocol: simple, extended or prepared (default simple)
+#   BENCH_ONLY     space-separated section names to run (default: all but the opt-in ones),
+#                  e.g. "core" or "core core-variants"
 #   BENCH_KEEP=1   leave the cluster running at the end, for a closer look (destroyed next run)
 #   BENCH_DB_PORT  port of the bench cluster (default 54340)
 #
 # Adding a benchmark: write bench/NN-name.sh (sourced in order, NN sets the order) using the
 # helpers below (bench_sql, bench_pgbench, bench_record, bench_ratio), plus its SQL files in
-# bench/. See docs/benchmarks.md.
+# bench/. Sections share one cluster and one database, so later ones see what earlier ones left.
+# See docs/benchmarks.md.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/cluster.sh"
 
@@ -26,6 +29,7 @@ BENCH_SECONDS=${BENCH_SECONDS:-20}
 BENCH_WARMUP=${BENCH_WARMUP:-5}
 BENCH_CLIENTS=${BENCH_CLIENTS:-8}
 BENCH_JOBS=${BENCH_JOBS:-2}
+BENCH_PROTOCOL=${BENCH_PROTOCOL:-simple}
 BENCH_ONLY=${BENCH_ONLY:-}
 BENCH_KEEP=${BENCH_KEEP:-0}
 BENCH_DIR=$ROOT/bench
@@ -36,6 +40,7 @@ done
 [ "$BENCH_SECONDS" -gt 0 ] && [ "$BENCH_CLIENTS" -gt 0 ] && [ "$BENCH_JOBS" -gt 0 ] ||
   die "BENCH_SECONDS, BENCH_CLIENTS and BENCH_JOBS must be positive"
 [ "$BENCH_JOBS" -le "$BENCH_CLIENTS" ] || BENCH_JOBS=$BENCH_CLIENTS # pgbench requires jobs <= clients
+[[ $BENCH_PROTOCOL =~ ^(simple|extended|prepared)$ ]] || die "BENCH_PROTOCOL must be simple, extended or prepared"
 
 # Results of this run: one line per run / ratio, tab-separated. Logs of every pgbench run.
 BENCH_LOGS="$(state_dir)/bench-logs"
@@ -67,10 +72,25 @@ bench_settle() { # [database]
   psql_url "$(bench_url "${1:-postgres}")" -c 'checkpoint' >/dev/null
 }
 
+# CPU time used by the bench cluster's server processes so far, in clock ticks: the postmaster,
+# the children it has reaped (backends of finished runs) and the live ones. On a shared, noisy
+# machine, CPU per transaction moves much less than tps: it is the column to trust when two
+# runs disagree.
+bench_server_ticks() {
+  local pm
+  pm=$(head -1 "$(cluster_dir bench)/pgdata/postmaster.pid")
+  {
+    awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
+    for p in $(pgrep -P "$pm"); do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true; done
+  } | awk '{ s += $1 } END { print s + 0 }'
+}
+
 # bench_pgbench ID LABEL [--db DATABASE] PGBENCH-ARGS...: a warm-up, then the measured run
-# (-c BENCH_CLIENTS -j BENCH_JOBS -T BENCH_SECONDS) with the given script options, e.g.
+# (-c BENCH_CLIENTS -j BENCH_JOBS -T BENCH_SECONDS -M BENCH_PROTOCOL) with the given script
+# options, e.g.
 #   bench_pgbench a "floor" -n -f "$BENCH_DIR/floor.sql" -D nusers=10000
-# Records tps and mean latency under ID. Fails the whole run when pgbench reports an error.
+# Records tps, mean latency, server CPU and WAL per transaction under ID. Fails the whole run
+# when pgbench reports an error (a client that hits an SQL error aborts the run).
 bench_pgbench() {
   local id=$1 label=$2 db=postgres
   shift 2
@@ -79,42 +99,58 @@ bench_pgbench() {
     shift 2
   fi
   local env out=$BENCH_LOGS/$id.log
+  local args=(-c "$BENCH_CLIENTS" -j "$BENCH_JOBS" -M "$BENCH_PROTOCOL" "$@")
   env=$(pg_env "$(bench_url "$db")")
   if [ "$BENCH_WARMUP" -gt 0 ]; then
-    (eval "$env" && pgbench -c "$BENCH_CLIENTS" -j "$BENCH_JOBS" -T "$BENCH_WARMUP" "$@") \
-      >"$BENCH_LOGS/$id.warmup.log" 2>&1 ||
+    (eval "$env" && pgbench -T "$BENCH_WARMUP" "${args[@]}") >"$BENCH_LOGS/$id.warmup.log" 2>&1 ||
       { tail -20 "$BENCH_LOGS/$id.warmup.log" >&2; die "pgbench warm-up of $id failed (log: $BENCH_LOGS/$id.warmup.log)"; }
   fi
   bench_settle "$db"
   log "($id) $label: ${BENCH_SECONDS}s, $BENCH_CLIENTS clients"
-  (eval "$env" && pgbench -c "$BENCH_CLIENTS" -j "$BENCH_JOBS" -T "$BENCH_SECONDS" "$@") >"$out" 2>&1 ||
+  local ticks0 wal0 ticks1 wal1
+  wal0=$(psql_url "$BENCH_URL" -At -c 'select wal_bytes from pg_stat_wal')
+  ticks0=$(bench_server_ticks)
+  (eval "$env" && pgbench -T "$BENCH_SECONDS" "${args[@]}") >"$out" 2>&1 ||
     { tail -20 "$out" >&2; die "pgbench run $id failed (log: $out)"; }
-  local tps lat txns
+  sleep 0.5 # the backends exit and are reaped: their CPU moves to the postmaster's account
+  ticks1=$(bench_server_ticks)
+  wal1=$(psql_url "$BENCH_URL" -At -c 'select wal_bytes from pg_stat_wal')
+  local tps lat txns cpu wal
   tps=$(sed -nE 's/^tps = ([0-9.]+) \(without initial connection time\).*/\1/p' "$out")
   lat=$(sed -nE 's/^latency average = ([0-9.]+) ms.*/\1/p' "$out")
   txns=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' "$out")
-  [ -n "$tps" ] || die "no tps in the output of $id (log: $out)"
-  bench_record "$id" "$label" "$tps" "${lat:--}" "${txns:--}"
+  [ -n "$tps" ] && [ -n "$txns" ] && [ "$txns" -gt 0 ] || die "no transactions in the output of $id (log: $out)"
+  cpu=$(awk -v a="$ticks0" -v b="$ticks1" -v n="$txns" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (b - a) * 1e6 / hz / n }')
+  wal=$(awk -v a="$wal0" -v b="$wal1" -v n="$txns" 'BEGIN { printf "%.0f", (b - a) / n }')
+  bench_record "$id" "$label" "$tps" "$lat" "$cpu" "$wal" "$txns"
 }
 
-# bench_record ID LABEL TPS [LATENCY_MS] [TRANSACTIONS]: record a result measured some other
-# way (e.g. an HTTP load generator), so that it joins the table and the ratios.
+# bench_record ID LABEL TPS [LATENCY_MS] [CPU_US_PER_TXN] [WAL_BYTES_PER_TXN] [TRANSACTIONS]:
+# record a result (bench_pgbench does; a section measuring another way, e.g. an HTTP load
+# generator, calls it directly with "-" for what it does not know), so that it joins the table
+# and the ratios.
 bench_record() {
-  printf '%s\t%s\t%.1f\t%s\t%s\n' "$1" "$2" "$3" "${4:--}" "${5:--}" >>"$BENCH_RESULTS"
-  printf '    %.1f tps\n' "$3" >&2
+  printf '%s\t%s\t%.1f\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:--}" "${5:--}" "${6:--}" "${7:--}" >>"$BENCH_RESULTS"
+  printf '    %.1f tps, server CPU %s us/txn, WAL %s B/txn\n' "$3" "${5:--}" "${6:--}" >&2
 }
 
-bench_tps() { awk -F'\t' -v id="$1" '$1 == id { print $3 }' "$BENCH_RESULTS"; }
+bench_field() { awk -F'\t' -v id="$1" -v f="$2" '$1 == id { print $f }' "$BENCH_RESULTS"; }
 
-# bench_ratio LABEL NUMERATOR-ID DENOMINATOR-ID TARGET: tps(numerator)/tps(denominator),
-# met when >= TARGET.
+# bench_ratio LABEL NUMERATOR-ID DENOMINATOR-ID [TARGET]: tps(numerator)/tps(denominator), met
+# when >= TARGET. Also shows the same comparison in server CPU per transaction (denominator's
+# CPU / numerator's), which the machine's noise moves much less.
 bench_ratio() {
-  local num den
-  num=$(bench_tps "$2")
-  den=$(bench_tps "$3")
+  local num den cnum cden
+  num=$(bench_field "$2" 3)
+  den=$(bench_field "$3" 3)
+  cnum=$(bench_field "$2" 5)
+  cden=$(bench_field "$3" 5)
   [ -n "$num" ] && [ -n "$den" ] || die "bench_ratio $1: no result for $2 or $3"
-  awk -v l="$1" -v n="$num" -v d="$den" -v t="$4" 'BEGIN {
-    r = n / d; printf "%s\t%.2f\t%s\t%s\n", l, r, t, (r >= t ? "yes" : "no") }' >>"$BENCH_RATIOS"
+  awk -v l="$1" -v n="$num" -v d="$den" -v cn="$cnum" -v cd="$cden" -v t="${4:--}" 'BEGIN {
+    r = n / d
+    c = (cn + 0 > 0 && cd + 0 > 0) ? sprintf("%.2f", cd / cn) : "-"
+    met = (t == "-") ? "-" : (r >= t ? "yes" : "no")
+    printf "%s\t%.2f\t%s\t%s\t%s\n", l, r, c, (t == "-" ? "-" : ">= " t), met }' >>"$BENCH_RATIOS"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -148,7 +184,8 @@ sections=()
 for f in "$BENCH_DIR"/[0-9][0-9]-*.sh; do
   name=$(basename "$f" .sh)
   name=${name#[0-9][0-9]-}
-  if [ -z "$BENCH_ONLY" ] || [[ " $BENCH_ONLY " == *" $name "* ]]; then
+  # A section with the line `# bench: opt-in` runs only when BENCH_ONLY names it.
+  if [[ " $BENCH_ONLY " == *" $name "* ]] || { [ -z "$BENCH_ONLY" ] && ! grep -qx '# bench: opt-in' "$f"; }; then
     sections+=("$name")
     log "section $name"
     # shellcheck source=/dev/null
@@ -167,16 +204,17 @@ echo
 echo "## Results $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo
 echo "PostgreSQL $pg_version, fsync $fsync; $(nproc) cores; ${BENCH_CLIENTS} clients, ${BENCH_JOBS} threads," \
-  "${BENCH_SECONDS}s per run after a ${BENCH_WARMUP}s warm-up; sections: ${sections[*]}."
+  "${BENCH_SECONDS}s per run after a ${BENCH_WARMUP}s warm-up and a checkpoint; $BENCH_PROTOCOL protocol;" \
+  "sections: ${sections[*]}."
 echo
-echo "| run | benchmark | tps | mean latency (ms) | transactions |"
-echo "|---|---|---:|---:|---:|"
-awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$BENCH_RESULTS"
+echo "| run | benchmark | tps | mean latency (ms) | server CPU (us/txn) | WAL (bytes/txn) | transactions |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }' "$BENCH_RESULTS"
 if [ -s "$BENCH_RATIOS" ]; then
   echo
-  echo "| ratio | value | target | met |"
-  echo "|---|---:|---:|---|"
-  awk -F'\t' '{ printf "| %s | %s | >= %s | %s |\n", $1, $2, $3, $4 }' "$BENCH_RATIOS"
+  echo "| ratio | tps ratio | same in server CPU/txn | target (tps) | met |"
+  echo "|---|---:|---:|---:|---|"
+  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$BENCH_RATIOS"
 fi
 echo
 log "pgbench logs: $BENCH_LOGS"
