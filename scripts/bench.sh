@@ -18,7 +18,7 @@
 #   BENCH_DB_PORT  port of the bench cluster (default 54340)
 #
 # Adding a benchmark: write bench/NN-name.sh (sourced in order, NN sets the order) using the
-# helpers below (bench_sql, bench_pgbench, bench_record, bench_ratio), plus its SQL files in
+# helpers below (bench_sql, bench_pgbench, bench_record, bench_ratio, bench_target), plus its SQL files in
 # bench/. Sections share one cluster and one database, so later ones see what earlier ones left.
 # See docs/benchmarks.md.
 source "$(dirname "$0")/lib.sh"
@@ -122,19 +122,25 @@ bench_pgbench() {
   [ -n "$tps" ] && [ -n "$txns" ] && [ "$txns" -gt 0 ] || die "no transactions in the output of $id (log: $out)"
   cpu=$(awk -v a="$ticks0" -v b="$ticks1" -v n="$txns" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (b - a) * 1e6 / hz / n }')
   wal=$(awk -v a="$wal0" -v b="$wal1" -v n="$txns" 'BEGIN { printf "%.0f", (b - a) / n }')
-  bench_record "$id" "$label" "$tps" "$lat" "$cpu" "$wal" "$txns"
+  bench_record "$id" "$label" "$tps" "$lat" "$txns" "$cpu" "$wal"
 }
 
-# bench_record ID LABEL TPS [LATENCY_MS] [CPU_US_PER_TXN] [WAL_BYTES_PER_TXN] [TRANSACTIONS]:
-# record a result (bench_pgbench does; a section measuring another way, e.g. an HTTP load
-# generator, calls it directly with "-" for what it does not know), so that it joins the table
-# and the ratios.
+# bench_record ID LABEL TPS [LATENCY_MS] [TRANSACTIONS] [CPU_US_PER_TXN] [WAL_BYTES_PER_TXN]:
+# record a result so that it joins the table and the ratios. bench_pgbench calls it; a section
+# that measures another way (e.g. an HTTP load generator) calls it directly, leaving out or
+# passing "-" for what it does not know.
 bench_record() {
-  printf '%s\t%s\t%.1f\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:--}" "${5:--}" "${6:--}" "${7:--}" >>"$BENCH_RESULTS"
-  printf '    %.1f tps, server CPU %s us/txn, WAL %s B/txn\n' "$3" "${5:--}" "${6:--}" >&2
+  printf '%s\t%s\t%.1f\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:--}" "${6:--}" "${7:--}" "${5:--}" >>"$BENCH_RESULTS"
+  if [ "${6:--}" = - ]; then
+    printf '    %.1f tps\n' "$3" >&2
+  else
+    printf '    %.1f tps, server CPU %s us/txn, WAL %s B/txn\n' "$3" "$6" "${7:--}" >&2
+  fi
 }
 
+# Fields of a recorded result: 3 tps, 4 latency, 5 CPU us/txn, 6 WAL bytes/txn, 7 transactions.
 bench_field() { awk -F'\t' -v id="$1" -v f="$2" '$1 == id { print $f }' "$BENCH_RESULTS"; }
+bench_tps() { bench_field "$1" 3; } # bench_tps ID -> tps of run ID (empty when not run)
 
 # bench_ratio LABEL NUMERATOR-ID DENOMINATOR-ID [TARGET]: tps(numerator)/tps(denominator), met
 # when >= TARGET. Also shows the same comparison in server CPU per transaction (denominator's
@@ -149,8 +155,14 @@ bench_ratio() {
   awk -v l="$1" -v n="$num" -v d="$den" -v cn="$cnum" -v cd="$cden" -v t="${4:--}" 'BEGIN {
     r = n / d
     c = (cn + 0 > 0 && cd + 0 > 0) ? sprintf("%.2f", cd / cn) : "-"
-    met = (t == "-") ? "-" : (r >= t ? "yes" : "no")
-    printf "%s\t%.2f\t%s\t%s\t%s\n", l, r, c, (t == "-" ? "-" : ">= " t), met }' >>"$BENCH_RATIOS"
+    met = (t == "-") ? "-" : (r >= t + 0 ? "yes" : "no")
+    printf "%s\t%.2f\t%s\t%s\t%s\n", l, r, c, t, met }' >>"$BENCH_RATIOS"
+}
+
+# bench_target LABEL VALUE TARGET: a target on one value (e.g. events/s), in the same table.
+bench_target() {
+  awk -v l="$1" -v v="$2" -v t="$3" 'BEGIN {
+    printf "%s\t%.1f\t-\t%s\t%s\n", l, v, t, (v + 0 >= t + 0 ? "yes" : "no") }' >>"$BENCH_RATIOS"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -212,9 +224,12 @@ echo "|---|---|---:|---:|---:|---:|---:|"
 awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }' "$BENCH_RESULTS"
 if [ -s "$BENCH_RATIOS" ]; then
   echo
-  echo "| ratio | tps ratio | same in server CPU/txn | target (tps) | met |"
+  echo "| ratio or target | value (tps ratio) | same in server CPU/txn | target | met |"
   echo "|---|---:|---:|---:|---|"
-  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$BENCH_RATIOS"
+  # Lines of 4 fields (label, value, target, met) are targets a section wrote itself.
+  awk -F'\t' '{
+    if (NF == 4) { $5 = $4; $4 = $3; $3 = "-" }
+    printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, ($4 == "-" ? "-" : ">= " $4), $5 }' "$BENCH_RATIOS"
 fi
 echo
 log "pgbench logs: $BENCH_LOGS"
