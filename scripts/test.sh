@@ -17,6 +17,8 @@ else
   TEST_DB_URL=$(db_url_for "$TEST_DB_PORT")
   log "resetting the test database"
   cluster_destroy test
+  # The test database is throw-away: gone when the run ends (KEEP_TEST_DB=1 keeps it to look at).
+  [ "${KEEP_TEST_DB:-0}" = 1 ] || trap 'cluster_destroy test' EXIT
   cluster_start test "$TEST_DB_PORT" fast || exit 1
   apply_compat "$TEST_DB_URL" || exit 1
   db_push "$TEST_DB_URL" --include-seed || exit 1
