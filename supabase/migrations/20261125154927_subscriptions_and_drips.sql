@@ -5,7 +5,8 @@
 --     UTC timestamps with day/time intervals only (no month arithmetic). Each cycle's end is
 --     the next cycle's start; a plan change takes effect at the next cycle.
 --   * Statuses that drip: active, trialing. A cycle that comes due while the subscription is
---     past_due, unpaid, incomplete or paused is skipped (not owed, not issued later).
+--     past_due, unpaid or paused is skipped (not owed, not issued later). An incomplete
+--     subscription (first payment pending) is not processed: its due cycle waits for it.
 --     Canceled subscriptions never drip again; their drip tokens expire on schedule.
 --   * The drip of cycle n is a lot that expires when cycle n + max_rollover_cycles ends.
 --     At each boundary, drip lots of the subscription that lapse are expired and recorded in
@@ -213,6 +214,9 @@ begin
     v_start := v_sub.next_drip_at;
     v_end := private.add_intervals(v_start, v_plan.drip_interval, 1);
 
+    -- An incomplete subscription waits for its first payment: its first cycle stays due
+    -- (issued once it turns active, or never if it expires) rather than being skipped.
+    exit when v_sub.status = 'incomplete';
     if v_sub.status in ('active', 'trialing') then
       -- 1. drip lots of this subscription that lapse at this boundary
       with lapsed as (
@@ -436,22 +440,6 @@ begin
 end;
 $$;
 
--- pg_cron's drip job: batches of run_due_drips, each committed, until nothing is due.
--- No SET clause: a procedure that has one cannot COMMIT (every name below is qualified).
-create or replace procedure private.drip_all_due(p_batch integer default 1000)
-language plpgsql
-as $$
-declare
-  v_done integer;
-begin
-  loop
-    v_done := (public.run_due_drips(now(), p_batch) ->> 'subscriptions')::integer;
-    commit;
-    exit when v_done = 0;
-  end loop;
-end;
-$$;
-
 ------------------------------------------------------------------------------------------
 -- Privileges and row level security
 ------------------------------------------------------------------------------------------
@@ -473,7 +461,6 @@ create policy "users read their own rows" on public.stripe_customers
 grant insert, update, delete on table public.customer_subscriptions to service_role;
 
 revoke execute on all functions in schema private from public, anon, authenticated, service_role;
-revoke execute on procedure private.drip_all_due(integer) from public;
 revoke execute on function
   public.run_drip(uuid, timestamptz),
   public.run_due_drips(timestamptz, integer),

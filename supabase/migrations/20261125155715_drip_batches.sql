@@ -29,7 +29,7 @@ create index if not exists token_lots_transaction_id_idx on public.token_lots (t
 
 -- One cycle for each subscription of p_ids, set-based. The caller holds the users' balance
 -- rows and guarantees the batch is simple (see above). Returns (cycles, dripped, expired).
-create or replace function private.drip_simple_batch(p_ids uuid[])
+create or replace function private.drip_simple_batch(p_ids uuid[], p_as_of timestamptz)
 returns table (cycles integer, dripped bigint, expired bigint)
 language sql
 set search_path = ''
@@ -45,6 +45,7 @@ as $$
     from unnest(p_ids) as ids (id)
     join public.customer_subscriptions s on s.id = ids.id
     join public.subscription_plans p on p.id = s.plan_id
+    where s.next_drip_at <= p_as_of
   ),
   lot_state as (
     select b.sub_id, st.expired, st.carried, st.carried_lots
@@ -142,10 +143,12 @@ begin
     from public.customer_subscriptions s
     join public.token_balances b on b.user_id = s.user_id
     left join public.subscription_plans p on p.id = s.plan_id
-    where s.next_drip_at <= p_as_of
+    where s.next_drip_at <= p_as_of and s.status <> 'incomplete'
     order by s.next_drip_at, s.id
     limit p_limit
-    for update of b skip locked
+    -- Both rows: a subscription another run just advanced is re-checked against p_as_of
+    -- (locking only the balance row would keep this statement's stale view of it).
+    for update of s, b skip locked
   ) due;
 
   -- A user with two due subscriptions in the batch goes one subscription at a time, so each
@@ -159,7 +162,7 @@ begin
   ) x;
 
   if cardinality(v_simple) > 0 then
-    select * into v_batch from private.drip_simple_batch(v_simple);
+    select * into v_batch from private.drip_simple_batch(v_simple, p_as_of);
     v_cycles := v_batch.cycles;
     v_dripped := v_batch.dripped;
     v_expired := v_batch.expired;

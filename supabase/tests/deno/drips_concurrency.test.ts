@@ -248,13 +248,12 @@ Deno.test("drips concurrency: two run_due_drips loops over 1,000 due subscriptio
   }
 });
 
-Deno.test("drips concurrency: the cron job's procedure, called on two connections at once, drips each due cycle once", async () => {
+Deno.test("drips concurrency: the cron job's command, run on two connections at once, drips each due cycle once", async () => {
   const setup = connect(1);
   const a = connect(1);
   const b = connect(1);
   try {
-    // 300 subscriptions anchored now: due for `call private.drip_all_due(...)`, which runs as of
-    // now() (the cron job's own as-of) and commits after every batch.
+    // 300 subscriptions anchored now: due for the cron job's `select public.run_due_drips(now(), ...)`.
     const [{ anchor }] = await setup`select now()::text as anchor`;
     const tag = crypto.randomUUID();
     const rows = await setup`
@@ -269,9 +268,15 @@ Deno.test("drips concurrency: the cron job's procedure, called on two connection
     const subs = rows.map((r) => r.id as string);
     const users = rows.map((r) => r.user_id as string);
 
-    // As pg_cron runs it: a session that did not switch role, the procedure called at top level
-    // (simple protocol, outside any transaction block, so that it may commit).
-    await Promise.all([a`call private.drip_all_due(50)`.simple(), b`call private.drip_all_due(50)`.simple()]);
+    // As pg_cron runs it: a session that did not switch role, one batch per run; two runs
+    // overlap and each keeps running until nothing is left due.
+    const drain = async (conn: typeof a) => {
+      for (;;) {
+        const [r] = await conn`select public.run_due_drips(now(), 50) as r`.simple();
+        if (r.r.subscriptions === 0) return;
+      }
+    };
+    await Promise.all([drain(a), drain(b)]);
 
     assert.equal(await stillDue(setup, subs, anchor), 0, "nothing of this test is left due");
     const [c] = await setup`

@@ -7,7 +7,7 @@ create temp table before_jobs on commit drop as
   select jobid, jobname from cron.job where jobname in ('token-drips', 'token-expiry', 'cron-history-cleanup');
 
 -- The statements of 20261125154928_cron_jobs.sql, again.
-select cron.schedule('token-drips', '*/5 * * * *', 'call private.drip_all_due(1000)');
+select cron.schedule('token-drips', '*/5 * * * *', 'select public.run_due_drips(now(), 5000)');
 select cron.schedule('token-expiry', '*/5 * * * *', 'select public.expire_tokens(now())');
 select cron.schedule(
   'cron-history-cleanup', '17 3 * * *',
@@ -26,7 +26,7 @@ select set_eq(
 select results_eq(
   $$select jobname::text collate "default", schedule, command from cron.job where jobname in ('token-drips', 'token-expiry', 'cron-history-cleanup') order by jobname$$,
   $$values ('cron-history-cleanup'::text, '17 3 * * *'::text, $c$delete from cron.job_run_details where end_time < now() - interval '7 days'$c$::text),
-           ('token-drips', '*/5 * * * *', 'call private.drip_all_due(1000)'),
+           ('token-drips', '*/5 * * * *', 'select public.run_due_drips(now(), 5000)'),
            ('token-expiry', '*/5 * * * *', 'select public.expire_tokens(now())')$$,
   'with the same schedules and commands');
 

@@ -1,6 +1,6 @@
--- Which statuses drip: active and trialing do. past_due, unpaid, incomplete and paused skip
--- the cycle that comes due (the schedule moves on, nothing is issued). canceled and
--- incomplete_expired are never scheduled at all.
+-- Which statuses drip: active and trialing do. past_due, unpaid and paused skip the cycle
+-- that comes due (the schedule moves on, nothing is issued). incomplete waits: its cycle stays
+-- due for when the first payment arrives. canceled and incomplete_expired are never scheduled.
 begin;
 select plan(4);
 set local timezone to 'UTC';
@@ -22,9 +22,9 @@ select results_eq(
   $$select status, next_cycle_number, next_drip_at - now()
       from public.customer_subscriptions where id::text like '00000000-0000-4000-d113-%' order by id$$,
   $$values ('active'::text, 2, interval '28 days'), ('trialing', 2, interval '28 days'), ('past_due', 2, interval '28 days'),
-           ('unpaid', 2, interval '28 days'), ('incomplete', 2, interval '28 days'), ('paused', 2, interval '28 days'),
+           ('unpaid', 2, interval '28 days'), ('incomplete', 1, interval '0'), ('paused', 2, interval '28 days'),
            ('canceled', 1, null::interval), ('incomplete_expired', 1, null::interval)$$,
-  'skipping statuses move past cycle 1; canceled and incomplete_expired have no schedule');
+  'skipping statuses move past cycle 1; incomplete keeps it due; canceled and incomplete_expired have no schedule');
 select results_eq(
   $$select b.user_id, b.balance from public.token_balances b where b.user_id::text like '00000000-0000-4000-d113-%' order by b.user_id$$,
   $$values ('00000000-0000-4000-d113-000000000001'::uuid, 375000::bigint), ('00000000-0000-4000-d113-000000000002', 375000),

@@ -12,6 +12,10 @@ insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_an
   ('00000000-0000-4000-8f00-0000000000a1', '00000000-0000-4000-8f00-000000000001', 'default', 'active', now()),
   ('00000000-0000-4000-8f00-0000000000a2', '00000000-0000-4000-8f00-000000000002', 'default', 'active', now());
 
+-- Other committed subscriptions (a reused database) must not take this test's batch.
+update public.customer_subscriptions set next_drip_at = null
+ where id not in ('00000000-0000-4000-8f00-0000000000a1', '00000000-0000-4000-8f00-0000000000a2');
+
 -- Cycle k for the single path first (run_drip), then for the batch path (run_due_drips sees
 -- only the second subscription due, a simple one), with the same usage in between.
 create function pg_temp.cycle(k integer) returns void language plpgsql as $$
