@@ -1,0 +1,95 @@
+# shellcheck shell=bash
+# Drips (issue 4): 100,000 subscriptions due at once, drained by run_due_drips, against a
+# set-based floor measured in the same run.
+#   (d-floor) one INSERT ... SELECT of 100,000 drip rows (a copy of token_drips with its indexes)
+#             plus one UPDATE of 100,000 balances, in one transaction
+#   (d-1)     cycle 1: one worker calls run_due_drips(T, 1000) until nothing is due (what the
+#             cron job does, one batch per transaction)
+#   (d-2)     cycle 2 (T + 28 days, every cycle-1 lot carried over): two workers at once, as two
+#             overlapping cron runs would
+# "tps" here is drips (rows) per second. Targets: under 10 s (>= 10,000 drips/s) and within 5x
+# the floor's time (ratio >= 0.2).
+# Sourced by scripts/bench.sh, which defines the bench_* helpers.
+
+DRIPS_SUBS=${BENCH_DRIPS_SUBS:-100000}
+DRIPS_BATCH=${BENCH_DRIPS_BATCH:-1000}
+DRIPS_T="2030-01-01 00:00:00+00" # cycle 1 of every subscription; far from now(), which other calls use
+
+log "drips: $DRIPS_SUBS subscriptions due at $DRIPS_T"
+bench_sql -c "
+  insert into auth.users (id, email)
+  select ('00000000-0000-4000-9d00-' || lpad(i::text, 12, '0'))::uuid, 'drips-' || i || '@bench.test'
+  from generate_series(1, $DRIPS_SUBS) i;
+  insert into public.customer_subscriptions (user_id, plan_id, status, drip_anchor)
+  select ('00000000-0000-4000-9d00-' || lpad(i::text, 12, '0'))::uuid, 'default', 'active', '$DRIPS_T'
+  from generate_series(1, $DRIPS_SUBS) i;
+  create schema if not exists bench;
+  create table bench.drips_floor (like public.token_drips including defaults including indexes);
+  vacuum analyze;" >/dev/null
+bench_settle
+
+# now_ms: wall clock in milliseconds
+now_ms() { date +%s%3N; }
+
+# drips_drain WORKERS AS_OF: WORKERS psql sessions call run_due_drips(AS_OF) until none is due.
+# Each session gets enough calls for the whole set; the surplus calls find nothing and are cheap.
+drips_drain() {
+  local workers=$1 as_of=$2 calls script
+  calls=$((DRIPS_SUBS / DRIPS_BATCH + 2))
+  script=$(mktemp)
+  for _ in $(seq 1 "$calls"); do echo "select public.run_due_drips('$as_of', $DRIPS_BATCH);"; done >"$script"
+  local pids=() w
+  for w in $(seq 1 "$workers"); do
+    psql_url "$BENCH_URL" -At -f "$script" >"$BENCH_LOGS/drips-$workers-$w.log" &
+    pids+=($!)
+  done
+  for w in "${pids[@]}"; do wait "$w" || die "drips: a run_due_drips worker failed (logs: $BENCH_LOGS/drips-*.log)"; done
+  rm -f "$script"
+}
+
+# (d-floor)
+t0=$(now_ms)
+bench_sql -c "
+  begin;
+  insert into bench.drips_floor (user_id, subscription_id, plan_id, drip_amount, drip_date, cycle_number,
+    rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after,
+    billing_period_start, billing_period_end, metadata, is_legacy)
+  select s.user_id, s.id, s.plan_id, 375000, s.drip_anchor, 1, 0, 0, 0, b.balance, b.balance + 375000,
+         s.drip_anchor, s.drip_anchor + interval '28 days', '{}'::jsonb, false
+  from public.customer_subscriptions s join public.token_balances b on b.user_id = s.user_id
+  where s.drip_anchor = '$DRIPS_T';
+  update public.token_balances b set balance = b.balance + 0, updated_at = now()
+  from public.customer_subscriptions s where s.user_id = b.user_id and s.drip_anchor = '$DRIPS_T';
+  commit;" >/dev/null
+floor_ms=$(($(now_ms) - t0))
+bench_record d-floor "set-based floor: INSERT ... SELECT $DRIPS_SUBS drip rows + UPDATE $DRIPS_SUBS balances ($floor_ms ms)" \
+  "$(awk -v n="$DRIPS_SUBS" -v ms="$floor_ms" 'BEGIN { print n * 1000 / ms }')" - 1
+bench_settle
+
+# (d-1)
+log "(d-1) run_due_drips until none is due, one worker"
+t0=$(now_ms)
+drips_drain 1 "$DRIPS_T"
+d1_ms=$(($(now_ms) - t0))
+issued=$(bench_sql -c "select count(*) from public.token_drips where billing_period_start = '$DRIPS_T'" -At)
+[ "$issued" = "$DRIPS_SUBS" ] || die "drips: cycle 1 issued $issued drips, expected $DRIPS_SUBS"
+bench_record d-1 "run_due_drips(T, $DRIPS_BATCH) until none is due, 1 worker ($d1_ms ms)" \
+  "$(awk -v n="$DRIPS_SUBS" -v ms="$d1_ms" 'BEGIN { print n * 1000 / ms }')" - "$(((DRIPS_SUBS + DRIPS_BATCH - 1) / DRIPS_BATCH))"
+bench_settle
+
+# (d-2)
+log "(d-2) run_due_drips until none is due, two workers at once"
+t0=$(now_ms)
+drips_drain 2 "2030-01-29 00:00:00+00"
+d2_ms=$(($(now_ms) - t0))
+issued=$(bench_sql -c "select count(*) from public.token_drips where billing_period_start = '2030-01-29 00:00:00+00'" -At)
+[ "$issued" = "$DRIPS_SUBS" ] || die "drips: cycle 2 issued $issued drips, expected $DRIPS_SUBS"
+bad=$(bench_sql -c 'select count(*) from public.verify_token_ledger()' -At)
+[ "$bad" = 0 ] || die "drips: verify_token_ledger() reports $bad users out of balance"
+bench_record d-2 "run_due_drips(T + 28 days, $DRIPS_BATCH) until none is due, 2 workers ($d2_ms ms)" \
+  "$(awk -v n="$DRIPS_SUBS" -v ms="$d2_ms" 'BEGIN { print n * 1000 / ms }')" - "$(((DRIPS_SUBS + DRIPS_BATCH - 1) / DRIPS_BATCH))"
+
+bench_target "(d-1) drips/s, one worker (10,000/s = $DRIPS_SUBS in 10 s)" "$(bench_tps d-1)" 10000
+bench_target "(d-2) drips/s, two workers" "$(bench_tps d-2)" 10000
+bench_ratio "(d-1)/(d-floor) drips vs the set-based floor (0.2 = 5x its time)" d-1 d-floor 0.2
+bench_ratio "(d-2)/(d-floor) two workers vs the floor" d-2 d-floor 0.2
