@@ -253,8 +253,9 @@ begin
     -- The work has happened: what the hold and the free balance do not cover becomes debt.
     v_cover := v_hold.tokens_held + greatest(v_free - v_hold.tokens_held, 0);
     v_overage := greatest(p_tokens_used - v_cover, 0);
-  elsif p_tokens_used > v_free then
-    -- A lapsed hold guarantees nothing: settle only from tokens still available.
+  elsif p_tokens_used > 0 and p_tokens_used > v_free then
+    -- A lapsed hold guarantees nothing: settle only from tokens still available (zero tokens
+    -- spend nothing, so they settle even when the user is in debt).
     raise exception using
       errcode = 'PT402',
       message = 'The hold lapsed and the tokens are no longer available.',
