@@ -17,11 +17,13 @@ DRIPS_T="2030-01-01 00:00:00+00" # cycle 1 of every subscription; far from now()
 
 log "drips: $DRIPS_SUBS subscriptions due at $DRIPS_T"
 bench_sql -c "
+  insert into public.subscription_plans (id, drip_tokens, drip_interval, max_rollover_cycles)
+  values ('bench_drips', 375000, interval '28 days', 1) on conflict (id) do nothing;
   insert into auth.users (id, email)
   select ('00000000-0000-4000-9d00-' || lpad(i::text, 12, '0'))::uuid, 'drips-' || i || '@bench.test'
   from generate_series(1, $DRIPS_SUBS) i;
   insert into public.customer_subscriptions (user_id, plan_id, status, drip_anchor)
-  select ('00000000-0000-4000-9d00-' || lpad(i::text, 12, '0'))::uuid, 'default', 'active', '$DRIPS_T'
+  select ('00000000-0000-4000-9d00-' || lpad(i::text, 12, '0'))::uuid, 'bench_drips', 'active', '$DRIPS_T'
   from generate_series(1, $DRIPS_SUBS) i;
   create schema if not exists bench;
   create table bench.drips_floor (like public.token_drips including defaults including indexes);
