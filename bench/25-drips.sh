@@ -26,8 +26,8 @@ bench_sql -c "
   select ('00000000-0000-4000-9d00-' || lpad(i::text, 12, '0'))::uuid, 'bench_drips', 'active', '$DRIPS_T'
   from generate_series(1, $DRIPS_SUBS) i;
   create schema if not exists bench;
-  create table bench.drips_floor (like public.token_drips including defaults including indexes);
-  vacuum analyze;" >/dev/null
+  create table bench.drips_floor (like public.token_drips including defaults including indexes);" >/dev/null
+bench_sql -c "vacuum analyze" >/dev/null
 bench_settle
 
 # now_ms: wall clock in milliseconds
