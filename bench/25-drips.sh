@@ -3,7 +3,7 @@
 # set-based floor measured in the same run.
 #   (d-floor) one INSERT ... SELECT of 100,000 drip rows (a copy of token_drips with its indexes)
 #             plus one UPDATE of 100,000 balances, in one transaction
-#   (d-1)     cycle 1: one worker calls run_due_drips(T, 1000) until nothing is due (what the
+#   (d-1)     cycle 1: one worker calls run_due_drips(T, 5000) until nothing is due (what the
 #             cron job does, one batch per transaction)
 #   (d-2)     cycle 2 (T + 28 days, every cycle-1 lot carried over): two workers at once, as two
 #             overlapping cron runs would
@@ -12,7 +12,7 @@
 # Sourced by scripts/bench.sh, which defines the bench_* helpers.
 
 DRIPS_SUBS=${BENCH_DRIPS_SUBS:-100000}
-DRIPS_BATCH=${BENCH_DRIPS_BATCH:-1000}
+DRIPS_BATCH=${BENCH_DRIPS_BATCH:-5000} # the cron job's batch
 DRIPS_T="2030-01-01 00:00:00+00" # cycle 1 of every subscription; far from now(), which other calls use
 
 log "drips: $DRIPS_SUBS subscriptions due at $DRIPS_T"
