@@ -3,8 +3,8 @@
 -- database only; the migrations are not touched. Each returns what record_usage returns and
 -- leaves the same rows (verify_token_ledger() stays empty).
 --
---   bench_alt.record_usage_plpgsql: record_usage unchanged, but its three `language sql`
---     helpers (caller_kind, available_tokens, burn_lots) rewritten in plpgsql. A SQL function
+--   bench_alt.record_usage_plpgsql: record_usage unchanged, but its `language sql` helpers
+--     (caller_kind, available_tokens with held_tokens, burn_lots) rewritten in plpgsql. A SQL function
 --     that cannot be inlined (here: every one, because of `set search_path`) is parsed and
 --     planned again on every call in PostgreSQL 15; plpgsql caches its plans per session.
 --   bench_alt.record_usage_lean: one plpgsql function doing the same checks and writes with
@@ -72,7 +72,7 @@ begin
 end;
 $$;
 
--- private.available_tokens, in plpgsql.
+-- private.available_tokens (balance minus active holds, private.held_tokens inline), in plpgsql.
 create or replace function bench_alt.available_tokens(p_user_id uuid, p_as_of timestamptz)
 returns bigint
 language plpgsql
@@ -80,7 +80,9 @@ stable
 set search_path = ''
 as $$
 begin
-  return coalesce((select b.balance from public.token_balances b where b.user_id = p_user_id), 0);
+  return coalesce((select b.balance from public.token_balances b where b.user_id = p_user_id), 0)
+         - (select coalesce(sum(h.tokens_held), 0)::bigint from public.token_holds h
+            where h.user_id = p_user_id and h.status = 'held' and h.expires_at > p_as_of);
 end;
 $$;
 
@@ -201,6 +203,7 @@ declare
   v_hash text;
   v_prior public.token_usage;
   v_balance bigint;
+  v_available bigint;
   v_id uuid := gen_random_uuid();
   v_now timestamptz := now();
 begin
@@ -251,8 +254,11 @@ begin
     perform private.settle_user(v_user, v_now);
     select b.balance into v_balance from public.token_balances b where b.user_id = v_user;
   end if;
-  if v_balance < p_tokens then
-    perform private.insufficient(v_balance, p_tokens);
+  -- Available = balance - active holds (private.available_tokens, inline).
+  v_available := v_balance - (select coalesce(sum(h.tokens_held), 0)::bigint from public.token_holds h
+                              where h.user_id = v_user and h.status = 'held' and h.expires_at > v_now);
+  if v_available < p_tokens then
+    perform private.insufficient(v_available, p_tokens);
   end if;
 
   -- Burn: the first lot in burn order usually covers the amount; otherwise the general burn.
