@@ -12,6 +12,10 @@
 // answer must be 200 "processed"; anything else stops the run. Prints one line per level to
 // stderr, and one tab-separated line per level to stdout for the harness:
 //   concurrency  events  seconds  events_per_s  mean_ms  p50_ms  p99_ms
+//   server_cpu_us_per_event  wal_bytes_per_event  function_cpu_us_per_event
+// Server CPU is counted as scripts/bench.sh's bench_server_ticks counts it (the postmaster, its
+// reaped and live children, from /proc: the database must run on this machine); the function's
+// CPU is that of the served function's Deno process.
 import postgres from "postgres";
 import { editFixture, freshId, signature } from "../supabase/tests/deno/_stripe.ts";
 
@@ -34,6 +38,7 @@ const levels = arg("concurrency", "1 10").split(/[\s,]+/).filter(Boolean)
 const warmup = arg("warmup", "100") === "0" ? 0 : wholeNumber("warmup", arg("warmup", "100"));
 const pack = arg("pack", "bench_pack");
 const usersLike = arg("users-like", "bench-webhook-%");
+const clockTicks = wholeNumber("clk-tck", arg("clk-tck", "100")); // getconf CLK_TCK
 // A secret for this run only: the function and the sender share it, nobody else needs it.
 const secret = `whsec_bench_${crypto.randomUUID().replaceAll("-", "")}`;
 
@@ -43,6 +48,42 @@ const users = userRows.map((r) => r.id as string);
 if (users.length === 0) {
   throw new Error(`no users whose email is like ${usersLike} (run bench/setup-webhook.sql first)`);
 }
+
+// ---- CPU and WAL ------------------------------------------------------------------------------
+
+/** Fields of /proc/<pid>/stat from field 3 on (index 0 = field 3), or undefined if it is gone. */
+function procStat(pid: number): string[] | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+/** utime + stime (fields 14, 15), plus cutime + cstime (16, 17) of reaped children if asked. */
+function cpuTicks(pid: number, withReaped: boolean): number {
+  const f = procStat(pid);
+  if (!f) return 0;
+  return Number(f[11]) + Number(f[12]) + (withReaped ? Number(f[13]) + Number(f[14]) : 0);
+}
+/** The database server's CPU so far: the postmaster with its reaped children, and the live ones. */
+function serverTicks(postmaster: number): number {
+  let sum = cpuTicks(postmaster, true);
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^[0-9]+$/.test(e.name)) continue;
+    const f = procStat(Number(e.name));
+    if (f && Number(f[1]) === postmaster) sum += cpuTicks(Number(e.name), false);
+  }
+  return sum;
+}
+const [{ pid: backendPid }] = await sql`select pg_backend_pid() as pid`;
+const postmaster = Number(procStat(backendPid)?.[1] ?? 0); // our backend's parent
+if (!postmaster) {
+  throw new Error("the database does not run on this machine (no /proc entry for its backend)");
+}
+// WAL position, not pg_stat_wal: the function's pooled backends stay open and report late.
+const walBytes = async () =>
+  Number((await sql`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as b`)[0].b);
 
 // ---- the served function --------------------------------------------------------------------
 
@@ -143,7 +184,14 @@ try {
   for (const concurrency of levels) {
     const list = await signedEvents(events);
     await sql`checkpoint`; // every level starts with dirty pages written, as bench_settle does
+    const wal0 = await walBytes();
+    const server0 = serverTicks(postmaster);
+    const function0 = cpuTicks(server.pid, true);
     const { latencies, seconds } = await run(list, concurrency);
+    const usPerEvent = (ticks: number) => (ticks * 1e6 / clockTicks / events).toFixed(0);
+    const serverUs = usPerEvent(serverTicks(postmaster) - server0);
+    const functionUs = usPerEvent(cpuTicks(server.pid, true) - function0);
+    const wal = ((await walBytes()) - wal0) / events;
     latencies.sort((a, b) => a - b);
     const mean = latencies.reduce((s, v) => s + v, 0) / latencies.length;
     const p50 = percentile(latencies, 0.5);
@@ -152,7 +200,8 @@ try {
     const ms = (v: number) => `${v.toFixed(1)} ms`;
     console.error(
       `webhook: concurrency ${concurrency}: ${events} events in ${seconds.toFixed(2)} s = ` +
-        `${rate.toFixed(1)} events/s; latency p50 ${ms(p50)}, p99 ${ms(p99)}, mean ${ms(mean)}`,
+        `${rate.toFixed(1)} events/s; latency p50 ${ms(p50)}, p99 ${ms(p99)}, mean ${ms(mean)}; ` +
+        `CPU per event: database ${serverUs} us, function ${functionUs} us; WAL ${wal.toFixed(0)} B/event`,
     );
     const row = [
       concurrency,
@@ -162,6 +211,9 @@ try {
       mean.toFixed(2),
       p50.toFixed(2),
       p99.toFixed(2),
+      serverUs,
+      wal.toFixed(0),
+      functionUs,
     ];
     console.log(row.join("\t"));
   }
