@@ -5,7 +5,7 @@
 -- public.grant_tokens (the superuser is trusted like the service).
 \set ON_ERROR_STOP on
 
-create schema bench;
+create schema if not exists bench; -- other sections may have made it
 
 create table bench.floor_balances (user_id int primary key, balance bigint);
 insert into bench.floor_balances select i, :grant from generate_series(1, :nusers) i;
