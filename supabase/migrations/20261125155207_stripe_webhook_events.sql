@@ -31,6 +31,8 @@ create table if not exists private.purchase_clawback_state (
   dispute_id text,
   dispute_cents bigint not null default 0,
   dispute_active boolean not null default false,
+  -- the dispute was closed in the customer's favour (kept even if `created` arrives later)
+  dispute_closed boolean not null default false,
   updated_at timestamptz not null default now()
 );
 
@@ -85,7 +87,8 @@ set search_path = ''
 as $$
 declare
   v_session jsonb := p_event -> 'data' -> 'object';
-  v_user uuid := private.as_uuid(coalesce(v_session ->> 'client_reference_id', v_session -> 'metadata' ->> 'user_id'));
+  v_user uuid := coalesce(private.as_uuid(v_session ->> 'client_reference_id'),
+                          private.as_uuid(v_session -> 'metadata' ->> 'user_id'));
   v_pack text := v_session -> 'metadata' ->> 'pack_id';
 begin
   if v_user is null or not exists (select 1 from auth.users u where u.id = v_user) then
@@ -371,7 +374,8 @@ begin
     end if;
     update private.purchase_clawback_state s
        set dispute_id = v_obj ->> 'id', dispute_cents = coalesce((v_obj ->> 'amount')::bigint, 0),
-           dispute_active = true, updated_at = now()
+           -- a `closed` (won) that was delivered first wins over this late `created`
+           dispute_active = not s.dispute_closed, updated_at = now()
      where s.purchase_id = v_purchase.id and (s.dispute_id is null or s.dispute_id = v_obj ->> 'id');
   else -- charge.dispute.closed
     v_kind := 'dispute';
@@ -382,8 +386,9 @@ begin
       return jsonb_build_object('ignored', format('dispute closed with status %s', v_obj ->> 'status'));
     end if;
     update private.purchase_clawback_state s
-       set dispute_active = false, updated_at = now()
-     where s.purchase_id = v_purchase.id and s.dispute_id = v_obj ->> 'id';
+       set dispute_id = v_obj ->> 'id', dispute_cents = coalesce((v_obj ->> 'amount')::bigint, 0),
+           dispute_active = false, dispute_closed = true, updated_at = now()
+     where s.purchase_id = v_purchase.id and (s.dispute_id is null or s.dispute_id = v_obj ->> 'id');
   end if;
   return private.reconcile_purchase(v_purchase, v_kind, p_event, v_charge);
 end;

@@ -1,0 +1,43 @@
+-- handle_stripe_event, events out of order: charge.dispute.closed (won) delivered before
+-- charge.dispute.created. The closing is remembered, so the late `created` takes nothing back.
+-- Also: a checkout session whose client_reference_id is not a user id still finds the user in
+-- metadata.user_id.
+begin;
+select plan(5);
+
+insert into auth.users (id, email) values ('00000000-0000-4000-8720-000000000001', 'hse-won-first@example.test');
+insert into public.token_packs (id, stripe_price_id, name, tokens) values
+  ('hse_won_first_pack', 'price_hse_won_first_pack', 'Won-first test pack', 1000);
+
+select set_config('hse.purchase', $${
+  "id": "evt_test_hse_won_first_purchase", "object": "event", "created": 1768435260, "type": "checkout.session.completed",
+  "data": {"object": {
+    "id": "cs_test_hse_won_first", "object": "checkout.session", "amount_total": 500, "currency": "usd",
+    "client_reference_id": "cart-4711",
+    "metadata": {"pack_id": "hse_won_first_pack", "user_id": "00000000-0000-4000-8720-000000000001"},
+    "mode": "payment", "payment_intent": "pi_test_hse_won_first", "payment_status": "paid", "status": "complete"}}
+}$$, true);
+select set_config('hse.created', $${
+  "id": "evt_test_hse_won_first_created", "object": "event", "created": 1768867200, "type": "charge.dispute.created",
+  "data": {"object": {
+    "id": "du_test_hse_won_first", "object": "dispute", "amount": 500, "charge": "ch_test_hse_won_first",
+    "metadata": {}, "payment_intent": "pi_test_hse_won_first", "status": "needs_response"}}
+}$$, true);
+select set_config('hse.won', jsonb_set(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.created')::jsonb,
+  '{id}', '"evt_test_hse_won_first_closed"'), '{type}', '"charge.dispute.closed"'),
+  '{created}', '1771891200'), '{data,object,status}', '"won"')::text, true);
+
+select is(public.handle_stripe_event(current_setting('hse.purchase')::jsonb) #>> '{result,balance_after}', '1000',
+  'the purchase finds the user in metadata.user_id when client_reference_id is not a user id');
+select is(public.handle_stripe_event(current_setting('hse.won')::jsonb) ->> 'status', 'processed',
+  'the won closing, delivered first, is processed');
+select is(public.handle_stripe_event(current_setting('hse.created')::jsonb) #>> '{result,tokens}', '0',
+  'the late dispute.created takes nothing back');
+select is((public.get_token_balance('00000000-0000-4000-8720-000000000001') ->> 'balance')::bigint, 1000::bigint,
+  'the buyer keeps every token');
+select is_empty($$select 1 from public.token_transactions
+                  where user_id = '00000000-0000-4000-8720-000000000001' and transaction_type in ('dispute', 'dispute_reversal')$$,
+  'no dispute transaction was written');
+
+select * from finish();
+rollback;
