@@ -1,0 +1,226 @@
+-- The hot path of holds: reserve_tokens and settle_hold, leaner with the same behaviour (the
+-- pgTAP tests of reserve_tokens/ and settle_hold/ and the holds concurrency test pin it).
+--
+-- After 20261125165327_ledger_hot_path made record_usage leaner, a reserve + settle pair cost
+-- about three record_usage calls (bench/30-holds.sh; target: at most two). As that migration
+-- did for record_usage:
+--   * the service's calls skip target_user (it names the user), and the argument checks run
+--     inline, calling the raising helpers only on failure;
+--   * the user's lock and the balance are taken in one statement;
+--   * the user is settled (settle_user) only when a lot has lapsed or a drip is due;
+--   * settle_hold inlines private.lock_hold, looks at the other holds only when the settle goes
+--     beyond its hold or the hold has lapsed, burns the first lot with one UPDATE when it
+--     covers the amount, and builds its result without private.settle_result (kept for
+--     replays).
+-- Errors and their order, results, locks and written rows are unchanged.
+
+create or replace function public.reserve_tokens(
+  p_feature text,
+  p_tokens bigint,
+  p_idempotency_key text,
+  p_user_id uuid default null,
+  p_ttl_seconds integer default 600
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_user uuid;
+  v_hash text;
+  v_hold public.token_holds;
+  v_balance bigint;
+  v_available bigint;
+  v_now timestamptz := now();
+begin
+  -- The service names the user; everyone else goes through the full check (42501 / 22023).
+  if p_user_id is not null and current_setting('role', true) = 'service_role' then
+    v_user := p_user_id;
+  else
+    v_user := private.target_user(p_user_id, false);
+  end if;
+  -- Argument checks inline; the helpers are called only to raise their error.
+  if p_tokens is null or p_tokens <= 0 or p_tokens > 1000000000000000 then
+    perform private.check_amount(p_tokens, 'p_tokens');
+  end if;
+  if p_idempotency_key is null or length(p_idempotency_key) > 255 or btrim(p_idempotency_key) = '' then
+    perform private.check_key(p_idempotency_key);
+  end if;
+  if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
+    perform private.invalid(format('Unknown feature %L.', p_feature));
+  end if;
+  if p_ttl_seconds is null or p_ttl_seconds < 1 or p_ttl_seconds > 86400 then
+    perform private.invalid('p_ttl_seconds must be between 1 and 86400.');
+  end if;
+  v_hash := md5(jsonb_build_array(p_feature, p_tokens, p_ttl_seconds)::text);
+
+  -- The user's lock first; lock_balance only when the row does not exist yet.
+  select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
+  if not found then
+    v_balance := (private.lock_balance(v_user)).balance;
+  end if;
+  select * into v_hold from public.token_holds h where h.user_id = v_user and h.idempotency_key = p_idempotency_key;
+  if found then
+    if v_hold.request_hash <> v_hash then
+      perform private.key_reused(p_idempotency_key);
+    end if;
+    return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_user, 'tokens_held', v_hold.tokens_held,
+      'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after, 'status', v_hold.status, 'replayed', true);
+  end if;
+
+  -- Bring the user up to now only when something is due: a lapsed lot or a drip.
+  if exists (select 1 from public.token_lots l
+             where l.user_id = v_user and l.remaining > 0 and l.expires_at <= v_now)
+     or exists (select 1 from public.customer_subscriptions s
+                where s.user_id = v_user and s.next_drip_at <= v_now) then
+    perform private.settle_user(v_user, v_now);
+    select b.balance into v_balance from public.token_balances b where b.user_id = v_user;
+  end if;
+  v_available := v_balance - private.held_tokens(v_user, v_now);
+  if v_available < p_tokens then
+    perform private.insufficient(v_available, p_tokens);
+  end if;
+  insert into public.token_holds (user_id, feature, tokens_held, idempotency_key, request_hash, expires_at, available_after)
+  values (v_user, p_feature, p_tokens, p_idempotency_key, v_hash, v_now + make_interval(secs => p_ttl_seconds),
+          v_available - p_tokens)
+  returning * into v_hold;
+  return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_user, 'tokens_held', v_hold.tokens_held,
+    'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after, 'status', v_hold.status, 'replayed', false);
+end;
+$$;
+
+create or replace function public.settle_hold(
+  p_hold_id uuid,
+  p_tokens_used bigint,
+  p_model text default null,
+  p_metadata jsonb default '{}'::jsonb
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_user uuid;
+  v_hold public.token_holds;
+  v_metadata jsonb := coalesce(p_metadata, '{}'::jsonb);
+  v_now timestamptz := now();
+  v_active boolean;
+  v_free bigint;
+  v_balance bigint;
+  v_burned bigint;
+  v_overage bigint := 0;
+  v_usage_id uuid;
+begin
+  -- private.lock_hold inline: the hold's user, the caller's right to it (the owner or the
+  -- service), the user's lock (read with the balance), then the hold itself.
+  if p_hold_id is null then
+    perform private.invalid('p_hold_id is required.');
+  end if;
+  select h.user_id into v_user from public.token_holds h where h.id = p_hold_id;
+  if v_user is null then
+    perform private.invalid(format('Unknown hold %s.', p_hold_id));
+  end if;
+  if current_setting('role', true) is distinct from 'service_role' then
+    perform private.target_user(v_user, false); -- 42501 unless the hold's owner or the service
+  end if;
+  select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
+  if not found then
+    v_balance := (private.lock_balance(v_user)).balance;
+  end if;
+  select * into strict v_hold from public.token_holds h where h.id = p_hold_id for update;
+
+  if v_metadata <> '{}'::jsonb then
+    v_metadata := private.check_metadata(v_metadata);
+  end if;
+  if v_hold.status = 'settled' then
+    return private.settle_result(v_hold, true);
+  end if;
+  if v_hold.status = 'released' then
+    perform private.invalid('This hold was released; reserve again.');
+  end if;
+  if p_tokens_used is null or p_tokens_used < 0 or p_tokens_used > 1000000000000000 then
+    perform private.invalid('p_tokens_used must be zero or a positive number of tokens (at most 10^15).');
+  end if;
+  if p_model is not null and length(p_model) > 200 then
+    perform private.invalid('p_model must be at most 200 characters.');
+  end if;
+
+  -- Bring the user up to now only when something is due: a lapsed lot or a drip.
+  if exists (select 1 from public.token_lots l
+             where l.user_id = v_hold.user_id and l.remaining > 0 and l.expires_at <= v_now)
+     or exists (select 1 from public.customer_subscriptions s
+                where s.user_id = v_hold.user_id and s.next_drip_at <= v_now) then
+    perform private.settle_user(v_hold.user_id, v_now);
+    select b.balance into v_balance from public.token_balances b where b.user_id = v_hold.user_id;
+  end if;
+  v_active := v_hold.status = 'held' and v_hold.expires_at > v_now;
+  if v_active then
+    if p_tokens_used > v_hold.tokens_held then
+      -- The work has happened: what the hold and the free balance (what the user may spend
+      -- besides this hold) do not cover becomes debt. Within the hold, nothing to look at.
+      v_free := v_balance - private.held_tokens(v_hold.user_id, v_now, v_hold.id);
+      v_overage := greatest(p_tokens_used - (v_hold.tokens_held + greatest(v_free - v_hold.tokens_held, 0)), 0);
+    end if;
+  elsif p_tokens_used > 0 then
+    -- A lapsed hold guarantees nothing: settle only from tokens still available (zero tokens
+    -- spend nothing, so they settle even when the user is in debt).
+    v_free := v_balance - private.held_tokens(v_hold.user_id, v_now, v_hold.id);
+    if p_tokens_used > v_free then
+      raise exception using
+        errcode = 'PT402',
+        message = 'The hold lapsed and the tokens are no longer available.',
+        detail = format('balance: %s, required: %s, hold expired at: %s', v_free, p_tokens_used, v_hold.expires_at),
+        hint = 'Reserve again before the next call, or use a longer p_ttl_seconds.';
+    end if;
+  end if;
+
+  if p_tokens_used > 0 then
+    -- Lots pay for the covered part only: the overage goes straight to debt, so the tokens
+    -- behind the user's other active holds stay in their lots. The first lot in burn order
+    -- usually covers it (one UPDATE); otherwise the general burn.
+    v_burned := p_tokens_used - v_overage;
+    if v_burned > 0 then
+      update public.token_lots l set remaining = l.remaining - v_burned
+       where l.id = (select l2.id from public.token_lots l2
+                     where l2.user_id = v_hold.user_id and l2.remaining > 0 and (l2.expires_at is null or l2.expires_at > v_now)
+                     order by l2.expires_at nulls last, l2.created_at, l2.id
+                     limit 1)
+         and l.remaining >= v_burned;
+      if not found then
+        v_burned := private.burn_lots(v_hold.user_id, v_burned, v_now);
+      end if;
+    end if;
+    update public.token_balances b
+       set balance = v_balance - p_tokens_used, debt = b.debt + (p_tokens_used - v_burned), updated_at = v_now
+     where b.user_id = v_hold.user_id;
+    v_usage_id := gen_random_uuid();
+    -- The key holds the new usage id, which nobody can know in advance: a key derived from the
+    -- hold id alone could be taken first by a record_usage call of the user and block the settle.
+    insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
+                                    balance_before, balance_after, hold_id, overage_tokens)
+    values (v_usage_id, v_hold.user_id, v_hold.feature, p_tokens_used, p_model, v_metadata,
+            'hold:' || v_hold.id || ':' || v_usage_id, md5(jsonb_build_array(v_hold.id, p_tokens_used)::text),
+            v_balance, v_balance - p_tokens_used, v_hold.id, v_overage);
+  end if;
+
+  update public.token_holds h
+     set status = 'settled', usage_id = v_usage_id, tokens_used = p_tokens_used,
+         tokens_released = greatest(h.tokens_held - p_tokens_used, 0), closed_at = v_now
+   where h.id = v_hold.id;
+  return jsonb_build_object(
+    'hold_id', v_hold.id, 'usage_id', v_usage_id, 'user_id', v_hold.user_id, 'tokens', p_tokens_used,
+    'balance_before', v_balance, 'balance_after', v_balance - p_tokens_used,
+    'released', greatest(v_hold.tokens_held - p_tokens_used, 0), 'overage_tokens', v_overage, 'replayed', false);
+end;
+$$;
+
+revoke execute on function
+  public.reserve_tokens(text, bigint, text, uuid, integer),
+  public.settle_hold(uuid, bigint, text, jsonb)
+from public, anon, authenticated, service_role;
+grant execute on function
+  public.reserve_tokens(text, bigint, text, uuid, integer),
+  public.settle_hold(uuid, bigint, text, jsonb)
+to authenticated, service_role;
