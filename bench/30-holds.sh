@@ -4,6 +4,7 @@
 #   (h-ru)   record_usage, uniform over 10,000 users (one call, one transaction)
 #   (h-pair) reserve_tokens, then settle_hold of the hold it returned: two transactions,
 #            counted as one pgbench transaction (one pair)
+#   (h-pair-1tx) for reference, the same pair in one transaction (no real client does that)
 # Target: a pair costs at most two record_usage calls, tps(h-pair) >= 0.5 x tps(h-ru).
 # Both runs use the simple protocol (bench/holds_pair.sql passes the hold id in a literal).
 # Sourced by scripts/bench.sh, which defines the bench_* helpers.
@@ -19,6 +20,8 @@ bench_pgbench h-ru "record_usage as service_role, $HOLDS_USERS users (one call)"
   -M simple -n -f "$BENCH_DIR/record_usage.sql" -D nusers="$HOLDS_USERS"
 bench_pgbench h-pair "reserve_tokens + settle_hold as service_role, $HOLDS_USERS users (one pair = two transactions)" \
   -M simple -n -f "$BENCH_DIR/holds_pair.sql" -D nusers="$HOLDS_USERS"
+bench_pgbench h-pair-1tx "reference: the same pair in one transaction, $HOLDS_USERS users" \
+  -M simple -n -f "$BENCH_DIR/holds_pair_1tx.sql" -D nusers="$HOLDS_USERS"
 
 # Every pair settled its hold, and the ledger adds up.
 held_after=$(bench_sql -c "select count(*) from public.token_holds where status = 'held'" -At)
@@ -27,3 +30,4 @@ bad=$(bench_sql -c 'select count(*) from public.verify_token_ledger()' -At)
 [ "$bad" = 0 ] || die "holds: verify_token_ledger() reports $bad users out of balance after the runs"
 
 bench_ratio "(h-pair)/(h-ru) reserve + settle pair / one record_usage" h-pair h-ru 0.5
+bench_ratio "(h-pair-1tx)/(h-ru) the pair in one transaction / one record_usage" h-pair-1tx h-ru
