@@ -25,10 +25,11 @@ create table if not exists public.token_holds (
   closed_at timestamptz
 );
 create unique index if not exists token_holds_user_idempotency_key_key on public.token_holds (user_id, idempotency_key);
--- The active holds of a user, summed on every spend.
+-- The active holds of a user, summed on every spend; the sweep reads it too (it holds only
+-- the holds still marked held). No separate (expires_at) index for the sweep: the planner
+-- takes it for the per-user sum (its statistics say few holds are held) and then reads every
+-- user's held holds on every spend.
 create index if not exists token_holds_active_idx on public.token_holds (user_id, expires_at) where status = 'held';
--- Lapsed holds for the sweep.
-create index if not exists token_holds_expiry_idx on public.token_holds (expires_at) where status = 'held';
 create index if not exists token_holds_usage_id_idx on public.token_holds (usage_id) where usage_id is not null;
 create index if not exists token_holds_feature_idx on public.token_holds (feature);
 
