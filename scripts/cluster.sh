@@ -65,8 +65,17 @@ cluster_start() { # name port [fast]
   fi
   [ -f "$dir/pgdata/PG_VERSION" ] || cluster_init "$@"
   log "starting the $name cluster on 127.0.0.1:$port"
-  as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/pgdata" -l "$dir/postgres.log" -w -t 60 start >/dev/null ||
-    { tail -20 "$dir/postgres.log" >&2; die "the $name cluster did not start (log: $dir/postgres.log)"; }
+  # Our ports lie in Linux's ephemeral range, so an outgoing connection can hold one for a
+  # moment ("Address already in use"): try again a few times before giving up.
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/pgdata" -l "$dir/postgres.log" -w -t 60 start >/dev/null && return 0
+    tail -5 "$dir/postgres.log" | grep -q 'could not create any TCP/IP sockets' || break
+    log "port $port is busy for a moment; retrying ($attempt)"
+    sleep 2
+  done
+  tail -20 "$dir/postgres.log" >&2
+  die "the $name cluster did not start (log: $dir/postgres.log)"
 }
 
 cluster_stop() { # name
