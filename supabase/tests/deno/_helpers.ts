@@ -1,4 +1,5 @@
 // Shared helpers for the Deno tests: the test database and functions served on ephemeral ports.
+import assert from "node:assert/strict";
 import postgres from "postgres";
 import { type Handler, loadFunction } from "../../../scripts/local/load-function.ts";
 
@@ -22,4 +23,54 @@ export async function serveFunction(name: string, env: Record<string, string> = 
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
   const url = `http://127.0.0.1:${server.addr.port}/functions/v1/${name}`;
   return { url, close: () => server.shutdown() };
+}
+
+export type Sql = ReturnType<typeof connect>;
+
+/** What one concurrent call came to: its value, or the SQLSTATE that refused it. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
+
+/** `n` clients, all holding an open transaction before any of them calls. */
+function barrier(n: number) {
+  let arrived = 0;
+  let release!: () => void;
+  const all = new Promise<void>((r) => (release = r));
+  return async () => {
+    if (++arrived === n) release();
+    await all;
+  };
+}
+
+/**
+ * Runs `calls` at once, each in its own transaction as service_role (as PostgREST sends a
+ * request with the service key). The clients first open their transactions and wait until all
+ * are open, so the calls really overlap, without sleeps. A refused call rolls its transaction
+ * back and becomes `{ ok: false, code }`.
+ */
+export async function concurrently<T>(sql: Sql, calls: ((tx: Sql) => Promise<T>)[]): Promise<Outcome<T>[]> {
+  const ready = barrier(calls.length);
+  const backends = new Set<number>();
+  const outcomes = await Promise.all(calls.map(async (call): Promise<Outcome<T>> => {
+    try {
+      const value = await sql.begin(async (tx) => {
+        try {
+          const [{ pid }] = await tx`select pg_backend_pid() as pid`;
+          backends.add(pid);
+          await tx`set local role service_role`;
+          await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+        } finally {
+          await ready(); // never leave the others waiting, even if this client failed
+        }
+        return await call(tx as unknown as Sql);
+      });
+      return { ok: true, value: value as T };
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      if (!err.code) throw e;
+      return { ok: false, code: err.code, message: err.message ?? "" };
+    }
+  }));
+  // Every client had its own server session, all open at the same time.
+  assert.equal(backends.size, calls.length, "clients shared a connection");
+  return outcomes;
 }

@@ -6,9 +6,7 @@
 // call together. Only outcomes are asserted (counts, balances, ledger consistency), never
 // timings. Every run uses new random users, so reruns never clash.
 import assert from "node:assert/strict";
-import { connect } from "./_helpers.ts";
-
-type Sql = ReturnType<typeof connect>;
+import { concurrently, connect, type Outcome, type Sql } from "./_helpers.ts";
 
 type Hold = {
   hold_id: string;
@@ -38,52 +36,9 @@ type Release = {
   available_after: number;
   replayed: boolean;
 };
-type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
 
 const FEATURE = "chat";
 const users: string[] = []; // every user this file creates, for the final check
-
-/** `n` clients, all holding an open transaction before any of them calls. */
-function barrier(n: number) {
-  let arrived = 0;
-  let release!: () => void;
-  const all = new Promise<void>((r) => (release = r));
-  return async () => {
-    if (++arrived === n) release();
-    await all;
-  };
-}
-
-/**
- * Runs `calls` at once, each in its own transaction as service_role. A refused call rolls its
- * transaction back (as PostgREST does) and becomes `{ ok: false, code }`.
- */
-async function concurrently<T>(sql: Sql, calls: ((tx: Sql) => Promise<T>)[]): Promise<Outcome<T>[]> {
-  const ready = barrier(calls.length);
-  const backends = new Set<number>();
-  const outcomes = await Promise.all(calls.map(async (call): Promise<Outcome<T>> => {
-    try {
-      const value = await sql.begin(async (tx) => {
-        try {
-          const [{ pid }] = await tx`select pg_backend_pid() as pid`;
-          backends.add(pid);
-          await tx`set local role service_role`;
-          await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
-        } finally {
-          await ready(); // never leave the others waiting, even if this client failed
-        }
-        return await call(tx as unknown as Sql);
-      });
-      return { ok: true, value: value as T };
-    } catch (e) {
-      const err = e as { code?: string; message?: string };
-      if (!err.code) throw e;
-      return { ok: false, code: err.code, message: err.message ?? "" };
-    }
-  }));
-  assert.equal(backends.size, calls.length, "clients shared a connection");
-  return outcomes;
-}
 
 async function reserve(tx: Sql, userId: string, tokens: number, key: string): Promise<Hold> {
   const [row] = await tx`

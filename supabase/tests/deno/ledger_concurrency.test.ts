@@ -6,9 +6,7 @@
 // them are open, then send their calls together: the calls really overlap, without sleeps.
 // Only outcomes are asserted (counts, balances, ledger consistency), never timings.
 import assert from "node:assert/strict";
-import { connect } from "./_helpers.ts";
-
-type Sql = ReturnType<typeof connect>;
+import { concurrently, connect, type Outcome as CallOutcome, type Sql } from "./_helpers.ts";
 
 type Usage = {
   usage_id: string;
@@ -18,56 +16,13 @@ type Usage = {
   balance_after: number;
   replayed: boolean;
 };
-type Outcome = { ok: true; usage: Usage } | { ok: false; code: string; message: string };
+type Outcome = CallOutcome<Usage>;
 
 const FEATURE = "chat";
 
 // What this file expects of every user it creates, for the final cross-check.
 const granted = new Map<string, number>();
 const accepted = new Map<string, number>(); // tokens of usage written (not replays)
-
-/** `n` clients, all holding an open transaction before any of them calls. */
-function barrier(n: number) {
-  let arrived = 0;
-  let release!: () => void;
-  const all = new Promise<void>((r) => (release = r));
-  return async () => {
-    if (++arrived === n) release();
-    await all;
-  };
-}
-
-/**
- * Runs the record_usage `calls` at once, each in its own transaction as service_role. A refused
- * call rolls its transaction back (as PostgREST does) and becomes `{ ok: false, code }`.
- */
-async function concurrently(sql: Sql, calls: ((tx: Sql) => Promise<Usage>)[]): Promise<Outcome[]> {
-  const ready = barrier(calls.length);
-  const backends = new Set<number>();
-  const outcomes = await Promise.all(calls.map(async (call): Promise<Outcome> => {
-    try {
-      const usage = await sql.begin(async (tx) => {
-        try {
-          const [{ pid }] = await tx`select pg_backend_pid() as pid`;
-          backends.add(pid);
-          await tx`set local role service_role`;
-          await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
-        } finally {
-          await ready(); // never leave the others waiting, even if this client failed
-        }
-        return await call(tx as unknown as Sql);
-      });
-      return { ok: true, usage: usage as Usage };
-    } catch (e) {
-      const err = e as { code?: string; message?: string };
-      if (!err.code) throw e;
-      return { ok: false, code: err.code, message: err.message ?? "" };
-    }
-  }));
-  // Every client had its own server session, all open at the same time.
-  assert.equal(backends.size, calls.length, "clients shared a connection");
-  return outcomes;
-}
 
 async function recordUsage(tx: Sql, userId: string, tokens: number, key: string): Promise<Usage> {
   const [row] = await tx`
@@ -98,8 +53,8 @@ async function grant(sql: Sql, userId: string, amount: number) {
 
 function noteAccepted(outcomes: Outcome[]) {
   for (const o of outcomes) {
-    if (o.ok && !o.usage.replayed) {
-      accepted.set(o.usage.user_id, accepted.get(o.usage.user_id)! + o.usage.tokens);
+    if (o.ok && !o.value.replayed) {
+      accepted.set(o.value.user_id, accepted.get(o.value.user_id)! + o.value.tokens);
     }
   }
 }
@@ -143,7 +98,7 @@ Deno.test("concurrency: 50 clients spending from one user at once never overspen
     );
     noteAccepted(outcomes);
 
-    const ok = outcomes.filter((o) => o.ok).map((o) => (o as { usage: Usage }).usage);
+    const ok = outcomes.filter((o) => o.ok).map((o) => (o as { value: Usage }).value);
     assert.equal(ok.length, Math.floor(1000 / 30)); // 33
     assert.deepEqual(failures(outcomes), new Map([["PT402", 50 - 33]]));
     for (const o of outcomes) if (!o.ok) assert.match(o.message, /Insufficient tokens/);
@@ -178,10 +133,10 @@ Deno.test("concurrency: 50 clients over 50 users at once each get exactly their 
     outcomes.forEach((o, i) => {
       if (spend(i) <= 100) {
         assert.ok(o.ok, `client ${i}: ${JSON.stringify(o)}`);
-        assert.equal(o.usage.user_id, users[i]);
-        assert.equal(o.usage.balance_before, 100);
-        assert.equal(o.usage.balance_after, 100 - spend(i));
-        assert.equal(o.usage.replayed, false);
+        assert.equal(o.value.user_id, users[i]);
+        assert.equal(o.value.balance_before, 100);
+        assert.equal(o.value.balance_after, 100 - spend(i));
+        assert.equal(o.value.replayed, false);
       } else {
         assert.ok(!o.ok && o.code === "PT402", `client ${i}: ${JSON.stringify(o)}`);
       }
@@ -216,7 +171,7 @@ Deno.test("concurrency: 50 concurrent duplicates of one idempotency key write ex
     noteAccepted(outcomes);
 
     assert.ok(outcomes.every((o) => o.ok), JSON.stringify(failures(outcomes)));
-    const usages = outcomes.map((o) => (o as { usage: Usage }).usage);
+    const usages = outcomes.map((o) => (o as { value: Usage }).value);
     assert.equal(usages.filter((u) => !u.replayed).length, 1);
     assert.equal(usages.filter((u) => u.replayed).length, 49);
     assert.equal(new Set(usages.map((u) => u.usage_id)).size, 1);
@@ -244,13 +199,13 @@ Deno.test("concurrency: one key raced with different token counts: one write, re
     );
     noteAccepted(outcomes);
 
-    const writes = outcomes.filter((o) => o.ok && !o.usage.replayed) as { ok: true; usage: Usage }[];
+    const writes = outcomes.filter((o) => o.ok && !o.value.replayed) as { ok: true; value: Usage }[];
     assert.equal(writes.length, 1);
-    const winner = writes[0].usage;
+    const winner = writes[0].value;
     outcomes.forEach((o, i) => {
       if (tokensOf(i) === winner.tokens) {
         // the winner's own request, or a replay of it
-        assert.ok(o.ok && o.usage.usage_id === winner.usage_id, `client ${i}: ${JSON.stringify(o)}`);
+        assert.ok(o.ok && o.value.usage_id === winner.usage_id, `client ${i}: ${JSON.stringify(o)}`);
       } else {
         assert.ok(!o.ok && o.code === "PT409", `client ${i}: ${JSON.stringify(o)}`);
       }
@@ -284,7 +239,7 @@ Deno.test("concurrency: replays mixed with new keys against a balance that runs 
     let written = 0;
     for (const [key, os] of byKey) {
       if (os.every((o) => o.ok)) {
-        const us = os.map((o) => (o as { usage: Usage }).usage);
+        const us = os.map((o) => (o as { value: Usage }).value);
         assert.equal(us.filter((u) => !u.replayed).length, 1, key);
         assert.equal(new Set(us.map((u) => u.usage_id)).size, 1, key);
         written++;
