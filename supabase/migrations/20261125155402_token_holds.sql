@@ -7,6 +7,8 @@
 -- A hold is active while status = 'held' and expires_at > now: a lapsed hold stops counting
 -- at its expires_at even before the token-holds cron job marks it 'expired'.
 -- Holds are state, not ledger: the ledger row is the token_usage row a settle writes.
+-- reserve_tokens and settle_hold follow record_usage's hot-path conventions (see the ledger
+-- RPCs migration); settle_hold looks at the other holds only when it goes beyond its own.
 
 create table if not exists public.token_holds (
   id uuid primary key default gen_random_uuid(),
@@ -54,24 +56,28 @@ create policy "users read their own rows" on public.token_holds
 
 create or replace function private.held_tokens(p_user_id uuid, p_as_of timestamptz, p_except uuid default null)
 returns bigint
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select coalesce(sum(h.tokens_held), 0)::bigint
-  from public.token_holds h
-  where h.user_id = p_user_id and h.status = 'held' and h.expires_at > p_as_of
-    and h.id is distinct from p_except
+begin
+  return (select coalesce(sum(h.tokens_held), 0)::bigint
+          from public.token_holds h
+          where h.user_id = p_user_id and h.status = 'held' and h.expires_at > p_as_of
+            and h.id is distinct from p_except);
+end;
 $$;
 
 create or replace function private.available_tokens(p_user_id uuid, p_as_of timestamptz)
 returns bigint
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select coalesce((select b.balance from public.token_balances b where b.user_id = p_user_id), 0)
-         - private.held_tokens(p_user_id, p_as_of)
+begin
+  return coalesce((select b.balance from public.token_balances b where b.user_id = p_user_id), 0)
+         - private.held_tokens(p_user_id, p_as_of);
+end;
 $$;
 
 -- get_token_balance reports what is held and what is available.
@@ -127,13 +133,26 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_user uuid := private.target_user(p_user_id, false);
+  v_user uuid;
   v_hash text;
   v_hold public.token_holds;
+  v_balance bigint;
   v_available bigint;
+  v_now timestamptz := now();
 begin
-  perform private.check_amount(p_tokens, 'p_tokens');
-  perform private.check_key(p_idempotency_key);
+  -- The service names the user; everyone else goes through the full check (42501 / 22023).
+  if p_user_id is not null and current_setting('role', true) = 'service_role' then
+    v_user := p_user_id;
+  else
+    v_user := private.target_user(p_user_id, false);
+  end if;
+  -- Argument checks inline; the helpers are called only to raise their error.
+  if p_tokens is null or p_tokens <= 0 or p_tokens > 1000000000000000 then
+    perform private.check_amount(p_tokens, 'p_tokens');
+  end if;
+  if p_idempotency_key is null or length(p_idempotency_key) > 255 or btrim(p_idempotency_key) = '' then
+    perform private.check_key(p_idempotency_key);
+  end if;
   if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
     perform private.invalid(format('Unknown feature %L.', p_feature));
   end if;
@@ -142,7 +161,11 @@ begin
   end if;
   v_hash := md5(jsonb_build_array(p_feature, p_tokens, p_ttl_seconds)::text);
 
-  perform private.lock_balance(v_user);
+  -- The user's lock first; lock_balance only when the row does not exist yet.
+  select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
+  if not found then
+    v_balance := (private.lock_balance(v_user)).balance;
+  end if;
   select * into v_hold from public.token_holds h where h.user_id = v_user and h.idempotency_key = p_idempotency_key;
   if found then
     if v_hold.request_hash <> v_hash then
@@ -152,13 +175,20 @@ begin
       'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after, 'status', v_hold.status, 'replayed', true);
   end if;
 
-  perform private.settle_user(v_user, now());
-  v_available := private.available_tokens(v_user, now());
+  -- Bring the user up to now only when something is due: a lapsed lot or a drip.
+  if exists (select 1 from public.token_lots l
+             where l.user_id = v_user and l.remaining > 0 and l.expires_at <= v_now)
+     or exists (select 1 from public.customer_subscriptions s
+                where s.user_id = v_user and s.next_drip_at <= v_now) then
+    perform private.settle_user(v_user, v_now);
+    select b.balance into v_balance from public.token_balances b where b.user_id = v_user;
+  end if;
+  v_available := v_balance - private.held_tokens(v_user, v_now);
   if v_available < p_tokens then
     perform private.insufficient(v_available, p_tokens);
   end if;
   insert into public.token_holds (user_id, feature, tokens_held, idempotency_key, request_hash, expires_at, available_after)
-  values (v_user, p_feature, p_tokens, p_idempotency_key, v_hash, now() + make_interval(secs => p_ttl_seconds),
+  values (v_user, p_feature, p_tokens, p_idempotency_key, v_hash, v_now + make_interval(secs => p_ttl_seconds),
           v_available - p_tokens)
   returning * into v_hold;
   return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_user, 'tokens_held', v_hold.tokens_held,
@@ -223,16 +253,38 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_hold public.token_holds := private.lock_hold(p_hold_id);
-  v_metadata jsonb := private.check_metadata(p_metadata);
+  v_user uuid;
+  v_hold public.token_holds;
+  v_metadata jsonb := coalesce(p_metadata, '{}'::jsonb);
+  v_now timestamptz := now();
   v_active boolean;
   v_free bigint;
-  v_cover bigint;
   v_balance bigint;
   v_burned bigint;
   v_overage bigint := 0;
   v_usage_id uuid;
 begin
+  -- private.lock_hold inline: the hold's user, the caller's right to it (the owner or the
+  -- service), the user's lock (read with the balance), then the hold itself.
+  if p_hold_id is null then
+    perform private.invalid('p_hold_id is required.');
+  end if;
+  select h.user_id into v_user from public.token_holds h where h.id = p_hold_id;
+  if v_user is null then
+    perform private.invalid(format('Unknown hold %s.', p_hold_id));
+  end if;
+  if current_setting('role', true) is distinct from 'service_role' then
+    perform private.target_user(v_user, false); -- 42501 unless the hold's owner or the service
+  end if;
+  select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
+  if not found then
+    v_balance := (private.lock_balance(v_user)).balance;
+  end if;
+  select * into strict v_hold from public.token_holds h where h.id = p_hold_id for update;
+
+  if v_metadata <> '{}'::jsonb then
+    v_metadata := private.check_metadata(v_metadata);
+  end if;
   if v_hold.status = 'settled' then
     return private.settle_result(v_hold, true);
   end if;
@@ -246,31 +298,53 @@ begin
     perform private.invalid('p_model must be at most 200 characters.');
   end if;
 
-  perform private.settle_user(v_hold.user_id, now());
-  v_active := v_hold.status = 'held' and v_hold.expires_at > now();
-  -- What the user may spend besides this hold.
-  v_free := private.available_tokens(v_hold.user_id, now()) + case when v_active then v_hold.tokens_held else 0 end;
+  -- Bring the user up to now only when something is due: a lapsed lot or a drip.
+  if exists (select 1 from public.token_lots l
+             where l.user_id = v_hold.user_id and l.remaining > 0 and l.expires_at <= v_now)
+     or exists (select 1 from public.customer_subscriptions s
+                where s.user_id = v_hold.user_id and s.next_drip_at <= v_now) then
+    perform private.settle_user(v_hold.user_id, v_now);
+    select b.balance into v_balance from public.token_balances b where b.user_id = v_hold.user_id;
+  end if;
+  v_active := v_hold.status = 'held' and v_hold.expires_at > v_now;
   if v_active then
-    -- The work has happened: what the hold and the free balance do not cover becomes debt.
-    v_cover := v_hold.tokens_held + greatest(v_free - v_hold.tokens_held, 0);
-    v_overage := greatest(p_tokens_used - v_cover, 0);
-  elsif p_tokens_used > 0 and p_tokens_used > v_free then
+    if p_tokens_used > v_hold.tokens_held then
+      -- The work has happened: what the hold and the free balance (what the user may spend
+      -- besides this hold) do not cover becomes debt. Within the hold, nothing to look at.
+      v_free := v_balance - private.held_tokens(v_hold.user_id, v_now, v_hold.id);
+      v_overage := greatest(p_tokens_used - (v_hold.tokens_held + greatest(v_free - v_hold.tokens_held, 0)), 0);
+    end if;
+  elsif p_tokens_used > 0 then
     -- A lapsed hold guarantees nothing: settle only from tokens still available (zero tokens
     -- spend nothing, so they settle even when the user is in debt).
-    raise exception using
-      errcode = 'PT402',
-      message = 'The hold lapsed and the tokens are no longer available.',
-      detail = format('balance: %s, required: %s, hold expired at: %s', v_free, p_tokens_used, v_hold.expires_at),
-      hint = 'Reserve again before the next call, or use a longer p_ttl_seconds.';
+    v_free := v_balance - private.held_tokens(v_hold.user_id, v_now, v_hold.id);
+    if p_tokens_used > v_free then
+      raise exception using
+        errcode = 'PT402',
+        message = 'The hold lapsed and the tokens are no longer available.',
+        detail = format('balance: %s, required: %s, hold expired at: %s', v_free, p_tokens_used, v_hold.expires_at),
+        hint = 'Reserve again before the next call, or use a longer p_ttl_seconds.';
+    end if;
   end if;
 
-  select b.balance into v_balance from public.token_balances b where b.user_id = v_hold.user_id;
   if p_tokens_used > 0 then
     -- Lots pay for the covered part only: the overage goes straight to debt, so the tokens
-    -- behind the user's other active holds stay in their lots.
-    v_burned := private.burn_lots(v_hold.user_id, p_tokens_used - v_overage, now());
+    -- behind the user's other active holds stay in their lots. The first lot in burn order
+    -- usually covers it (one UPDATE); otherwise the general burn.
+    v_burned := p_tokens_used - v_overage;
+    if v_burned > 0 then
+      update public.token_lots l set remaining = l.remaining - v_burned
+       where l.id = (select l2.id from public.token_lots l2
+                     where l2.user_id = v_hold.user_id and l2.remaining > 0 and (l2.expires_at is null or l2.expires_at > v_now)
+                     order by l2.expires_at nulls last, l2.created_at, l2.id
+                     limit 1)
+         and l.remaining >= v_burned;
+      if not found then
+        v_burned := private.burn_lots(v_hold.user_id, v_burned, v_now);
+      end if;
+    end if;
     update public.token_balances b
-       set balance = b.balance - p_tokens_used, debt = b.debt + (p_tokens_used - v_burned), updated_at = now()
+       set balance = v_balance - p_tokens_used, debt = b.debt + (p_tokens_used - v_burned), updated_at = v_now
      where b.user_id = v_hold.user_id;
     v_usage_id := gen_random_uuid();
     -- The key holds the new usage id, which nobody can know in advance: a key derived from the
@@ -284,10 +358,12 @@ begin
 
   update public.token_holds h
      set status = 'settled', usage_id = v_usage_id, tokens_used = p_tokens_used,
-         tokens_released = greatest(h.tokens_held - p_tokens_used, 0), closed_at = now()
-   where h.id = v_hold.id
-  returning * into v_hold;
-  return private.settle_result(v_hold, false);
+         tokens_released = greatest(h.tokens_held - p_tokens_used, 0), closed_at = v_now
+   where h.id = v_hold.id;
+  return jsonb_build_object(
+    'hold_id', v_hold.id, 'usage_id', v_usage_id, 'user_id', v_hold.user_id, 'tokens', p_tokens_used,
+    'balance_before', v_balance, 'balance_after', v_balance - p_tokens_used,
+    'released', greatest(v_hold.tokens_held - p_tokens_used, 0), 'overage_tokens', v_overage, 'replayed', false);
 end;
 $$;
 
