@@ -178,7 +178,7 @@ alter table public.token_drips
 create or replace function private.reject_ledger_change()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if pg_trigger_depth() > 1 then

@@ -2,7 +2,11 @@
 -- verify_token_ledger, and the private helpers they share.
 --
 -- Conventions
---   * Every public RPC is `security definer` with `search_path = ''` and qualified names.
+--   * Every public RPC is `security definer` with `search_path = pg_catalog, pg_temp` and
+--     qualified names. Not `''`: with an empty path PostgreSQL still resolves unqualified type
+--     names in the caller's temporary schema first, so a direct login could shadow `uuid` or
+--     `text` with a domain whose CHECK runs its code as the owner. Naming pg_temp last makes it
+--     searched last (tests/database/security).
 --   * Errors: 22023 invalid argument, 42501 not allowed, PT402 insufficient tokens,
 --     PT409 idempotency key reused for a different request (PostgREST: 400/403/402/409).
 --   * Every mutation takes the user's token_balances row FOR UPDATE first (the one lock
@@ -31,7 +35,7 @@ create or replace function private.caller_kind()
 returns text
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_role text := nullif(nullif(current_setting('role', true), ''), 'none');
@@ -55,7 +59,7 @@ $$;
 create or replace function private.deny(p_message text)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   raise exception using errcode = '42501', message = p_message;
@@ -68,7 +72,7 @@ create or replace function private.target_user(p_user_id uuid, p_admin_may_act_f
 returns uuid
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_kind text := private.caller_kind();
@@ -101,7 +105,7 @@ $$;
 create or replace function private.invalid(p_message text)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   raise exception using errcode = '22023', message = p_message;
@@ -112,7 +116,7 @@ create or replace function private.check_amount(p_value bigint, p_name text)
 returns void
 language plpgsql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_value is null or p_value <= 0 then
@@ -127,7 +131,7 @@ create or replace function private.check_key(p_key text)
 returns void
 language plpgsql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_key is null or btrim(p_key) = '' then
@@ -142,7 +146,7 @@ create or replace function private.check_metadata(p_metadata jsonb)
 returns jsonb
 language plpgsql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_metadata is null then
@@ -161,7 +165,7 @@ $$;
 create or replace function private.key_reused(p_key text)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   raise exception using
@@ -175,7 +179,7 @@ $$;
 create or replace function private.insufficient(p_available bigint, p_required bigint)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   raise exception using
@@ -193,7 +197,7 @@ $$;
 create or replace function private.lock_balance(p_user_id uuid)
 returns public.token_balances
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_row public.token_balances;
@@ -224,7 +228,7 @@ create or replace function private.post_transaction(
 )
 returns public.token_transactions
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_bal public.token_balances;
@@ -275,7 +279,7 @@ $$;
 create or replace function private.burn_lots(p_user_id uuid, p_amount bigint, p_as_of timestamptz, p_first_lot uuid default null)
 returns bigint
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_burned bigint;
@@ -310,7 +314,7 @@ $$;
 create or replace function private.settle_user(p_user_id uuid, p_as_of timestamptz)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_lot record;
@@ -340,7 +344,7 @@ create or replace function private.balance_snapshot(p_user_id uuid, p_as_of time
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   with bal as (
     select coalesce((select b.debt from public.token_balances b where b.user_id = p_user_id), 0) as debt
@@ -378,7 +382,7 @@ create or replace function public.record_usage(
 returns jsonb
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user uuid;
@@ -477,7 +481,7 @@ create or replace function private.available_tokens(p_user_id uuid, p_as_of time
 returns bigint
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   return coalesce((select b.balance from public.token_balances b where b.user_id = p_user_id), 0);
@@ -495,7 +499,7 @@ $$;
 create or replace function private.prior_transaction(p_key text, p_hash text)
 returns public.token_transactions
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_prior public.token_transactions;
@@ -513,7 +517,7 @@ create or replace function private.transaction_result(p_tx public.token_transact
 returns jsonb
 language sql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select jsonb_build_object('transaction_id', p_tx.id, 'user_id', p_tx.user_id, 'transaction_type', p_tx.transaction_type,
     'token_amount', p_tx.token_amount, 'balance_before', p_tx.balance_before, 'balance_after', p_tx.balance_after,
@@ -536,7 +540,7 @@ create or replace function public.grant_tokens(
 returns jsonb
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_kind text := private.caller_kind();
@@ -613,7 +617,7 @@ create or replace function public.record_purchase(
 returns jsonb
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_metadata jsonb;
@@ -684,7 +688,7 @@ returns jsonb
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user uuid := private.target_user(p_user_id, true);
@@ -705,7 +709,7 @@ returns table (user_id uuid, stored_balance bigint, ledger_balance bigint, lots_
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if private.caller_kind() <> 'service' then

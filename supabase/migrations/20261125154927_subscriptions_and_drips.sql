@@ -128,7 +128,7 @@ create or replace function private.add_intervals(p_start timestamptz, p_interval
 returns timestamptz
 language sql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select ((p_start at time zone 'UTC') + p_count * p_interval) at time zone 'UTC'
 $$;
@@ -139,7 +139,7 @@ create or replace function private.subscription_schedule()
 returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_plan public.subscription_plans;
@@ -190,7 +190,7 @@ create trigger customer_subscriptions_schedule
 create or replace function private.drip_subscription(p_subscription_id uuid, p_as_of timestamptz)
 returns jsonb
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_sub public.customer_subscriptions;
@@ -293,7 +293,7 @@ drop function if exists private.settle_user(uuid, timestamptz);
 create function private.settle_user(p_user_id uuid, p_as_of timestamptz)
 returns bigint
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_sub_id uuid;
@@ -337,7 +337,7 @@ create or replace function public.run_drip(p_subscription_id uuid, p_as_of times
 returns jsonb
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user uuid;
@@ -368,7 +368,7 @@ create or replace function public.run_due_drips(p_as_of timestamptz default now(
 returns jsonb
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_due record;
@@ -414,7 +414,7 @@ create or replace function public.expire_tokens(p_as_of timestamptz default now(
 returns jsonb
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user uuid;

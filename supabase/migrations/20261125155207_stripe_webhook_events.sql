@@ -49,7 +49,7 @@ create or replace function private.epoch(p_value text)
 returns timestamptz
 language sql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select case when p_value ~ '^[0-9]{1,12}$' then to_timestamp(p_value::double precision) end
 $$;
@@ -58,7 +58,7 @@ create or replace function private.as_uuid(p_value text)
 returns uuid
 language sql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select case when p_value ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then p_value::uuid end
 $$;
@@ -68,7 +68,7 @@ $$;
 create or replace function private.not_yet(p_message text)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   raise exception using errcode = '55000', message = p_message,
@@ -83,7 +83,7 @@ $$;
 create or replace function private.stripe_checkout(p_event jsonb)
 returns jsonb
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_session jsonb := p_event -> 'data' -> 'object';
@@ -140,7 +140,7 @@ $$;
 create or replace function private.stripe_subscription(p_event jsonb)
 returns jsonb
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_sub jsonb := p_event -> 'data' -> 'object';
@@ -214,7 +214,7 @@ $$;
 create or replace function private.stripe_invoice_paid(p_event jsonb)
 returns jsonb
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_invoice jsonb := p_event -> 'data' -> 'object';
@@ -267,7 +267,7 @@ create or replace function private.tokens_for_cents(p_tokens bigint, p_cents big
 returns bigint
 language sql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select case
     when p_total_cents is null or p_total_cents <= 0 then
@@ -287,7 +287,7 @@ create or replace function private.reconcile_purchase(
 )
 returns jsonb
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_state private.purchase_clawback_state;
@@ -335,7 +335,7 @@ $$;
 create or replace function private.stripe_refund_or_dispute(p_event jsonb)
 returns jsonb
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_obj jsonb := p_event -> 'data' -> 'object';
@@ -402,7 +402,7 @@ create or replace function public.handle_stripe_event(p_event jsonb)
 returns jsonb
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_id text := p_event ->> 'id';

@@ -58,7 +58,7 @@ create or replace function private.held_tokens(p_user_id uuid, p_as_of timestamp
 returns bigint
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   return (select coalesce(sum(h.tokens_held), 0)::bigint
@@ -72,7 +72,7 @@ create or replace function private.available_tokens(p_user_id uuid, p_as_of time
 returns bigint
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   return coalesce((select b.balance from public.token_balances b where b.user_id = p_user_id), 0)
@@ -85,7 +85,7 @@ create or replace function private.balance_snapshot(p_user_id uuid, p_as_of time
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   with bal as (
     select coalesce((select b.debt from public.token_balances b where b.user_id = p_user_id), 0) as debt
@@ -130,7 +130,7 @@ create or replace function public.reserve_tokens(
 returns jsonb
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user uuid;
@@ -204,7 +204,7 @@ $$;
 create or replace function private.lock_hold(p_hold_id uuid)
 returns public.token_holds
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user uuid;
@@ -228,7 +228,7 @@ create or replace function private.settle_result(p_hold public.token_holds, p_re
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select jsonb_build_object(
     'hold_id', p_hold.id, 'usage_id', p_hold.usage_id, 'user_id', p_hold.user_id,
@@ -250,7 +250,7 @@ create or replace function public.settle_hold(
 returns jsonb
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user uuid;
@@ -371,7 +371,7 @@ create or replace function public.release_hold(p_hold_id uuid)
 returns jsonb
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_hold public.token_holds := private.lock_hold(p_hold_id);
@@ -398,7 +398,7 @@ create or replace function public.expire_holds(p_as_of timestamptz default now()
 returns jsonb
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_count integer;

@@ -32,7 +32,7 @@ create index if not exists token_lots_transaction_id_idx on public.token_lots (t
 create or replace function private.drip_simple_batch(p_ids uuid[], p_as_of timestamptz)
 returns table (cycles integer, dripped bigint, expired bigint)
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   with batch as (
     select s.id as sub_id, s.user_id, s.next_cycle_number as cycle, s.next_drip_at as start_at,
@@ -107,7 +107,7 @@ create or replace function public.run_due_drips(p_as_of timestamptz default now(
 returns jsonb
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_ids uuid[];

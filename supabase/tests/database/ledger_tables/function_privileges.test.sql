@@ -56,10 +56,10 @@ select is(
     where n.nspname = 'public' and p.proname in ('record_usage', 'grant_tokens', 'record_purchase', 'get_token_balance', 'verify_token_ledger')),
   5, 'each core RPC has one signature (no stale overload left executable)');
 select ok(
-  (select bool_and(p.prosecdef and p.proconfig @> array['search_path=""'])
+  (select bool_and(p.prosecdef and p.proconfig @> array['search_path=pg_catalog, pg_temp'])
      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
     where n.nspname = 'public' and p.proname in ('record_usage', 'grant_tokens', 'record_purchase', 'get_token_balance', 'verify_token_ledger')),
-  'the core RPCs are security definer with an empty search_path');
+  'the core RPCs are security definer with search_path = pg_catalog, pg_temp');
 
 select * from finish();
 rollback;

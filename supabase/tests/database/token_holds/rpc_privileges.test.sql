@@ -41,12 +41,12 @@ select is_empty(
        and has_function_privilege(r, p.oid, 'execute')$$,
   'no API role may execute the private hold helpers');
 select ok(
-  (select bool_and(coalesce(array_to_string(p.proconfig, ','), '') like '%search_path=""%')
+  (select bool_and(coalesce(array_to_string(p.proconfig, ','), '') like '%search_path=pg_catalog, pg_temp%')
      from pg_proc p
     where p.oid in ('public.reserve_tokens(text, bigint, text, uuid, integer)'::regprocedure,
                     'public.settle_hold(uuid, bigint, text, jsonb)'::regprocedure,
                     'public.release_hold(uuid)'::regprocedure, 'public.expire_holds(timestamptz)'::regprocedure)),
-  'the hold RPCs run with an empty search_path');
+  'the hold RPCs run with search_path = pg_catalog, pg_temp');
 
 select * from finish();
 rollback;
