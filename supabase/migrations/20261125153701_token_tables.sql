@@ -1,11 +1,10 @@
--- The three token tables as the product's database already has them
+-- The product's original token tables, as its database already has them
 -- (shared/seed/existing-token-tables.md), so that this project applies both to an empty
--- database and to the existing one. `create table if not exists` keeps existing rows.
+-- database and to the existing one. `create table if not exists` keeps existing tables and rows.
 --
 -- This migration is deliberately the *legacy* shape: INTEGER amounts, no idempotency keys,
--- no ledger invariants. The core ledger migrations that follow widen amounts to bigint, add
--- payment fields, keys and constraints, and make every balance change go through RPCs.
--- Until then, clients may read their own rows and write none.
+-- no ledger invariants. The next migration (schema) upgrades these tables in place to their
+-- final shape and adds everything else.
 
 -- token_drips references customer_subscriptions (seed DDL). The product already has that
 -- table; on an empty database we create the minimal shape here and the subscriptions
@@ -58,29 +57,3 @@ create table if not exists public.token_usage (
   metadata jsonb,
   created_at timestamptz not null default now()
 );
-
-create index if not exists token_transactions_user_id_created_at_idx on public.token_transactions (user_id, created_at);
-create index if not exists token_drips_user_id_created_at_idx on public.token_drips (user_id, created_at);
-create index if not exists token_drips_subscription_id_idx on public.token_drips (subscription_id);
-create index if not exists token_usage_user_id_created_at_idx on public.token_usage (user_id, created_at);
-create index if not exists customer_subscriptions_user_id_idx on public.customer_subscriptions (user_id);
-
--- Row level security: a signed-in user reads its own rows; nobody writes directly.
--- Supabase grants ALL on new public tables to anon, authenticated and service_role, so the
--- privileges are cut back explicitly: RLS alone would still let a granted role try.
-do $$
-declare
-  t text;
-begin
-  foreach t in array array['token_transactions', 'token_drips', 'token_usage', 'customer_subscriptions'] loop
-    execute format('alter table public.%I enable row level security', t);
-    execute format('revoke all on table public.%I from anon, authenticated, service_role', t);
-    execute format('grant select on table public.%I to authenticated, service_role', t);
-    execute format('drop policy if exists "users read their own rows" on public.%I', t);
-    execute format(
-      'create policy "users read their own rows" on public.%I for select to authenticated using ((select auth.uid()) = user_id)',
-      t
-    );
-  end loop;
-end
-$$;

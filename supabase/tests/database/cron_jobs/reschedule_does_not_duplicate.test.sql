@@ -6,7 +6,7 @@ select plan(3);
 create temp table before_jobs on commit drop as
   select jobid, jobname from cron.job where jobname in ('token-drips', 'token-expiry', 'cron-history-cleanup');
 
--- The statements of 20261125154928_cron_jobs.sql, again.
+-- The scheduling statements of the cron_jobs migration, again.
 select cron.schedule('token-drips', '*/5 * * * *', 'select public.run_due_drips(now(), 5000)');
 select cron.schedule('token-expiry', '*/5 * * * *', 'select public.expire_tokens(now())');
 select cron.schedule(

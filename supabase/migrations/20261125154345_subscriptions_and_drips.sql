@@ -1,4 +1,5 @@
--- Subscriptions and 28-day drips with rollover and expiry.
+-- Subscriptions and 28-day drips with rollover and expiry: the schedule trigger, the drip
+-- engine, bringing a user up to date (settle_user), and the drip and expiry RPCs.
 --
 -- Rules (docs/api.md repeats them for app developers):
 --   * Cycle n of a subscription starts at drip_anchor + (n-1) x drip_interval, computed on
@@ -16,122 +17,8 @@
 --     into the cycle (0 when nothing carries over).
 
 ------------------------------------------------------------------------------------------
--- Plans
+-- The schedule
 ------------------------------------------------------------------------------------------
-
-create table if not exists public.subscription_plans (
-  id text primary key check (length(id) between 1 and 100),
-  stripe_price_id text unique,
-  name text not null default '',
-  drip_tokens bigint not null default 375000 check (drip_tokens >= 0),
-  drip_interval interval not null default interval '28 days',
-  max_rollover_cycles integer not null default 1 check (max_rollover_cycles >= 0),
-  max_rollover_tokens bigint check (max_rollover_tokens >= 0),
-  annual_grant_tokens bigint check (annual_grant_tokens > 0),
-  active boolean not null default true,
-  created_at timestamptz not null default now(),
-  -- Days and time only: month arithmetic is how a 30-day counter skips a month.
-  constraint subscription_plans_interval_check check (
-    drip_interval > interval '0' and extract(year from drip_interval) = 0 and extract(month from drip_interval) = 0
-  )
-);
-
-------------------------------------------------------------------------------------------
--- customer_subscriptions: the table token_drips.subscription_id points at, extended
-------------------------------------------------------------------------------------------
-
-alter table public.customer_subscriptions
-  add column if not exists stripe_subscription_id text,
-  add column if not exists stripe_customer_id text,
-  add column if not exists plan_id text references public.subscription_plans (id),
-  add column if not exists status text not null default 'active',
-  add column if not exists current_period_start timestamptz,
-  add column if not exists current_period_end timestamptz,
-  add column if not exists cancel_at_period_end boolean not null default false,
-  add column if not exists canceled_at timestamptz,
-  add column if not exists drip_anchor timestamptz not null default now(),
-  add column if not exists last_stripe_event_at timestamptz,
-  add column if not exists updated_at timestamptz not null default now(),
-  -- Maintained by the drip engine: the next cycle to process and when it starts
-  -- (null: nothing will drip, e.g. canceled, or a plan without drips).
-  add column if not exists next_cycle_number integer not null default 1,
-  add column if not exists next_drip_at timestamptz;
-
--- NOT VALID: rows the product already has keep whatever status they hold.
-alter table public.customer_subscriptions drop constraint if exists customer_subscriptions_status_check;
-alter table public.customer_subscriptions add constraint customer_subscriptions_status_check check (
-  status in ('incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'canceled', 'unpaid', 'paused')
-) not valid;
-create unique index if not exists customer_subscriptions_stripe_subscription_id_key
-  on public.customer_subscriptions (stripe_subscription_id);
-create index if not exists customer_subscriptions_plan_id_idx on public.customer_subscriptions (plan_id);
--- run_due_drips finds due subscriptions through this index.
-create index if not exists customer_subscriptions_next_drip_at_idx
-  on public.customer_subscriptions (next_drip_at) where next_drip_at is not null;
-
--- Stripe customers linked to users (checkout.session.completed in subscription mode).
-create table if not exists public.stripe_customers (
-  stripe_customer_id text primary key,
-  user_id uuid not null references auth.users (id) on delete cascade,
-  created_at timestamptz not null default now()
-);
-create index if not exists stripe_customers_user_id_idx on public.stripe_customers (user_id);
-
-------------------------------------------------------------------------------------------
--- token_drips: exact UTC timestamps, one row per (subscription, cycle), ledger checks
-------------------------------------------------------------------------------------------
-
--- The seed's TIMESTAMP columns hold UTC wall-clock values (Supabase runs in UTC).
-do $$
-begin
-  if (select data_type from information_schema.columns
-      where table_schema = 'public' and table_name = 'token_drips' and column_name = 'billing_period_start') = 'timestamp without time zone' then
-    alter table public.token_drips
-      alter column drip_date type timestamptz using drip_date at time zone 'UTC',
-      alter column billing_period_start type timestamptz using billing_period_start at time zone 'UTC',
-      alter column billing_period_end type timestamptz using billing_period_end at time zone 'UTC',
-      alter column created_at type timestamptz using created_at at time zone 'UTC';
-  end if;
-end
-$$;
-alter table public.token_drips
-  add column if not exists plan_id text;
-
-create unique index if not exists token_drips_subscription_cycle_key
-  on public.token_drips (subscription_id, cycle_number) where not is_legacy;
-alter table public.token_drips drop constraint if exists token_drips_ledger_check;
--- subscription_id may be null: a drip forgets a deleted subscription (the seed's ON DELETE SET
--- NULL); the engine always writes it.
-alter table public.token_drips add constraint token_drips_ledger_check check (
-  is_legacy or (
-    cycle_number >= 1 and drip_amount >= 0
-    and rollover_from_previous >= 0 and rollover_cycles_count >= 0 and expired_tokens >= 0
-    and balance_after = balance_before + drip_amount - expired_tokens
-    and billing_period_start is not null and billing_period_end > billing_period_start
-  )
-);
-
-alter table public.token_lots
-  add column if not exists subscription_id uuid references public.customer_subscriptions (id) on delete set null,
-  add column if not exists drip_id uuid references public.token_drips (id) on delete cascade;
-create index if not exists token_lots_subscription_idx on public.token_lots (subscription_id, expires_at)
-  where remaining > 0 and subscription_id is not null;
-create index if not exists token_lots_drip_id_idx on public.token_lots (drip_id) where drip_id is not null;
-
-------------------------------------------------------------------------------------------
--- Schedule arithmetic
-------------------------------------------------------------------------------------------
-
--- p_start + p_count x p_interval on UTC wall-clock timestamps: a day is always 24 hours,
--- whatever the session's time zone.
-create or replace function private.add_intervals(p_start timestamptz, p_interval interval, p_count integer)
-returns timestamptz
-language sql
-immutable
-set search_path = pg_catalog, pg_temp
-as $$
-  select ((p_start at time zone 'UTC') + p_count * p_interval) at time zone 'UTC'
-$$;
 
 -- Keeps the schedule columns true whatever writes the row (webhook, operator by hand).
 -- Security definer: service_role writes subscriptions but may not write token_balances.
@@ -176,10 +63,13 @@ begin
   return new;
 end;
 $$;
+revoke execute on function private.subscription_schedule() from public, anon, authenticated, service_role;
 
+-- Only when what decides the schedule changes: the drip engine's own updates
+-- (next_cycle_number, next_drip_at) skip the trigger.
 drop trigger if exists customer_subscriptions_schedule on public.customer_subscriptions;
 create trigger customer_subscriptions_schedule
-  before insert or update on public.customer_subscriptions
+  before insert or update of user_id, plan_id, status, drip_anchor on public.customer_subscriptions
   for each row execute function private.subscription_schedule();
 
 ------------------------------------------------------------------------------------------
@@ -285,12 +175,95 @@ begin
     'tokens_dripped', v_dripped, 'tokens_expired', v_expired_total);
 end;
 $$;
+revoke execute on function private.drip_subscription(uuid, timestamptz) from public, anon, authenticated, service_role;
+
+-- The common case of a run_due_drips batch (one cycle due, a dripping status, a plan without
+-- a rollover cap, one due subscription per user in the batch) in one statement for the whole
+-- batch: row by row, each subscription costs a dozen statements. Everything else (catch-up of
+-- several cycles, capped plans, skipped cycles, a user with two due subscriptions) goes
+-- through private.drip_subscription one subscription at a time. Both write the same rows.
+--
+-- One cycle for each subscription of p_ids, set-based. The caller holds the users' balance
+-- rows and guarantees the batch is simple (the common case above). Returns (cycles, dripped, expired).
+create or replace function private.drip_simple_batch(p_ids uuid[], p_as_of timestamptz)
+returns table (cycles integer, dripped bigint, expired bigint)
+language sql
+set search_path = pg_catalog, pg_temp
+as $$
+  with batch as (
+    select s.id as sub_id, s.user_id, s.next_cycle_number as cycle, s.next_drip_at as start_at,
+           -- private.add_intervals written out: a function with its own search_path is not
+           -- inlined, and calling it per row costs more than the rest of the batch.
+           ((s.next_drip_at at time zone 'UTC') + p.drip_interval) at time zone 'UTC' as end_at,
+           p.id as plan_id, p.drip_tokens, p.max_rollover_cycles,
+           ((s.next_drip_at at time zone 'UTC') + (p.max_rollover_cycles + 1) * p.drip_interval) at time zone 'UTC'
+             as lot_expires_at
+    from unnest(p_ids) as ids (id)
+    join public.customer_subscriptions s on s.id = ids.id
+    join public.subscription_plans p on p.id = s.plan_id
+    where s.next_drip_at <= p_as_of
+  ),
+  lot_state as (
+    select b.sub_id, st.expired, st.carried, st.carried_lots
+    from batch b
+    cross join lateral (
+      select coalesce(sum(l.remaining) filter (where l.expires_at <= b.start_at), 0)::bigint as expired,
+             coalesce(sum(l.remaining) filter (where l.expires_at > b.start_at), 0)::bigint as carried,
+             (count(l.id) filter (where l.expires_at > b.start_at))::integer as carried_lots
+      from public.token_lots l
+      where l.subscription_id = b.sub_id and l.remaining > 0
+    ) st
+  ),
+  expire_lots as (
+    update public.token_lots l set remaining = 0
+    from batch b
+    where l.subscription_id = b.sub_id and l.remaining > 0 and l.expires_at <= b.start_at
+  ),
+  cycle_rows as (
+    select b.*, ls.expired, ls.carried, ls.carried_lots, bal.balance, least(bal.debt, b.drip_tokens) as repay,
+           gen_random_uuid() as drip_id
+    from batch b
+    join lot_state ls on ls.sub_id = b.sub_id
+    join public.token_balances bal on bal.user_id = b.user_id
+  ),
+  drips as (
+    insert into public.token_drips (
+      id, user_id, subscription_id, plan_id, drip_amount, drip_date, cycle_number,
+      rollover_from_previous, rollover_cycles_count, expired_tokens,
+      balance_before, balance_after, billing_period_start, billing_period_end, metadata, created_at
+    )
+    select r.drip_id, r.user_id, r.sub_id, r.plan_id, r.drip_tokens, r.start_at, r.cycle,
+           r.carried, r.carried_lots, r.expired,
+           r.balance, r.balance - r.expired + r.drip_tokens, r.start_at, r.end_at,
+           jsonb_build_object('plan_id', r.plan_id, 'max_rollover_cycles', r.max_rollover_cycles), now()
+    from cycle_rows r
+  ),
+  lots as (
+    insert into public.token_lots (user_id, source, original, remaining, expires_at, subscription_id, drip_id, created_at)
+    select r.user_id, 'drip', r.drip_tokens, r.drip_tokens - r.repay, r.lot_expires_at, r.sub_id, r.drip_id, r.start_at
+    from cycle_rows r
+  ),
+  balances as (
+    update public.token_balances t
+       set balance = t.balance - r.expired + r.drip_tokens, debt = t.debt - r.repay, updated_at = now()
+    from cycle_rows r
+    where t.user_id = r.user_id
+  ),
+  schedules as (
+    update public.customer_subscriptions s
+       set next_cycle_number = s.next_cycle_number + 1, next_drip_at = r.end_at, updated_at = now()
+    from cycle_rows r
+    where s.id = r.sub_id
+  )
+  select count(*)::integer, coalesce(sum(r.drip_tokens), 0)::bigint, coalesce(sum(r.expired), 0)::bigint
+  from cycle_rows r
+$$;
+revoke execute on function private.drip_simple_batch(uuid[], timestamptz) from public, anon, authenticated, service_role;
 
 -- Bring a user's ledger up to p_as_of before a change: due drips first (they record drip
 -- expiry at their boundaries), then every other lapsed lot leaves through an `expiration`
--- transaction. Returns the tokens expired by those transactions.
-drop function if exists private.settle_user(uuid, timestamptz);
-create function private.settle_user(p_user_id uuid, p_as_of timestamptz)
+-- transaction. Returns the tokens expired by those transactions. Caller holds the user's lock.
+create or replace function private.settle_user(p_user_id uuid, p_as_of timestamptz)
 returns bigint
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -328,6 +301,7 @@ begin
   return v_expired;
 end;
 $$;
+revoke execute on function private.settle_user(uuid, timestamptz) from public, anon, authenticated, service_role;
 
 ------------------------------------------------------------------------------------------
 -- RPCs
@@ -359,11 +333,13 @@ begin
     'balance_after', (select b.balance from public.token_balances b where b.user_id = v_user));
 end;
 $$;
+revoke execute on function public.run_drip(uuid, timestamptz) from public, anon, authenticated, service_role;
+grant execute on function public.run_drip(uuid, timestamptz) to service_role;
 
--- One batch: up to p_limit due subscriptions whose users no other transaction holds
--- (FOR UPDATE SKIP LOCKED on the balance rows, the per-user lock point), in one transaction.
--- Two overlapping runs split the work; call again until `subscriptions` is 0 (the pg_cron
--- job does, committing between batches).
+-- One batch: up to p_limit due subscriptions whose users no other transaction holds (FOR
+-- UPDATE SKIP LOCKED on the subscription and balance rows; the balance row is the per-user
+-- lock point), in one transaction. Two overlapping runs split the work. The pg_cron job
+-- token-drips calls it every 5 minutes with p_limit 5000; a backlog drains over the next runs.
 create or replace function public.run_due_drips(p_as_of timestamptz default now(), p_limit integer default 1000)
 returns jsonb
 language plpgsql
@@ -371,12 +347,17 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_due record;
+  v_ids uuid[];
+  v_users uuid[];
+  v_simple_flags boolean[];
+  v_simple uuid[];
+  v_rest uuid[];
+  v_id uuid;
   v_result jsonb;
-  v_subs integer := 0;
-  v_issued integer := 0;
+  v_cycles integer := 0;
   v_dripped bigint := 0;
   v_expired bigint := 0;
+  v_batch record;
 begin
   if private.caller_kind() <> 'service' then
     perform private.deny('Only the service runs drips.');
@@ -387,25 +368,57 @@ begin
   if p_limit is null or p_limit < 1 or p_limit > 100000 then
     perform private.invalid('p_limit must be between 1 and 100000.');
   end if;
-  for v_due in
-    select s.id
+
+  -- Take the batch: due subscriptions whose users no other transaction holds, and whether
+  -- each is simple (one cycle due, a dripping status, a plan without a rollover cap).
+  select coalesce(array_agg(due.id), '{}'), coalesce(array_agg(due.user_id), '{}'), coalesce(array_agg(due.simple), '{}')
+    into v_ids, v_users, v_simple_flags
+  from (
+    select s.id, s.user_id,
+           coalesce(s.status in ('active', 'trialing') and p.drip_tokens > 0 and p.max_rollover_tokens is null
+                    and ((s.next_drip_at at time zone 'UTC') + p.drip_interval) at time zone 'UTC' > p_as_of, false) as simple
     from public.customer_subscriptions s
     join public.token_balances b on b.user_id = s.user_id
-    where s.next_drip_at <= p_as_of
+    left join public.subscription_plans p on p.id = s.plan_id
+    where s.next_drip_at <= p_as_of and s.status <> 'incomplete'
     order by s.next_drip_at, s.id
     limit p_limit
-    for update of b skip locked
-  loop
-    v_result := private.drip_subscription(v_due.id, p_as_of);
-    v_subs := v_subs + 1;
-    v_issued := v_issued + (v_result ->> 'cycles_issued')::integer;
+    -- Both rows: a subscription another run just advanced is re-checked against p_as_of
+    -- (locking only the balance row would keep this statement's stale view of it).
+    for update of s, b skip locked
+  ) due;
+
+  -- A user with two due subscriptions in the batch goes one subscription at a time, so each
+  -- drip row sees the balance the previous one left.
+  select coalesce(array_agg(x.id) filter (where x.simple and x.per_user = 1), '{}'),
+         coalesce(array_agg(x.id) filter (where not (x.simple and x.per_user = 1)), '{}')
+    into v_simple, v_rest
+  from (
+    select u.id, u.simple, count(*) over (partition by u.user_id) as per_user
+    from unnest(v_ids, v_users, v_simple_flags) as u (id, user_id, simple)
+  ) x;
+
+  if cardinality(v_simple) > 0 then
+    select * into v_batch from private.drip_simple_batch(v_simple, p_as_of);
+    v_cycles := v_batch.cycles;
+    v_dripped := v_batch.dripped;
+    v_expired := v_batch.expired;
+  end if;
+
+  -- The rest, one subscription at a time, in due order.
+  foreach v_id in array v_rest loop
+    v_result := private.drip_subscription(v_id, p_as_of);
+    v_cycles := v_cycles + (v_result ->> 'cycles_issued')::integer;
     v_dripped := v_dripped + (v_result ->> 'tokens_dripped')::bigint;
     v_expired := v_expired + (v_result ->> 'tokens_expired')::bigint;
   end loop;
-  return jsonb_build_object('subscriptions', v_subs, 'cycles_issued', v_issued,
+
+  return jsonb_build_object('subscriptions', cardinality(v_ids), 'cycles_issued', v_cycles,
     'tokens_dripped', v_dripped, 'tokens_expired', v_expired);
 end;
 $$;
+revoke execute on function public.run_due_drips(timestamptz, integer) from public, anon, authenticated, service_role;
+grant execute on function public.run_due_drips(timestamptz, integer) to service_role;
 
 -- Sweep lapsed lots of every user into `expiration` transactions (trial grants, expiring
 -- admin grants, drip lots whose subscription no longer drips). Due drips of those users are
@@ -439,35 +452,5 @@ begin
   return jsonb_build_object('users', v_users, 'tokens_expired', v_tokens);
 end;
 $$;
-
-------------------------------------------------------------------------------------------
--- Privileges and row level security
-------------------------------------------------------------------------------------------
-
-alter table public.subscription_plans enable row level security;
-alter table public.stripe_customers enable row level security;
-revoke all on table public.subscription_plans, public.stripe_customers from anon, authenticated, service_role;
-grant select on table public.subscription_plans to anon, authenticated;
-grant select, insert, update on table public.subscription_plans to service_role;
-grant select on table public.stripe_customers to authenticated;
-grant select, insert, update, delete on table public.stripe_customers to service_role;
-drop policy if exists "anyone reads active plans" on public.subscription_plans;
-create policy "anyone reads active plans" on public.subscription_plans for select to anon, authenticated using (active);
-drop policy if exists "users read their own rows" on public.stripe_customers;
-create policy "users read their own rows" on public.stripe_customers
-  for select to authenticated using ((select auth.uid()) = user_id);
-
--- Subscriptions: users read their own (policy from the first migration); only the service writes.
-grant insert, update, delete on table public.customer_subscriptions to service_role;
-
-revoke execute on all functions in schema private from public, anon, authenticated, service_role;
-revoke execute on function
-  public.run_drip(uuid, timestamptz),
-  public.run_due_drips(timestamptz, integer),
-  public.expire_tokens(timestamptz)
-from public, anon, authenticated, service_role;
-grant execute on function
-  public.run_drip(uuid, timestamptz),
-  public.run_due_drips(timestamptz, integer),
-  public.expire_tokens(timestamptz)
-to service_role;
+revoke execute on function public.expire_tokens(timestamptz) from public, anon, authenticated, service_role;
+grant execute on function public.expire_tokens(timestamptz) to service_role;

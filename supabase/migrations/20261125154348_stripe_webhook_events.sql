@@ -9,42 +9,11 @@
 --   * an event whose prerequisite has not arrived yet (a refund before its purchase, an
 --     invoice before its subscription) raises, the function answers 500, and Stripe retries.
 
-create table if not exists public.stripe_events (
-  id text primary key,
-  type text not null,
-  created timestamptz not null,
-  livemode boolean not null default false,
-  payload jsonb not null,
-  status text not null check (status in ('processed', 'ignored')),
-  -- what the event did, or why it was ignored
-  result jsonb not null default '{}'::jsonb,
-  error text,
-  received_at timestamptz not null default now(),
-  processed_at timestamptz not null default now()
-);
-create index if not exists stripe_events_type_created_idx on public.stripe_events (type, created);
-
--- Refund and dispute state of each purchase (state, not ledger: it is updated in place).
-create table if not exists private.purchase_clawback_state (
-  purchase_id uuid primary key references public.token_transactions (id) on delete cascade,
-  amount_refunded_cents bigint not null default 0,
-  dispute_id text,
-  dispute_cents bigint not null default 0,
-  dispute_active boolean not null default false,
-  -- the dispute was closed in the customer's favour (kept even if `created` arrives later)
-  dispute_closed boolean not null default false,
-  updated_at timestamptz not null default now()
-);
-
-alter table public.stripe_events enable row level security;
-revoke all on table public.stripe_events from anon, authenticated, service_role;
-grant select on table public.stripe_events to service_role;
-revoke all on table private.purchase_clawback_state from public;
-
 ------------------------------------------------------------------------------------------
 -- Helpers
 ------------------------------------------------------------------------------------------
 
+-- A Stripe epoch (seconds) as a timestamp; null when it is not one.
 create or replace function private.epoch(p_value text)
 returns timestamptz
 language sql
@@ -53,7 +22,9 @@ set search_path = pg_catalog, pg_temp
 as $$
   select case when p_value ~ '^[0-9]{1,12}$' then to_timestamp(p_value::double precision) end
 $$;
+revoke execute on function private.epoch(text) from public, anon, authenticated, service_role;
 
+-- A uuid, or null when the text is not one (Stripe fields are free text).
 create or replace function private.as_uuid(p_value text)
 returns uuid
 language sql
@@ -62,6 +33,7 @@ set search_path = pg_catalog, pg_temp
 as $$
   select case when p_value ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then p_value::uuid end
 $$;
+revoke execute on function private.as_uuid(text) from public, anon, authenticated, service_role;
 
 -- Raised when an event arrives before what it refers to: the webhook answers 500 and Stripe
 -- delivers it again later, by when the earlier event has been processed.
@@ -75,6 +47,7 @@ begin
     hint = 'Stripe retries the delivery; it applies once the event it depends on has been processed.';
 end;
 $$;
+revoke execute on function private.not_yet(text) from public, anon, authenticated, service_role;
 
 ------------------------------------------------------------------------------------------
 -- Checkout: purchases, and linking a Stripe customer to a user
@@ -132,6 +105,7 @@ begin
   );
 end;
 $$;
+revoke execute on function private.stripe_checkout(jsonb) from public, anon, authenticated, service_role;
 
 ------------------------------------------------------------------------------------------
 -- Subscriptions
@@ -208,6 +182,7 @@ begin
   return jsonb_build_object('subscription_id', v_row.id, 'user_id', v_user, 'status', v_row.status, 'plan_id', v_row.plan_id);
 end;
 $$;
+revoke execute on function private.stripe_subscription(jsonb) from public, anon, authenticated, service_role;
 
 -- invoice.paid: annual plans get their subscription_grant (once per invoice); drip plans get
 -- the cycle that is due now, without waiting for cron.
@@ -256,6 +231,7 @@ begin
   return v_result || jsonb_build_object('subscription_id', v_sub.id);
 end;
 $$;
+revoke execute on function private.stripe_invoice_paid(jsonb) from public, anon, authenticated, service_role;
 
 ------------------------------------------------------------------------------------------
 -- Refunds and disputes
@@ -275,6 +251,7 @@ as $$
     else floor(p_tokens::numeric * least(greatest(p_cents, 0), p_total_cents) / p_total_cents)::bigint
   end
 $$;
+revoke execute on function private.tokens_for_cents(bigint, bigint, bigint) from public, anon, authenticated, service_role;
 
 -- Bring a purchase's tokens in line with its refund/dispute state: the tokens that should be
 -- gone are min(granted, refunded share + active dispute share); what was already clawed back
@@ -331,6 +308,7 @@ begin
   return private.transaction_result(v_tx, false) || jsonb_build_object('purchase_id', p_purchase.id);
 end;
 $$;
+revoke execute on function private.reconcile_purchase(public.token_transactions, text, jsonb, text) from public, anon, authenticated, service_role;
 
 create or replace function private.stripe_refund_or_dispute(p_event jsonb)
 returns jsonb
@@ -393,6 +371,7 @@ begin
   return private.reconcile_purchase(v_purchase, v_kind, p_event, v_charge);
 end;
 $$;
+revoke execute on function private.stripe_refund_or_dispute(jsonb) from public, anon, authenticated, service_role;
 
 ------------------------------------------------------------------------------------------
 -- The RPC
@@ -448,7 +427,5 @@ begin
   return jsonb_build_object('event_id', v_id, 'type', v_type, 'status', v_status, 'result', v_effect);
 end;
 $$;
-
-revoke execute on all functions in schema private from public, anon, authenticated, service_role;
 revoke execute on function public.handle_stripe_event(jsonb) from public, anon, authenticated, service_role;
 grant execute on function public.handle_stripe_event(jsonb) to service_role;

@@ -24,7 +24,7 @@ begin
         select t.user_id, t.balance_after::bigint as balance_after, t.created_at as at, 1 as tiebreak
           from public.token_transactions t where t.is_legacy and t.balance_after is not null
         union all
-        select d.user_id, d.balance_after::bigint, d.created_at at time zone 'UTC', 0
+        select d.user_id, d.balance_after::bigint, d.created_at, 0
           from public.token_drips d where d.is_legacy
       ) x
       order by x.user_id, x.at desc nulls last, x.tiebreak desc

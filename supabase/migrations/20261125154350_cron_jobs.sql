@@ -1,4 +1,5 @@
--- pg_cron jobs: drips and expiry every 5 minutes, and a daily clean-up of cron's own history.
+-- Every pg_cron job: drips and token expiry every 5 minutes, hold expiry every minute, and a
+-- daily clean-up of cron's own history.
 -- cron.schedule() with a job name updates the job of that name, so this migration can run
 -- twice. Supabase enables pg_cron in pg_catalog (its objects live in schema cron).
 create extension if not exists pg_cron with schema pg_catalog;
@@ -17,3 +18,6 @@ select cron.schedule(
   'cron-history-cleanup', '17 3 * * *',
   $$delete from cron.job_run_details where end_time < now() - interval '7 days'$$
 );
+
+-- Mark lapsed holds 'expired' (they stop counting at expires_at anyway; this closes them).
+select cron.schedule('token-holds', '* * * * *', 'select public.expire_holds(now())');

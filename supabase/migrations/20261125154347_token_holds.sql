@@ -7,114 +7,8 @@
 -- A hold is active while status = 'held' and expires_at > now: a lapsed hold stops counting
 -- at its expires_at even before the token-holds cron job marks it 'expired'.
 -- Holds are state, not ledger: the ledger row is the token_usage row a settle writes.
--- reserve_tokens and settle_hold follow record_usage's hot-path conventions (see the ledger
--- RPCs migration); settle_hold looks at the other holds only when it goes beyond its own.
-
-create table if not exists public.token_holds (
-  id uuid primary key default gen_random_uuid(),
-  user_id uuid not null references auth.users (id) on delete cascade,
-  feature text not null references public.token_features (id),
-  tokens_held bigint not null check (tokens_held > 0),
-  idempotency_key text not null check (length(idempotency_key) between 1 and 255),
-  request_hash text not null,
-  expires_at timestamptz not null,
-  status text not null default 'held' check (status in ('held', 'settled', 'released', 'expired')),
-  available_after bigint not null,
-  usage_id uuid references public.token_usage (id) on delete cascade,
-  tokens_used bigint check (tokens_used >= 0),
-  tokens_released bigint check (tokens_released >= 0),
-  created_at timestamptz not null default now(),
-  closed_at timestamptz
-);
-create unique index if not exists token_holds_user_idempotency_key_key on public.token_holds (user_id, idempotency_key);
--- The active holds of a user, summed on every spend; the sweep reads it too (it holds only
--- the holds still marked held). No separate (expires_at) index for the sweep: the planner
--- takes it for the per-user sum (its statistics say few holds are held) and then reads every
--- user's held holds on every spend.
-create index if not exists token_holds_active_idx on public.token_holds (user_id, expires_at) where status = 'held';
-create index if not exists token_holds_usage_id_idx on public.token_holds (usage_id) where usage_id is not null;
-create index if not exists token_holds_feature_idx on public.token_holds (feature);
-
--- The usage row a settle writes points at its hold and says how much was beyond what the
--- hold and the free balance covered (that part became debt).
-alter table public.token_usage
-  add column if not exists hold_id uuid references public.token_holds (id) on delete set null,
-  add column if not exists overage_tokens bigint not null default 0 check (overage_tokens >= 0);
--- At most one usage row per hold.
-create unique index if not exists token_usage_hold_id_idx on public.token_usage (hold_id) where hold_id is not null;
-
-alter table public.token_holds enable row level security;
-revoke all on table public.token_holds from anon, authenticated, service_role;
-grant select on table public.token_holds to authenticated, service_role;
-drop policy if exists "users read their own rows" on public.token_holds;
-create policy "users read their own rows" on public.token_holds
-  for select to authenticated using ((select auth.uid()) = user_id);
-
-------------------------------------------------------------------------------------------
--- Available tokens now count holds
-------------------------------------------------------------------------------------------
-
-create or replace function private.held_tokens(p_user_id uuid, p_as_of timestamptz, p_except uuid default null)
-returns bigint
-language plpgsql
-stable
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-  return (select coalesce(sum(h.tokens_held), 0)::bigint
-          from public.token_holds h
-          where h.user_id = p_user_id and h.status = 'held' and h.expires_at > p_as_of
-            and h.id is distinct from p_except);
-end;
-$$;
-
-create or replace function private.available_tokens(p_user_id uuid, p_as_of timestamptz)
-returns bigint
-language plpgsql
-stable
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-  return coalesce((select b.balance from public.token_balances b where b.user_id = p_user_id), 0)
-         - private.held_tokens(p_user_id, p_as_of);
-end;
-$$;
-
--- get_token_balance reports what is held and what is available.
-create or replace function private.balance_snapshot(p_user_id uuid, p_as_of timestamptz)
-returns jsonb
-language sql
-stable
-set search_path = pg_catalog, pg_temp
-as $$
-  with bal as (
-    select coalesce((select b.debt from public.token_balances b where b.user_id = p_user_id), 0) as debt
-  ),
-  live as (
-    select l.source, l.remaining, l.expires_at, l.created_at, l.id
-    from public.token_lots l
-    where l.user_id = p_user_id and l.remaining > 0 and (l.expires_at is null or l.expires_at > p_as_of)
-  ),
-  totals as (
-    select coalesce((select sum(live.remaining) from live), 0) - bal.debt as balance,
-           private.held_tokens(p_user_id, p_as_of) as held,
-           bal.debt
-    from bal
-  )
-  select jsonb_build_object(
-    'user_id', p_user_id,
-    'balance', totals.balance,
-    'debt', totals.debt,
-    'held', totals.held,
-    'available', totals.balance - totals.held,
-    'lots', coalesce((
-      select jsonb_agg(jsonb_build_object('source', live.source, 'remaining', live.remaining, 'expires_at', live.expires_at)
-                       order by live.expires_at nulls last, live.created_at, live.id)
-      from live), '[]'::jsonb),
-    'next_expiry', (select min(live.expires_at) from live)
-  )
-  from totals
-$$;
+-- reserve_tokens and settle_hold follow record_usage's hot-path conventions (see the private
+-- helpers migration); settle_hold looks at the other holds only when it goes beyond its own.
 
 ------------------------------------------------------------------------------------------
 -- reserve_tokens
@@ -195,9 +89,11 @@ begin
     'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after, 'status', v_hold.status, 'replayed', false);
 end;
 $$;
+revoke execute on function public.reserve_tokens(text, bigint, text, uuid, integer) from public, anon, authenticated, service_role;
+grant execute on function public.reserve_tokens(text, bigint, text, uuid, integer) to authenticated, service_role;
 
 ------------------------------------------------------------------------------------------
--- settle_hold / release_hold
+-- settle_hold / release_hold / expire_holds
 ------------------------------------------------------------------------------------------
 
 -- Find a hold the caller may close, lock its user's balance row, and return it locked.
@@ -223,7 +119,9 @@ begin
   return v_hold;
 end;
 $$;
+revoke execute on function private.lock_hold(uuid) from public, anon, authenticated, service_role;
 
+-- The first result of a settled hold, for a replay of settle_hold.
 create or replace function private.settle_result(p_hold public.token_holds, p_replayed boolean)
 returns jsonb
 language sql
@@ -240,6 +138,7 @@ as $$
   left join public.token_usage u on u.id = p_hold.usage_id
   left join public.token_balances b on b.user_id = p_hold.user_id
 $$;
+revoke execute on function private.settle_result(public.token_holds, boolean) from public, anon, authenticated, service_role;
 
 create or replace function public.settle_hold(
   p_hold_id uuid,
@@ -366,6 +265,8 @@ begin
     'released', greatest(v_hold.tokens_held - p_tokens_used, 0), 'overage_tokens', v_overage, 'replayed', false);
 end;
 $$;
+revoke execute on function public.settle_hold(uuid, bigint, text, jsonb) from public, anon, authenticated, service_role;
+grant execute on function public.settle_hold(uuid, bigint, text, jsonb) to authenticated, service_role;
 
 create or replace function public.release_hold(p_hold_id uuid)
 returns jsonb
@@ -391,6 +292,8 @@ begin
     'replayed', v_replayed);
 end;
 $$;
+revoke execute on function public.release_hold(uuid) from public, anon, authenticated, service_role;
+grant execute on function public.release_hold(uuid) to authenticated, service_role;
 
 -- Mark lapsed holds 'expired' (they already stopped counting at expires_at). pg_cron runs it
 -- every minute; tests pass an as-of time.
@@ -415,19 +318,5 @@ begin
   return jsonb_build_object('holds_expired', v_count);
 end;
 $$;
-
-select cron.schedule('token-holds', '* * * * *', 'select public.expire_holds(now())');
-
-revoke execute on all functions in schema private from public, anon, authenticated, service_role;
-revoke execute on function
-  public.reserve_tokens(text, bigint, text, uuid, integer),
-  public.settle_hold(uuid, bigint, text, jsonb),
-  public.release_hold(uuid),
-  public.expire_holds(timestamptz)
-from public, anon, authenticated, service_role;
-grant execute on function
-  public.reserve_tokens(text, bigint, text, uuid, integer),
-  public.settle_hold(uuid, bigint, text, jsonb),
-  public.release_hold(uuid)
-to authenticated, service_role;
+revoke execute on function public.expire_holds(timestamptz) from public, anon, authenticated, service_role;
 grant execute on function public.expire_holds(timestamptz) to service_role;

@@ -1,0 +1,470 @@
+-- The schema: every table in its final shape, with its indexes, constraints, row level
+-- security, policies and table privileges. The product's three original tables (and the
+-- minimal customer_subscriptions) are upgraded in place: their rows are kept, marked
+-- is_legacy, and left out of the ledger's arithmetic (a later migration carries each legacy
+-- user's balance forward as an opening_balance). Functions come in the migrations after this.
+--
+-- Invariants (checked by public.verify_token_ledger()):
+--   token_balances.balance = sum of the balance deltas of every non-legacy ledger row
+--                          = sum(token_lots.remaining) - token_balances.debt
+-- Every balance change takes the user's token_balances row FOR UPDATE first: it is the one
+-- lock point per user, so concurrent callers serialize per user and never interleave.
+
+-- Internal helpers live in a schema the API does not expose and API roles cannot use.
+create schema if not exists private;
+revoke all on schema private from public;
+comment on schema private is 'Token ledger internals: not exposed through the API; reached only through public RPCs.';
+
+------------------------------------------------------------------------------------------
+-- Catalogs
+------------------------------------------------------------------------------------------
+
+-- AI features that usage may be recorded against. Reference data the ledger cannot work
+-- without, so it ships with the migration (not the seed).
+create table if not exists public.token_features (
+  id text primary key check (id ~ '^[a-z][a-z0-9_]{0,62}$'),
+  description text not null default '',
+  active boolean not null default true,
+  created_at timestamptz not null default now()
+);
+insert into public.token_features (id, description) values
+  ('chat', 'Chat conversations'),
+  ('vision_generation', 'Vision generation'),
+  ('blueprint_generation', 'Blueprint generation'),
+  ('audio_generation', 'Audio generation'),
+  ('image_generation', 'Image generation')
+on conflict (id) do nothing;
+
+-- Token packs sold through Stripe Checkout. The tokens of a purchase always come from here,
+-- never from the caller. Price ids differ per Stripe account, so rows come from seed.sql or
+-- the operator.
+create table if not exists public.token_packs (
+  id text primary key check (length(id) between 1 and 100),
+  stripe_price_id text unique,
+  name text not null default '',
+  tokens bigint not null check (tokens > 0),
+  active boolean not null default true,
+  created_at timestamptz not null default now()
+);
+
+-- Subscription plans: what each Stripe subscription price drips (or grants yearly).
+create table if not exists public.subscription_plans (
+  id text primary key check (length(id) between 1 and 100),
+  stripe_price_id text unique,
+  name text not null default '',
+  drip_tokens bigint not null default 375000 check (drip_tokens >= 0),
+  drip_interval interval not null default interval '28 days',
+  max_rollover_cycles integer not null default 1 check (max_rollover_cycles >= 0),
+  max_rollover_tokens bigint check (max_rollover_tokens >= 0),
+  annual_grant_tokens bigint check (annual_grant_tokens > 0),
+  active boolean not null default true,
+  created_at timestamptz not null default now(),
+  -- Days and time only: month arithmetic is how a 30-day counter skips a month.
+  constraint subscription_plans_interval_check check (
+    drip_interval > interval '0' and extract(year from drip_interval) = 0 and extract(month from drip_interval) = 0
+  )
+);
+
+------------------------------------------------------------------------------------------
+-- Balances and lots
+------------------------------------------------------------------------------------------
+
+create table if not exists public.token_balances (
+  user_id uuid primary key references auth.users (id) on delete cascade,
+  -- Spendable tokens as the ledger last left them: sum of lots' remaining minus debt.
+  balance bigint not null default 0,
+  -- Tokens owed after a clawback (refund, dispute) or a settled overage; later credits repay it first.
+  debt bigint not null default 0 check (debt >= 0),
+  updated_at timestamptz not null default now()
+);
+
+-- Every credit creates a lot; usage burns lots soonest-expiring first, permanent lots last,
+-- oldest first on ties. Lots are state, not ledger: `remaining` goes down as tokens are spent.
+create table if not exists public.token_lots (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  source text not null,
+  original bigint not null check (original >= 0),
+  remaining bigint not null check (remaining >= 0 and remaining <= original),
+  expires_at timestamptz,
+  transaction_id uuid references public.token_transactions (id) on delete cascade,
+  created_at timestamptz not null default now(),
+  -- The subscription and drip a drip lot came from. Lots are internal state: these links need
+  -- no foreign-key checks on every insert (rows go away with their user through user_id).
+  subscription_id uuid,
+  drip_id uuid
+);
+-- The burn order, over the lots that still hold tokens.
+create index if not exists token_lots_burn_order_idx
+  on public.token_lots (user_id, expires_at nulls last, created_at, id) where remaining > 0;
+-- Lapsed lots that still hold tokens, for the expiry sweep.
+create index if not exists token_lots_expiry_idx
+  on public.token_lots (expires_at) where remaining > 0 and expires_at is not null;
+-- Most lots come from drips and have no transaction: index only the ones that do.
+create index if not exists token_lots_transaction_id_idx on public.token_lots (transaction_id) where transaction_id is not null;
+create index if not exists token_lots_subscription_idx on public.token_lots (subscription_id, expires_at)
+  where remaining > 0 and subscription_id is not null;
+create index if not exists token_lots_drip_id_idx on public.token_lots (drip_id) where drip_id is not null;
+
+------------------------------------------------------------------------------------------
+-- token_transactions: the original table, upgraded
+------------------------------------------------------------------------------------------
+
+-- Rows that exist before this migration are legacy: kept as they are, excluded from the
+-- ledger's arithmetic (an opening_balance carries each user's balance forward).
+alter table public.token_transactions add column if not exists is_legacy boolean not null default true;
+alter table public.token_transactions alter column is_legacy set default false;
+
+alter table public.token_transactions
+  alter column token_amount type bigint,
+  alter column balance_before type bigint,
+  alter column balance_after type bigint,
+  add column if not exists idempotency_key text,
+  add column if not exists expires_at timestamptz,
+  add column if not exists metadata jsonb not null default '{}'::jsonb,
+  add column if not exists actor_id uuid,
+  add column if not exists pack_id text,
+  add column if not exists amount_cents bigint,
+  add column if not exists currency text,
+  add column if not exists stripe_event_id text,
+  add column if not exists stripe_checkout_session_id text,
+  add column if not exists stripe_payment_intent_id text,
+  add column if not exists stripe_charge_id text,
+  add column if not exists stripe_customer_id text,
+  -- A clawback or reinstatement points at the purchase it concerns.
+  add column if not exists related_transaction_id uuid references public.token_transactions (id) on delete cascade,
+  -- A fingerprint of each request, to tell a replay (same key, same request) from a reuse.
+  add column if not exists request_hash text;
+
+alter table public.token_transactions drop constraint if exists token_transactions_type_check;
+alter table public.token_transactions add constraint token_transactions_type_check check (
+  is_legacy or transaction_type in (
+    'purchase', 'admin_grant', 'admin_deduction', 'subscription_grant', 'trial_grant',
+    'refund', 'dispute', 'dispute_reversal', 'expiration', 'opening_balance'
+  )
+);
+alter table public.token_transactions drop constraint if exists token_transactions_ledger_check;
+alter table public.token_transactions add constraint token_transactions_ledger_check check (
+  is_legacy or (
+    token_amount is not null and balance_before is not null and balance_after is not null
+    and balance_after = balance_before + token_amount
+    and idempotency_key is not null and length(idempotency_key) between 1 and 255
+  )
+);
+create unique index if not exists token_transactions_idempotency_key_key on public.token_transactions (idempotency_key);
+create index if not exists token_transactions_payment_intent_idx on public.token_transactions (stripe_payment_intent_id)
+  where stripe_payment_intent_id is not null;
+create index if not exists token_transactions_checkout_session_idx on public.token_transactions (stripe_checkout_session_id)
+  where stripe_checkout_session_id is not null;
+create index if not exists token_transactions_related_idx on public.token_transactions (related_transaction_id)
+  where related_transaction_id is not null;
+create index if not exists token_transactions_user_id_created_at_idx on public.token_transactions (user_id, created_at);
+
+------------------------------------------------------------------------------------------
+-- token_holds: reservations for streaming usage (state, not ledger)
+------------------------------------------------------------------------------------------
+
+-- A hold reserves tokens from the balance (not from particular lots) before an AI call;
+--   available = balance - tokens held by active holds.
+-- A hold is active while status = 'held' and expires_at > now: a lapsed hold stops counting
+-- at its expires_at even before the token-holds cron job marks it 'expired'. The ledger row
+-- is the token_usage row a settle writes.
+create table if not exists public.token_holds (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  feature text not null references public.token_features (id),
+  tokens_held bigint not null check (tokens_held > 0),
+  idempotency_key text not null check (length(idempotency_key) between 1 and 255),
+  request_hash text not null,
+  expires_at timestamptz not null,
+  status text not null default 'held' check (status in ('held', 'settled', 'released', 'expired')),
+  available_after bigint not null,
+  usage_id uuid references public.token_usage (id) on delete cascade,
+  tokens_used bigint check (tokens_used >= 0),
+  tokens_released bigint check (tokens_released >= 0),
+  created_at timestamptz not null default now(),
+  closed_at timestamptz
+);
+create unique index if not exists token_holds_user_idempotency_key_key on public.token_holds (user_id, idempotency_key);
+-- The active holds of a user, summed on every spend; the sweep reads it too (it holds only
+-- the holds still marked held). No separate (expires_at) index for the sweep: the planner
+-- takes it for the per-user sum (its statistics say few holds are held) and then reads every
+-- user's held holds on every spend.
+create index if not exists token_holds_active_idx on public.token_holds (user_id, expires_at) where status = 'held';
+create index if not exists token_holds_usage_id_idx on public.token_holds (usage_id) where usage_id is not null;
+create index if not exists token_holds_feature_idx on public.token_holds (feature);
+
+------------------------------------------------------------------------------------------
+-- token_usage: the original table, upgraded
+------------------------------------------------------------------------------------------
+
+alter table public.token_usage add column if not exists is_legacy boolean not null default true;
+alter table public.token_usage alter column is_legacy set default false;
+alter table public.token_usage
+  alter column tokens type bigint,
+  alter column metadata set default '{}'::jsonb,
+  add column if not exists idempotency_key text,
+  add column if not exists balance_before bigint,
+  add column if not exists balance_after bigint,
+  add column if not exists request_hash text,
+  -- The usage row a settle writes points at its hold and says how much was beyond what the
+  -- hold and the free balance covered (that part became debt).
+  add column if not exists hold_id uuid references public.token_holds (id) on delete set null,
+  add column if not exists overage_tokens bigint not null default 0 check (overage_tokens >= 0);
+
+alter table public.token_usage drop constraint if exists token_usage_ledger_check;
+alter table public.token_usage add constraint token_usage_ledger_check check (
+  is_legacy or (
+    tokens > 0 and balance_before is not null and balance_after is not null
+    and balance_after = balance_before - tokens
+    and idempotency_key is not null and length(idempotency_key) between 1 and 255
+  )
+);
+-- Usage keys are scoped to the user: a client can never block another user's key.
+create unique index if not exists token_usage_user_idempotency_key_key on public.token_usage (user_id, idempotency_key);
+-- New usage must name a known feature; legacy rows keep whatever they had.
+alter table public.token_usage drop constraint if exists token_usage_feature_fkey;
+alter table public.token_usage add constraint token_usage_feature_fkey
+  foreign key (feature) references public.token_features (id) not valid;
+-- At most one usage row per hold.
+create unique index if not exists token_usage_hold_id_idx on public.token_usage (hold_id) where hold_id is not null;
+create index if not exists token_usage_user_id_created_at_idx on public.token_usage (user_id, created_at);
+
+------------------------------------------------------------------------------------------
+-- customer_subscriptions: the table token_drips.subscription_id points at, extended
+------------------------------------------------------------------------------------------
+
+alter table public.customer_subscriptions
+  add column if not exists stripe_subscription_id text,
+  add column if not exists stripe_customer_id text,
+  add column if not exists plan_id text references public.subscription_plans (id),
+  add column if not exists status text not null default 'active',
+  add column if not exists current_period_start timestamptz,
+  add column if not exists current_period_end timestamptz,
+  add column if not exists cancel_at_period_end boolean not null default false,
+  add column if not exists canceled_at timestamptz,
+  add column if not exists drip_anchor timestamptz not null default now(),
+  add column if not exists last_stripe_event_at timestamptz,
+  add column if not exists updated_at timestamptz not null default now(),
+  -- Maintained by the drip engine: the next cycle to process and when it starts
+  -- (null: nothing will drip, e.g. canceled, or a plan without drips).
+  add column if not exists next_cycle_number integer not null default 1,
+  add column if not exists next_drip_at timestamptz;
+
+-- NOT VALID: rows the product already has keep whatever status they hold.
+alter table public.customer_subscriptions drop constraint if exists customer_subscriptions_status_check;
+alter table public.customer_subscriptions add constraint customer_subscriptions_status_check check (
+  status in ('incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'canceled', 'unpaid', 'paused')
+) not valid;
+create unique index if not exists customer_subscriptions_stripe_subscription_id_key
+  on public.customer_subscriptions (stripe_subscription_id);
+create index if not exists customer_subscriptions_plan_id_idx on public.customer_subscriptions (plan_id);
+-- run_due_drips takes due subscriptions in due order straight from this index (no sort of
+-- everything due).
+create index if not exists customer_subscriptions_next_drip_at_idx
+  on public.customer_subscriptions (next_drip_at, id) where next_drip_at is not null;
+create index if not exists customer_subscriptions_user_id_idx on public.customer_subscriptions (user_id);
+
+-- Stripe customers linked to users (checkout.session.completed in subscription mode).
+create table if not exists public.stripe_customers (
+  stripe_customer_id text primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  created_at timestamptz not null default now()
+);
+create index if not exists stripe_customers_user_id_idx on public.stripe_customers (user_id);
+
+------------------------------------------------------------------------------------------
+-- token_drips: the original table, amounts widened, exact UTC timestamps, one row per
+-- (subscription, cycle), ledger checks
+------------------------------------------------------------------------------------------
+
+alter table public.token_drips add column if not exists is_legacy boolean not null default true;
+alter table public.token_drips alter column is_legacy set default false;
+alter table public.token_drips
+  alter column drip_amount type bigint,
+  alter column rollover_from_previous type bigint,
+  alter column expired_tokens type bigint,
+  alter column balance_before type bigint,
+  alter column balance_after type bigint;
+
+-- The seed's TIMESTAMP columns hold UTC wall-clock values (Supabase runs in UTC).
+do $$
+begin
+  if (select data_type from information_schema.columns
+      where table_schema = 'public' and table_name = 'token_drips' and column_name = 'billing_period_start') = 'timestamp without time zone' then
+    alter table public.token_drips
+      alter column drip_date type timestamptz using drip_date at time zone 'UTC',
+      alter column billing_period_start type timestamptz using billing_period_start at time zone 'UTC',
+      alter column billing_period_end type timestamptz using billing_period_end at time zone 'UTC',
+      alter column created_at type timestamptz using created_at at time zone 'UTC';
+  end if;
+end
+$$;
+alter table public.token_drips
+  add column if not exists plan_id text;
+
+create unique index if not exists token_drips_subscription_cycle_key
+  on public.token_drips (subscription_id, cycle_number) where not is_legacy;
+alter table public.token_drips drop constraint if exists token_drips_ledger_check;
+-- subscription_id may be null: a drip forgets a deleted subscription (the seed's ON DELETE SET
+-- NULL); the engine always writes it.
+alter table public.token_drips add constraint token_drips_ledger_check check (
+  is_legacy or (
+    cycle_number >= 1 and drip_amount >= 0
+    and rollover_from_previous >= 0 and rollover_cycles_count >= 0 and expired_tokens >= 0
+    and balance_after = balance_before + drip_amount - expired_tokens
+    and billing_period_start is not null and billing_period_end > billing_period_start
+  )
+);
+create index if not exists token_drips_user_id_created_at_idx on public.token_drips (user_id, created_at);
+create index if not exists token_drips_subscription_id_idx on public.token_drips (subscription_id);
+
+------------------------------------------------------------------------------------------
+-- Stripe: events received, and the refund/dispute state of each purchase
+------------------------------------------------------------------------------------------
+
+-- stripe_events.id (the event id) is the primary key: a second delivery changes nothing.
+create table if not exists public.stripe_events (
+  id text primary key,
+  type text not null,
+  created timestamptz not null,
+  livemode boolean not null default false,
+  payload jsonb not null,
+  status text not null check (status in ('processed', 'ignored')),
+  -- what the event did, or why it was ignored
+  result jsonb not null default '{}'::jsonb,
+  error text,
+  received_at timestamptz not null default now(),
+  processed_at timestamptz not null default now()
+);
+create index if not exists stripe_events_type_created_idx on public.stripe_events (type, created);
+
+-- Refund and dispute state of each purchase (state, not ledger: it is updated in place).
+create table if not exists private.purchase_clawback_state (
+  purchase_id uuid primary key references public.token_transactions (id) on delete cascade,
+  amount_refunded_cents bigint not null default 0,
+  dispute_id text,
+  dispute_cents bigint not null default 0,
+  dispute_active boolean not null default false,
+  -- the dispute was closed in the customer's favour (kept even if `created` arrives later)
+  dispute_closed boolean not null default false,
+  updated_at timestamptz not null default now()
+);
+
+------------------------------------------------------------------------------------------
+-- Append-only: ledger rows are never updated or deleted; corrections are new rows.
+-- The only exceptions are the foreign-key actions the seed's DDL declares (rows go away
+-- with their user; a drip forgets a deleted subscription), which run one trigger level down.
+------------------------------------------------------------------------------------------
+
+create or replace function private.reject_ledger_change()
+returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if pg_trigger_depth() > 1 then
+    -- fired by a foreign-key action (ON DELETE CASCADE / SET NULL), not by a direct statement
+    if tg_op = 'DELETE' then
+      return old;
+    end if;
+    return new;
+  end if;
+  raise exception using
+    errcode = '42501',
+    message = format('%s is an append-only ledger: rows are never %s.', tg_table_name, lower(tg_op) || 'd'),
+    hint = 'Record a correcting row through the ledger RPCs instead.';
+end;
+$$;
+revoke execute on function private.reject_ledger_change() from public, anon, authenticated, service_role;
+
+do $$
+declare
+  t text;
+begin
+  foreach t in array array['token_transactions', 'token_usage', 'token_drips'] loop
+    execute format('drop trigger if exists %I on public.%I', t || '_append_only', t);
+    execute format(
+      'create trigger %I before update or delete on public.%I for each row execute function private.reject_ledger_change()',
+      t || '_append_only', t
+    );
+  end loop;
+end
+$$;
+
+------------------------------------------------------------------------------------------
+-- Row level security and table privileges
+------------------------------------------------------------------------------------------
+
+-- A signed-in user reads its own rows; nobody writes directly (balance changes go through
+-- the RPCs). Supabase grants ALL on new public tables to anon, authenticated and
+-- service_role, so the privileges are cut back explicitly: RLS alone would still let a
+-- granted role try.
+do $$
+declare
+  t text;
+begin
+  foreach t in array array['token_transactions', 'token_drips', 'token_usage', 'customer_subscriptions'] loop
+    execute format('alter table public.%I enable row level security', t);
+    execute format('revoke all on table public.%I from anon, authenticated, service_role', t);
+    execute format('grant select on table public.%I to authenticated, service_role', t);
+    execute format('drop policy if exists "users read their own rows" on public.%I', t);
+    execute format(
+      'create policy "users read their own rows" on public.%I for select to authenticated using ((select auth.uid()) = user_id)',
+      t
+    );
+  end loop;
+end
+$$;
+
+alter table public.token_balances enable row level security;
+alter table public.token_lots enable row level security;
+alter table public.token_features enable row level security;
+alter table public.token_packs enable row level security;
+
+revoke all on table public.token_balances, public.token_lots, public.token_features, public.token_packs
+  from anon, authenticated, service_role;
+grant select on table public.token_balances, public.token_lots to authenticated, service_role;
+grant select on table public.token_features, public.token_packs to anon, authenticated;
+-- The service manages the catalogs (an admin back office with the service key).
+grant select, insert, update on table public.token_features, public.token_packs to service_role;
+
+drop policy if exists "users read their own rows" on public.token_balances;
+create policy "users read their own rows" on public.token_balances
+  for select to authenticated using ((select auth.uid()) = user_id);
+drop policy if exists "users read their own rows" on public.token_lots;
+create policy "users read their own rows" on public.token_lots
+  for select to authenticated using ((select auth.uid()) = user_id);
+-- Catalogs are public information (a pricing page reads them); inactive rows stay hidden.
+drop policy if exists "anyone reads active features" on public.token_features;
+create policy "anyone reads active features" on public.token_features
+  for select to anon, authenticated using (active);
+drop policy if exists "anyone reads active packs" on public.token_packs;
+create policy "anyone reads active packs" on public.token_packs
+  for select to anon, authenticated using (active);
+
+alter table public.subscription_plans enable row level security;
+alter table public.stripe_customers enable row level security;
+alter table public.token_holds enable row level security;
+alter table public.stripe_events enable row level security;
+revoke all on table public.subscription_plans, public.stripe_customers, public.token_holds, public.stripe_events
+  from anon, authenticated, service_role;
+grant select on table public.subscription_plans to anon, authenticated;
+grant select, insert, update on table public.subscription_plans to service_role;
+grant select on table public.stripe_customers to authenticated;
+grant select, insert, update, delete on table public.stripe_customers to service_role;
+drop policy if exists "anyone reads active plans" on public.subscription_plans;
+create policy "anyone reads active plans" on public.subscription_plans for select to anon, authenticated using (active);
+drop policy if exists "users read their own rows" on public.stripe_customers;
+create policy "users read their own rows" on public.stripe_customers
+  for select to authenticated using ((select auth.uid()) = user_id);
+grant select on table public.token_holds to authenticated, service_role;
+drop policy if exists "users read their own rows" on public.token_holds;
+create policy "users read their own rows" on public.token_holds
+  for select to authenticated using ((select auth.uid()) = user_id);
+-- Stripe events are the service's business (the webhook writes them through its RPC).
+grant select on table public.stripe_events to service_role;
+revoke all on table private.purchase_clawback_state from public;
+
+-- Subscriptions: users read their own (policy above); only the service writes.
+grant insert, update, delete on table public.customer_subscriptions to service_role;

@@ -1,0 +1,351 @@
+-- Ledger RPCs: record_usage, grant_tokens, record_purchase, get_token_balance and
+-- verify_token_ledger (conventions: the private helpers migration).
+
+------------------------------------------------------------------------------------------
+-- record_usage
+------------------------------------------------------------------------------------------
+
+create or replace function public.record_usage(
+  p_feature text,
+  p_tokens bigint,
+  p_idempotency_key text,
+  p_user_id uuid default null,
+  p_model text default null,
+  p_metadata jsonb default '{}'::jsonb
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid;
+  v_metadata jsonb := coalesce(p_metadata, '{}'::jsonb);
+  v_hash text;
+  v_prior public.token_usage;
+  v_balance bigint;
+  v_available bigint;
+  v_now timestamptz := now();
+  v_id uuid := gen_random_uuid();
+begin
+  -- The service names the user; everyone else goes through the full check (42501 / 22023).
+  if p_user_id is not null and current_setting('role', true) = 'service_role' then
+    v_user := p_user_id;
+  else
+    v_user := private.target_user(p_user_id, false);
+  end if;
+  -- Argument checks inline; the helpers are called only to raise their error.
+  if v_metadata <> '{}'::jsonb then
+    v_metadata := private.check_metadata(v_metadata);
+  end if;
+  if p_tokens is null or p_tokens <= 0 or p_tokens > 1000000000000000 then
+    perform private.check_amount(p_tokens, 'p_tokens');
+  end if;
+  if p_idempotency_key is null or length(p_idempotency_key) > 255 or btrim(p_idempotency_key) = '' then
+    perform private.check_key(p_idempotency_key);
+  end if;
+  if p_feature is null then
+    perform private.invalid('p_feature is required.');
+  end if;
+  if p_model is not null and length(p_model) > 200 then
+    perform private.invalid('p_model must be at most 200 characters.');
+  end if;
+  v_hash := md5(jsonb_build_array(p_feature, p_tokens, p_model, v_metadata)::text);
+
+  -- The user's lock first; lock_balance only when the row does not exist yet.
+  select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
+  if not found then
+    v_balance := (private.lock_balance(v_user)).balance;
+  end if;
+
+  select * into v_prior from public.token_usage u where u.user_id = v_user and u.idempotency_key = p_idempotency_key;
+  if found then
+    if v_prior.request_hash is distinct from v_hash then
+      perform private.key_reused(p_idempotency_key);
+    end if;
+    return jsonb_build_object('usage_id', v_prior.id, 'user_id', v_user, 'tokens', v_prior.tokens,
+      'balance_before', v_prior.balance_before, 'balance_after', v_prior.balance_after, 'replayed', true);
+  end if;
+
+  -- Checked after the replay lookup: a retry of recorded usage returns its first result
+  -- even if the feature has been switched off since.
+  if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
+    perform private.invalid(format('Unknown feature %L.', p_feature));
+  end if;
+
+  -- Bring the user up to now only when something is due: a lapsed lot or a drip.
+  if exists (select 1 from public.token_lots l
+             where l.user_id = v_user and l.remaining > 0 and l.expires_at <= v_now)
+     or exists (select 1 from public.customer_subscriptions s
+                where s.user_id = v_user and s.next_drip_at <= v_now) then
+    perform private.settle_user(v_user, v_now);
+    select b.balance into v_balance from public.token_balances b where b.user_id = v_user;
+  end if;
+
+  v_available := private.available_tokens(v_user, v_now);
+  if v_available < p_tokens then
+    perform private.insufficient(v_available, p_tokens);
+  end if;
+
+  -- Burn: the first lot in burn order usually covers the amount; otherwise the general burn.
+  update public.token_lots l set remaining = l.remaining - p_tokens
+   where l.id = (select l2.id from public.token_lots l2
+                 where l2.user_id = v_user and l2.remaining > 0 and (l2.expires_at is null or l2.expires_at > v_now)
+                 order by l2.expires_at nulls last, l2.created_at, l2.id
+                 limit 1)
+     and l.remaining >= p_tokens;
+  if not found then
+    perform private.burn_lots(v_user, p_tokens, v_now);
+  end if;
+  update public.token_balances b set balance = v_balance - p_tokens, updated_at = v_now where b.user_id = v_user;
+
+  insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
+                                  balance_before, balance_after)
+  values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
+          v_balance, v_balance - p_tokens);
+
+  return jsonb_build_object('usage_id', v_id, 'user_id', v_user, 'tokens', p_tokens,
+    'balance_before', v_balance, 'balance_after', v_balance - p_tokens, 'replayed', false);
+end;
+$$;
+revoke execute on function public.record_usage(text, bigint, text, uuid, text, jsonb) from public, anon, authenticated, service_role;
+grant execute on function public.record_usage(text, bigint, text, uuid, text, jsonb) to authenticated, service_role;
+
+------------------------------------------------------------------------------------------
+-- grant_tokens
+------------------------------------------------------------------------------------------
+
+create or replace function public.grant_tokens(
+  p_user_id uuid,
+  p_amount bigint,
+  p_type text,
+  p_idempotency_key text,
+  p_source text default null,
+  p_expires_at timestamptz default null,
+  p_metadata jsonb default '{}'::jsonb
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_kind text := private.caller_kind();
+  v_metadata jsonb;
+  v_hash text;
+  v_tx public.token_transactions;
+begin
+  if v_kind not in ('service', 'admin') then
+    perform private.deny('Only the service or an admin may grant or deduct tokens.');
+  end if;
+  v_metadata := private.check_metadata(p_metadata);
+  if p_user_id is null then
+    perform private.invalid('p_user_id is required.');
+  end if;
+  perform private.check_amount(p_amount, 'p_amount');
+  perform private.check_key(p_idempotency_key);
+  if p_type is null or p_type not in ('admin_grant', 'admin_deduction', 'subscription_grant', 'trial_grant') then
+    perform private.invalid('p_type must be one of admin_grant, admin_deduction, subscription_grant, trial_grant.');
+  end if;
+  if p_expires_at is not null and p_type = 'admin_deduction' then
+    perform private.invalid('p_expires_at applies to grants, not to a deduction.');
+  end if;
+  if p_source is not null and length(p_source) > 200 then
+    perform private.invalid('p_source must be at most 200 characters.');
+  end if;
+  v_hash := md5(jsonb_build_array(p_user_id, p_amount, p_type, p_source, p_expires_at, v_metadata)::text);
+
+  perform private.lock_balance(p_user_id);
+  v_tx := private.prior_transaction(p_idempotency_key, v_hash);
+  if v_tx.id is not null then
+    return private.transaction_result(v_tx, true);
+  end if;
+  -- Checked after the replay lookup: a retry of a grant whose expiry has since passed still
+  -- gets its first result.
+  if p_expires_at is not null and p_expires_at <= now() then
+    perform private.invalid('p_expires_at must be in the future.');
+  end if;
+
+  perform private.settle_user(p_user_id, now());
+  v_tx := null;
+  v_tx.user_id := p_user_id;
+  v_tx.transaction_type := p_type;
+  v_tx.token_amount := case when p_type = 'admin_deduction' then -p_amount else p_amount end;
+  v_tx.source := coalesce(p_source, v_kind);
+  v_tx.expires_at := p_expires_at;
+  v_tx.metadata := v_metadata;
+  v_tx.actor_id := (select auth.uid());
+  v_tx.idempotency_key := p_idempotency_key;
+  v_tx.request_hash := v_hash;
+  if p_type = 'admin_deduction' and private.available_tokens(p_user_id, now()) < p_amount then
+    perform private.insufficient(private.available_tokens(p_user_id, now()), p_amount);
+  end if;
+  v_tx := private.post_transaction(v_tx, now());
+  return private.transaction_result(v_tx, false);
+end;
+$$;
+revoke execute on function public.grant_tokens(uuid, bigint, text, text, text, timestamptz, jsonb) from public, anon, authenticated, service_role;
+-- authenticated may call it; the function itself admits only admins (app_metadata.role).
+grant execute on function public.grant_tokens(uuid, bigint, text, text, text, timestamptz, jsonb) to authenticated, service_role;
+
+------------------------------------------------------------------------------------------
+-- record_purchase
+------------------------------------------------------------------------------------------
+
+create or replace function public.record_purchase(
+  p_user_id uuid,
+  p_pack_id text,
+  p_idempotency_key text,
+  p_amount_cents bigint,
+  p_currency text,
+  p_stripe_checkout_session_id text default null,
+  p_stripe_payment_intent_id text default null,
+  p_stripe_customer_id text default null,
+  p_stripe_event_id text default null,
+  p_metadata jsonb default '{}'::jsonb
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_metadata jsonb;
+  v_pack public.token_packs;
+  v_hash text;
+  v_tx public.token_transactions;
+begin
+  if private.caller_kind() <> 'service' then
+    perform private.deny('Only the service records purchases.');
+  end if;
+  v_metadata := private.check_metadata(p_metadata);
+  if p_user_id is null then
+    perform private.invalid('p_user_id is required.');
+  end if;
+  perform private.check_key(p_idempotency_key);
+  if p_pack_id is null then
+    perform private.invalid('p_pack_id is required.');
+  end if;
+  if p_amount_cents is null or p_amount_cents < 0 then
+    perform private.invalid('p_amount_cents must be zero or more.');
+  end if;
+  if p_currency is null or p_currency !~ '^[A-Za-z]{3}$' then
+    perform private.invalid('p_currency must be a three-letter ISO currency code.');
+  end if;
+  v_hash := md5(jsonb_build_array(p_user_id, p_pack_id, p_amount_cents, lower(p_currency), p_stripe_checkout_session_id,
+    p_stripe_payment_intent_id, p_stripe_customer_id)::text);
+
+  perform private.lock_balance(p_user_id);
+  v_tx := private.prior_transaction(p_idempotency_key, v_hash);
+  if v_tx.id is not null then
+    return private.transaction_result(v_tx, true);
+  end if;
+
+  -- Checked after the replay lookup: a second event about a recorded purchase (completed,
+  -- then async_payment_succeeded) returns its first result even if the pack was retired since.
+  select * into v_pack from public.token_packs tp where tp.id = p_pack_id;
+  if not found or not v_pack.active then
+    perform private.invalid(format('Unknown or inactive token pack %L.', p_pack_id));
+  end if;
+
+  perform private.settle_user(p_user_id, now());
+  v_tx := null;
+  v_tx.user_id := p_user_id;
+  v_tx.transaction_type := 'purchase';
+  v_tx.token_amount := v_pack.tokens;
+  v_tx.source := 'stripe';
+  v_tx.pack_id := v_pack.id;
+  v_tx.amount_cents := p_amount_cents;
+  v_tx.currency := lower(p_currency);
+  v_tx.stripe_checkout_session_id := p_stripe_checkout_session_id;
+  v_tx.stripe_payment_intent_id := p_stripe_payment_intent_id;
+  v_tx.stripe_customer_id := p_stripe_customer_id;
+  v_tx.stripe_event_id := p_stripe_event_id;
+  v_tx.metadata := v_metadata;
+  v_tx.idempotency_key := p_idempotency_key;
+  v_tx.request_hash := v_hash;
+  v_tx := private.post_transaction(v_tx, now());
+  return private.transaction_result(v_tx, false);
+end;
+$$;
+revoke execute on function public.record_purchase(uuid, text, text, bigint, text, text, text, text, text, jsonb) from public, anon, authenticated, service_role;
+grant execute on function public.record_purchase(uuid, text, text, bigint, text, text, text, text, text, jsonb) to service_role;
+
+------------------------------------------------------------------------------------------
+-- get_token_balance
+------------------------------------------------------------------------------------------
+
+create or replace function public.get_token_balance(p_user_id uuid default null)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid := private.target_user(p_user_id, true);
+begin
+  return private.balance_snapshot(v_user, now());
+end;
+$$;
+revoke execute on function public.get_token_balance(uuid) from public, anon, authenticated, service_role;
+grant execute on function public.get_token_balance(uuid) to authenticated, service_role;
+
+------------------------------------------------------------------------------------------
+-- verify_token_ledger
+------------------------------------------------------------------------------------------
+
+-- Users whose stored balance is not what the ledger explains. Empty when healthy.
+--   ledger_balance: sum of the deltas of every non-legacy row in the three ledger tables
+--   lots_balance:   sum of lots' remaining minus debt
+create or replace function public.verify_token_ledger(p_user_id uuid default null)
+returns table (user_id uuid, stored_balance bigint, ledger_balance bigint, lots_balance bigint, debt bigint)
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if private.caller_kind() <> 'service' then
+    perform private.deny('Only the service verifies the ledger.');
+  end if;
+  return query
+  with deltas as (
+    select t.user_id, t.token_amount as delta from public.token_transactions t
+     where not t.is_legacy and (p_user_id is null or t.user_id = p_user_id)
+    union all
+    select u.user_id, -u.tokens from public.token_usage u
+     where not u.is_legacy and (p_user_id is null or u.user_id = p_user_id)
+    union all
+    select d.user_id, d.balance_after - d.balance_before from public.token_drips d
+     where not d.is_legacy and (p_user_id is null or d.user_id = p_user_id)
+  ),
+  ledger as (
+    select deltas.user_id, sum(deltas.delta)::bigint as total from deltas group by deltas.user_id
+  ),
+  lots as (
+    select l.user_id, sum(l.remaining)::bigint as total from public.token_lots l
+     where p_user_id is null or l.user_id = p_user_id
+     group by l.user_id
+  ),
+  users as (
+    select b.user_id from public.token_balances b where p_user_id is null or b.user_id = p_user_id
+    union select ledger.user_id from ledger
+    union select lots.user_id from lots
+  )
+  select us.user_id,
+         coalesce(b.balance, 0),
+         coalesce(lg.total, 0),
+         coalesce(lt.total, 0) - coalesce(b.debt, 0),
+         coalesce(b.debt, 0)
+  from users us
+  left join public.token_balances b on b.user_id = us.user_id
+  left join ledger lg on lg.user_id = us.user_id
+  left join lots lt on lt.user_id = us.user_id
+  where coalesce(b.balance, 0) <> coalesce(lg.total, 0)
+     or coalesce(b.balance, 0) <> coalesce(lt.total, 0) - coalesce(b.debt, 0)
+  order by us.user_id;
+end;
+$$;
+revoke execute on function public.verify_token_ledger(uuid) from public, anon, authenticated, service_role;
+grant execute on function public.verify_token_ledger(uuid) to service_role;
