@@ -4,7 +4,7 @@
 #   1. a throw-away `upgrade` cluster with the Supabase compatibility layer
 #   2. supabase/tests/upgrade/legacy_schema.sql: the seed's tables, legacy rows, a snapshot
 #   3. every migration, with `supabase db push` (no seed)
-#   4. pgTAP: supabase/tests/upgrade/*.test.sql
+#   4. pgTAP: supabase/tests/000_test_helpers.sql (the shared helpers), supabase/tests/upgrade/*.test.sql
 # Prints TAP lines (one per setup step, then pg_prove's) for scripts/test.sh to count;
 # exits non-zero when anything failed. The cluster is destroyed at the end.
 source "$(dirname "$0")/lib.sh"
@@ -46,4 +46,6 @@ step 2 "the legacy tables (seed DDL) with rows, and their snapshot" \
   psql_url "$url" -f "$tests/legacy_schema.sql"
 step 3 "supabase db push applies every migration to the legacy database" migrate
 
-(eval "$(pg_env "$url")" && pg_prove --ext .sql --verbose --failures "$tests"/*.test.sql)
+# The shared pgTAP helpers (schema `tests`) first, as `supabase test db` runs them.
+(eval "$(pg_env "$url")" && pg_prove --ext .sql --verbose --failures \
+  "$ROOT/supabase/tests/000_test_helpers.sql" "$tests"/*.test.sql)

@@ -48,11 +48,15 @@ count_tap() {
   echo "$label: $ok passed, $notok failed (log: $log)"
 }
 
-# 1. pgTAP, recursively over supabase/tests/database, as `supabase test db` does.
+# 1. pgTAP, recursively over supabase/tests/database, as `supabase test db` does. First, on its
+# own, supabase/tests/000_test_helpers.sql: it creates the shared `tests` schema (and checks it),
+# which the files of database/ then use in parallel.
 psql_url "$TEST_DB_URL" -c 'create extension if not exists pgtap with schema extensions' >/dev/null
 log "pgTAP"
-(eval "$(pg_env "$TEST_DB_URL")" && pg_prove --recurse --ext .sql --verbose --failures --jobs 2 \
-  "$ROOT/supabase/tests/database") >"$logdir/pgtap.log" 2>&1
+(eval "$(pg_env "$TEST_DB_URL")" &&
+  pg_prove --ext .sql --verbose --failures "$ROOT/supabase/tests/000_test_helpers.sql" &&
+  pg_prove --recurse --ext .sql --verbose --failures --jobs 2 "$ROOT/supabase/tests/database") \
+  >"$logdir/pgtap.log" 2>&1
 count_tap pgtap pgTAP "$logdir/pgtap.log" $?
 
 # 1b. The upgrade of a legacy database (the seed's tables with rows) on its own throw-away

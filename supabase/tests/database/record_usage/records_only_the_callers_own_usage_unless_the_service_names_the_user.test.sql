@@ -3,16 +3,6 @@
 begin;
 select plan(22);
 
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s transactions=%s lots=%s balances=%s balance=%s remaining=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select count(*) from public.token_transactions t where t.user_id = p_user),
-    (select count(*) from public.token_lots l where l.user_id = p_user),
-    (select count(*) from public.token_balances b where b.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values
   ('00000000-0000-4000-8106-000000000001', 'ru-roles-alice@example.test'),
   ('00000000-0000-4000-8106-000000000002', 'ru-roles-bob@example.test'),
@@ -25,78 +15,69 @@ select public.grant_tokens('00000000-0000-4000-8106-000000000003', 100, 'admin_g
 -- anon
 select ok(not has_function_privilege('anon', 'public.record_usage(text, bigint, text, uuid, text, jsonb)', 'execute'),
   'anon has no EXECUTE on record_usage');
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok($$select public.record_usage('chat', 1, 'ru-roles-anon', '00000000-0000-4000-8106-000000000002')$$,
   '42501', null, 'anon cannot record usage');
-reset role;
+select tests.clear_authentication();
 
 -- authenticated: self only
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8106-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8106-000000000001');
 select is(public.record_usage('chat', 1, 'ru-roles-a1') ->> 'user_id', '00000000-0000-4000-8106-000000000001',
   'a user records its own usage (p_user_id null)');
 select is(public.record_usage('chat', 1, 'ru-roles-a2', '00000000-0000-4000-8106-000000000001') ->> 'user_id',
   '00000000-0000-4000-8106-000000000001', 'a user records its own usage (p_user_id its own id)');
 select throws_ok($$select public.record_usage('chat', 1, 'ru-roles-a3', '00000000-0000-4000-8106-000000000002')$$,
   '42501', null, 'a user cannot record usage for another user');
-reset role;
+select tests.clear_authentication();
 
 -- authenticated without a user id in the token
-set local role authenticated;
-select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
+select tests.authenticate_with_claims('{"role": "authenticated"}');
 select throws_ok($$select public.record_usage('chat', 1, 'ru-roles-nosub')$$, '42501', null,
   'a token without sub cannot record usage');
 select throws_ok($$select public.record_usage('chat', 1, 'ru-roles-nosub', '00000000-0000-4000-8106-000000000002')$$, '42501', null,
   'a token without sub cannot name a user either');
-reset role;
+select tests.clear_authentication();
 
 -- user_metadata is written by the user: claiming admin there changes nothing
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-8106-000000000004","role":"authenticated","user_metadata":{"role":"admin"}}', true);
+select tests.authenticate_with_claims('{"sub": "00000000-0000-4000-8106-000000000004", "role": "authenticated", "user_metadata": {"role": "admin"}}');
 select throws_ok($$select public.record_usage('chat', 1, 'ru-roles-m1', '00000000-0000-4000-8106-000000000002')$$,
   '42501', null, 'user_metadata.role = admin does not allow acting for another user');
-reset role;
+select tests.clear_authentication();
 
 -- admin (app_metadata): itself only
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-8106-000000000003","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.authenticate_as_admin('00000000-0000-4000-8106-000000000003');
 select is(public.record_usage('chat', 1, 'ru-roles-c1') ->> 'user_id', '00000000-0000-4000-8106-000000000003',
   'an admin records its own usage');
 select throws_ok($$select public.record_usage('chat', 1, 'ru-roles-c2', '00000000-0000-4000-8106-000000000002')$$,
   '42501', null, 'an admin cannot record usage for another user');
-reset role;
+select tests.clear_authentication();
 
-select is(pg_temp.footprint('00000000-0000-4000-8106-000000000002'),
-  'usage=0 transactions=1 lots=1 balances=1 balance=100 remaining=100', 'nothing was written for bob by the refused callers');
-select is(pg_temp.footprint('00000000-0000-4000-8106-000000000001'),
-  'usage=2 transactions=1 lots=1 balances=1 balance=98 remaining=98', 'alice''s two own usages were written');
-select is(pg_temp.footprint('00000000-0000-4000-8106-000000000003'),
-  'usage=1 transactions=1 lots=1 balances=1 balance=99 remaining=99', 'the admin''s own usage was written');
-select is(pg_temp.footprint('00000000-0000-4000-8106-000000000004'),
-  'usage=0 transactions=0 lots=0 balances=0 balance= remaining=', 'nothing was written for mallory');
+select is(tests.ledger_footprint('00000000-0000-4000-8106-000000000002'),
+  'balance=100 lots=1 remaining=100 transactions=1', 'nothing was written for bob by the refused callers');
+select is(tests.ledger_footprint('00000000-0000-4000-8106-000000000001'),
+  'balance=98 lots=1 remaining=98 transactions=1 usage=2 used=2', 'alice''s two own usages were written');
+select is(tests.ledger_footprint('00000000-0000-4000-8106-000000000003'),
+  'balance=99 lots=1 remaining=99 transactions=1 usage=1 used=1', 'the admin''s own usage was written');
+select is(tests.ledger_footprint('00000000-0000-4000-8106-000000000004'),
+  'none', 'nothing was written for mallory');
 
 -- service_role: anyone, but must say who
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select set_config('test.r', public.record_usage('chat', 5, 'ru-roles-s1', '00000000-0000-4000-8106-000000000002')::text, true);
 select is(current_setting('test.r')::jsonb ->> 'user_id', '00000000-0000-4000-8106-000000000002', 'the service records usage for the user it names');
 select is((current_setting('test.r')::jsonb ->> 'balance_after')::bigint, 95::bigint, 'and spends that user''s tokens');
 select throws_ok($$select public.record_usage('chat', 1, 'ru-roles-s2')$$, '22023', null, 'the service must name the user');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8106-000000000002'),
-  'usage=1 transactions=1 lots=1 balances=1 balance=95 remaining=95', 'bob has the service''s usage only');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8106-000000000002'),
+  'balance=95 lots=1 remaining=95 transactions=1 usage=1 used=5', 'bob has the service''s usage only');
 
 -- the service's usage key is bob's key: bob retrying it replays, he does not spend twice
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8106-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8106-000000000002');
 select is(public.record_usage('chat', 5, 'ru-roles-s1') -> 'replayed', 'true'::jsonb,
   'a usage key belongs to the user, whoever recorded it');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8106-000000000002'),
-  'usage=1 transactions=1 lots=1 balances=1 balance=95 remaining=95', 'the replay wrote nothing');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8106-000000000002'),
+  'balance=95 lots=1 remaining=95 transactions=1 usage=1 used=5', 'the replay wrote nothing');
 
 -- a superuser session (SQL editor, cron) is trusted like the service
 select is(public.record_usage('chat', 1, 'ru-roles-su', '00000000-0000-4000-8106-000000000002') ->> 'balance_after', '94',

@@ -1,0 +1,279 @@
+-- Shared pgTAP helpers: schema `tests`. Test-only: created by the test run, never by a migration.
+--
+-- Why a committed, first-sorted file (the basejump approach) rather than helpers in every file
+-- or in supabase/seed.sql (the pgflow approach):
+--   * `supabase test db` (CLI 2.117.0) runs `pg_prove --ext .pg --ext .sql -r supabase/tests`,
+--     one file after another, in the byte order of their paths: `000_...` runs before
+--     `database/...`, so the helpers exist before any test needs them. The file commits (every
+--     other test file rolls back), so the schema stays between files.
+--   * `npm test` runs this file first on its own, then `database/` with `--jobs 2`, and the
+--     upgrade test runs it before `upgrade/*.test.sql` (scripts/test.sh, scripts/test-upgrade.sh).
+--   * Creating the schema inside every test file would serialize parallel files on the catalog
+--     and copy the helpers 120 times; the seed would put test helpers in every dev database and
+--     would miss the upgrade test, which applies no seed.
+-- Everything is idempotent (`create or replace`), so running it again changes nothing.
+-- The helpers touch only pg_catalog and auth: none depends on pgTAP, which `supabase test db`
+-- drops again after the run when it created it.
+--
+-- Roles switch the way PostgREST does it for each request: `set_config('role', ..., true)` and
+-- `set_config('request.jwt.claims', ..., true)`, both local to the transaction, with claims
+-- shaped like Supabase Auth's access tokens (sub, role, aud, email, app_metadata, ...).
+-- Every function pins `search_path = pg_catalog, pg_temp` and qualifies every name, as the
+-- project's own functions do.
+begin;
+
+create schema if not exists tests;
+comment on schema tests is 'pgTAP helpers, created by supabase/tests/000_test_helpers.sql (test runs only)';
+-- The switching helpers are called while acting as any API role (to switch again or back).
+grant usage on schema tests to anon, authenticated, service_role;
+
+-- tests.create_user: a row in auth.users as sign-up leaves it (email provider); returns its id.
+create or replace function tests.create_user(p_email text, p_id uuid default null)
+returns uuid
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_id uuid := coalesce(p_id, pg_catalog.gen_random_uuid());
+begin
+  insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data)
+  values (v_id, 'authenticated', 'authenticated', p_email,
+    '{"provider": "email", "providers": ["email"]}'::jsonb, '{}'::jsonb);
+  return v_id;
+end
+$$;
+
+-- tests.authenticate_with_claims: act as PostgREST does for a request bearing these JWT claims:
+-- the role is the claim `role` (PostgREST's anonymous role when there is none). For tokens of
+-- unusual shape (no sub, user_metadata claiming admin, ...); the helpers below cover the rest.
+create or replace function tests.authenticate_with_claims(p_claims jsonb)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform pg_catalog.set_config('role', coalesce(p_claims ->> 'role', 'anon'), true);
+  perform pg_catalog.set_config('request.jwt.claims', p_claims::text, true);
+end
+$$;
+
+-- The claims Supabase Auth signs for a user: app_metadata and user_metadata come from the
+-- user's row (when it exists: a token may outlive its user).
+create or replace function tests.user_claims(p_user_id uuid, p_app_metadata jsonb default '{}')
+returns jsonb
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+    'sub', p_user_id,
+    'role', 'authenticated',
+    'aud', 'authenticated',
+    'email', u.email,
+    'phone', u.phone,
+    'app_metadata', coalesce(u.raw_app_meta_data, '{}'::jsonb) || p_app_metadata,
+    'user_metadata', coalesce(u.raw_user_meta_data, '{}'::jsonb),
+    'is_anonymous', coalesce(u.is_anonymous, false)))
+  from (select 1) one
+  left join auth.users u on u.id = p_user_id
+$$;
+
+-- tests.authenticate_as: a signed-in user (role authenticated). The user's row is read as the
+-- session user first: the caller may be acting as a role that cannot read auth.users.
+create or replace function tests.authenticate_as(p_user_id uuid)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform tests.clear_authentication();
+  perform tests.authenticate_with_claims(tests.user_claims(p_user_id));
+end
+$$;
+
+-- tests.authenticate_as_admin: a signed-in user whose app_metadata.role is 'admin' (only the
+-- service can write app_metadata, so this is what the ledger trusts).
+create or replace function tests.authenticate_as_admin(p_user_id uuid)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform tests.clear_authentication();
+  perform tests.authenticate_with_claims(tests.user_claims(p_user_id, '{"role": "admin"}'));
+end
+$$;
+
+-- tests.authenticate_as_anon: a request with the anon key.
+create or replace function tests.authenticate_as_anon()
+returns void
+language sql
+set search_path = pg_catalog, pg_temp
+as $$
+  select tests.authenticate_with_claims('{"role": "anon", "iss": "supabase"}')
+$$;
+
+-- tests.authenticate_as_service_role: a request with the service_role key (the Edge Function).
+create or replace function tests.authenticate_as_service_role()
+returns void
+language sql
+set search_path = pg_catalog, pg_temp
+as $$
+  select tests.authenticate_with_claims('{"role": "service_role", "iss": "supabase"}')
+$$;
+
+-- tests.clear_authentication: back to the session user (postgres) with no claims, as a
+-- connection outside PostgREST (psql, pg_cron, a migration).
+create or replace function tests.clear_authentication()
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform pg_catalog.set_config('role', 'none', true);
+  perform pg_catalog.set_config('request.jwt.claims', '', true);
+end
+$$;
+
+-- tests.ledger_footprint: everything the ledger holds for a user, as one line, to assert what a
+-- call wrote (or that it wrote nothing). Fields in a fixed order, each only when there is
+-- something to show:
+--   balance=B debt=D        the token_balances row (balance shown when the row exists, debt when > 0)
+--   lots=N remaining=R      token_lots: rows, sum of remaining
+--   transactions=N          token_transactions rows
+--   drips=N                 token_drips rows
+--   usage=N used=T          token_usage rows, sum of tokens
+--   holds=N held=H          token_holds rows, sum of tokens_held of those still 'held'
+-- 'none' when the user has nothing at all. Read as the session user (RLS would hide rows).
+create or replace function tests.ledger_footprint(p_user_id uuid)
+returns text
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select coalesce(nullif(pg_catalog.concat_ws(' ',
+    'balance=' || b.balance,
+    case when b.debt > 0 then 'debt=' || b.debt end,
+    case when l.n > 0 then pg_catalog.format('lots=%s remaining=%s', l.n, l.remaining) end,
+    case when t.n > 0 then 'transactions=' || t.n end,
+    case when d.n > 0 then 'drips=' || d.n end,
+    case when u.n > 0 then pg_catalog.format('usage=%s used=%s', u.n, u.used) end,
+    case when h.n > 0 then pg_catalog.format('holds=%s held=%s', h.n, h.held) end), ''),
+    'none')
+  from (select 1) one
+  left join public.token_balances b on b.user_id = p_user_id
+  cross join lateral (select pg_catalog.count(*) n, pg_catalog.sum(x.remaining) remaining
+    from public.token_lots x where x.user_id = p_user_id) l
+  cross join lateral (select pg_catalog.count(*) n
+    from public.token_transactions x where x.user_id = p_user_id) t
+  cross join lateral (select pg_catalog.count(*) n
+    from public.token_drips x where x.user_id = p_user_id) d
+  cross join lateral (select pg_catalog.count(*) n, pg_catalog.sum(x.tokens) used
+    from public.token_usage x where x.user_id = p_user_id) u
+  cross join lateral (select pg_catalog.count(*) n,
+      coalesce(pg_catalog.sum(x.tokens_held) filter (where x.status = 'held'), 0) held
+    from public.token_holds x where x.user_id = p_user_id) h
+$$;
+
+-- tests.hold_statuses: the user's holds as 'key:status' in key order, for the hold life-cycle
+-- tests that must tell which hold a call closed.
+create or replace function tests.hold_statuses(p_user_id uuid)
+returns text
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select pg_catalog.string_agg(h.idempotency_key || ':' || h.status, ',' order by h.idempotency_key)
+  from public.token_holds h
+  where h.user_id = p_user_id
+$$;
+
+-- tests.error_sqlstate, tests.error_detail, tests.error_hint: run p_sql as the current role
+-- and return that part of the error it raises (null when it raises none). The statement runs
+-- in a subtransaction that is rolled back either way, so it leaves nothing behind. pgTAP's
+-- throws_ok checks the SQLSTATE and message; these read what it cannot (detail, hint).
+create or replace function tests.error_part(p_sql text, p_part text)
+returns text
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_sqlstate text;
+  v_detail text;
+  v_hint text;
+begin
+  begin
+    execute p_sql;
+    -- no error: undo what the statement did, as the error would have
+    raise exception using errcode = 'TE000', message = 'tests.error_part: no error';
+  exception when others then
+    get stacked diagnostics v_sqlstate = returned_sqlstate, v_detail = pg_exception_detail,
+      v_hint = pg_exception_hint;
+    if v_sqlstate = 'TE000' and sqlerrm = 'tests.error_part: no error' then
+      return null;
+    end if;
+  end;
+  return case p_part when 'sqlstate' then v_sqlstate when 'detail' then v_detail when 'hint' then v_hint end;
+end
+$$;
+
+create or replace function tests.error_sqlstate(p_sql text)
+returns text
+language sql
+set search_path = pg_catalog, pg_temp
+as $$ select tests.error_part(p_sql, 'sqlstate') $$;
+
+create or replace function tests.error_detail(p_sql text)
+returns text
+language sql
+set search_path = pg_catalog, pg_temp
+as $$ select tests.error_part(p_sql, 'detail') $$;
+
+create or replace function tests.error_hint(p_sql text)
+returns text
+language sql
+set search_path = pg_catalog, pg_temp
+as $$ select tests.error_part(p_sql, 'hint') $$;
+
+-- Who may call what: switching roles and reading errors happen while acting as an API role;
+-- creating users and reading footprints happen as the session user.
+revoke all on all functions in schema tests from public;
+grant execute on function
+  tests.authenticate_with_claims(jsonb), tests.authenticate_as(uuid),
+  tests.authenticate_as_admin(uuid), tests.authenticate_as_anon(), tests.authenticate_as_service_role(),
+  tests.clear_authentication(), tests.error_part(text, text), tests.error_sqlstate(text),
+  tests.error_detail(text), tests.error_hint(text)
+  to anon, authenticated, service_role;
+
+commit;
+
+-- The file is a pgTAP test too (pg_prove runs it): the helpers exist and behave.
+select plan(12);
+select has_function('tests', 'authenticate_as', array['uuid'], 'tests.authenticate_as exists');
+select has_function('tests', 'ledger_footprint', array['uuid'], 'tests.ledger_footprint exists');
+
+begin;
+select tests.create_user('tests-helpers@example.test', '00000000-0000-4000-8000-00000000e57e') is not null as created;
+select tests.authenticate_as('00000000-0000-4000-8000-00000000e57e');
+select is(array[current_user::text, auth.uid()::text, auth.role(), auth.jwt() ->> 'email', auth.jwt() ->> 'aud'],
+  array['authenticated', '00000000-0000-4000-8000-00000000e57e', 'authenticated', 'tests-helpers@example.test', 'authenticated'],
+  'authenticate_as acts as the user, as PostgREST does with the user''s token');
+select tests.authenticate_as_admin('00000000-0000-4000-8000-00000000e57e');
+select is(auth.jwt() -> 'app_metadata' ->> 'role', 'admin', 'authenticate_as_admin adds app_metadata.role = admin');
+select tests.authenticate_as_service_role();
+select is(array[current_user::text, auth.role()], array['service_role', 'service_role'], 'authenticate_as_service_role');
+select tests.authenticate_as_anon();
+select is(array[current_user::text, auth.role(), auth.uid()::text], array['anon', 'anon', null], 'authenticate_as_anon');
+select tests.clear_authentication();
+select is(array[current_user::text, auth.uid()::text, auth.role()], array[session_user::text, null, null],
+  'clear_authentication goes back to the session user without claims');
+select is(tests.ledger_footprint('00000000-0000-4000-8000-00000000e57e'), 'none', 'a new user has no footprint');
+select is(tests.error_sqlstate($$select 1 / 0$$), '22012', 'error_sqlstate reads the SQLSTATE');
+select is(tests.error_detail($q$do $d$ begin raise exception 'x' using detail = 'the detail'; end $d$$q$), 'the detail',
+  'error_detail reads the detail');
+select is(tests.error_hint($q$do $d$ begin raise exception 'x' using hint = 'the hint'; end $d$$q$), 'the hint',
+  'error_hint reads the hint');
+select is(tests.error_sqlstate($$select tests.create_user('tests-helpers-2@example.test')$$), null,
+  'no error: null, and the statement is undone');
+select * from finish();
+rollback;
