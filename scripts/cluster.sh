@@ -45,6 +45,12 @@ cluster_init() {
     echo "shared_buffers = 256MB"
     echo "shared_preload_libraries = 'pg_cron'"
     echo "cron.database_name = 'postgres'"
+    # pg_cron runs each job in a libpq session as the job's user, as on Supabase. There it
+    # connects to localhost, which Supabase's pg_hba.conf trusts; here TCP wants a password
+    # (and no job has one), so the scheduler connects through this cluster's own socket
+    # directory, where local connections are trusted. (Background workers would work too, but
+    # Supabase does not run jobs that way: no client session, a max_worker_processes pool.)
+    echo "cron.host = '$dir'"
     echo "cron.timezone = 'UTC'"
     echo "timezone = 'UTC'"
     echo "log_min_messages = warning"
