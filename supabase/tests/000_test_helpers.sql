@@ -144,6 +144,7 @@ $$;
 --   drips=N                 token_drips rows
 --   usage=N used=T          token_usage rows, sum of tokens
 --   holds=N held=H          token_holds rows, sum of tokens_held of those still 'held'
+--   next_cycle=C            customer_subscriptions: the next drip cycle of each (oldest first)
 -- 'none' when the user has nothing at all. Read as the session user (RLS would hide rows).
 create or replace function tests.ledger_footprint(p_user_id uuid)
 returns text
@@ -158,7 +159,8 @@ as $$
     case when t.n > 0 then 'transactions=' || t.n end,
     case when d.n > 0 then 'drips=' || d.n end,
     case when u.n > 0 then pg_catalog.format('usage=%s used=%s', u.n, u.used) end,
-    case when h.n > 0 then pg_catalog.format('holds=%s held=%s', h.n, h.held) end), ''),
+    case when h.n > 0 then pg_catalog.format('holds=%s held=%s', h.n, h.held) end,
+    'next_cycle=' || s.cycles), ''),
     'none')
   from (select 1) one
   left join public.token_balances b on b.user_id = p_user_id
@@ -173,17 +175,21 @@ as $$
   cross join lateral (select pg_catalog.count(*) n,
       coalesce(pg_catalog.sum(x.tokens_held) filter (where x.status = 'held'), 0) held
     from public.token_holds x where x.user_id = p_user_id) h
+  cross join lateral (select pg_catalog.string_agg(x.next_cycle_number::text, ',' order by x.created_at, x.id) cycles
+    from public.customer_subscriptions x where x.user_id = p_user_id) s
 $$;
 
--- tests.hold_statuses: the user's holds as 'key:status' in key order, for the hold life-cycle
--- tests that must tell which hold a call closed.
+-- tests.hold_statuses: the user's holds as 'key:status' in key order, ':tokens_used' added once
+-- a hold is closed with a use (settled, released: 0), for the hold life-cycle tests that must
+-- tell which hold a call closed and how.
 create or replace function tests.hold_statuses(p_user_id uuid)
 returns text
 language sql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-  select pg_catalog.string_agg(h.idempotency_key || ':' || h.status, ',' order by h.idempotency_key)
+  select pg_catalog.string_agg(h.idempotency_key || ':' || h.status || coalesce(':' || h.tokens_used, ''), ','
+    order by h.idempotency_key)
   from public.token_holds h
   where h.user_id = p_user_id
 $$;

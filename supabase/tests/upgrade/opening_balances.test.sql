@@ -53,8 +53,7 @@ select is_empty(
 -- The ledger explains every balance right after the upgrade, as the superuser and as the service.
 select is_empty('select * from public.verify_token_ledger()', 'verify_token_ledger() is empty after the upgrade');
 
-set local role service_role;
-do $$ begin perform set_config('request.jwt.claims', '{"role":"service_role"}', true); end $$;
+select tests.authenticate_as_service_role();
 select is_empty('select * from public.verify_token_ledger()', 'verify_token_ledger() is empty for service_role too');
 select is((public.get_token_balance('a0000000-0000-4000-8000-000000000001') ->> 'balance')::bigint, 512345::bigint,
   'get_token_balance: alice (latest row a drip, one second after a transaction)');
@@ -67,7 +66,7 @@ select is((public.get_token_balance('c0000000-0000-4000-8000-000000000003') ->> 
   'get_token_balance: carol (usage rows only) has 0');
 select is((public.get_token_balance('80000000-0000-4000-8000-000000000008') ->> 'debt')::bigint, 2147483648::bigint,
   'get_token_balance: heidi owes more than an INTEGER holds');
-reset role;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

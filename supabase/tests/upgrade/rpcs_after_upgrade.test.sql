@@ -4,8 +4,7 @@
 begin;
 select plan(17);
 
-set local role service_role;
-do $$ begin perform set_config('request.jwt.claims', '{"role":"service_role"}', true); end $$;
+select tests.authenticate_as_service_role();
 
 -- alice: 512345 carried over.
 select is(
@@ -58,7 +57,7 @@ select is((public.grant_tokens('f0000000-0000-4000-8000-000000000006', 1, 'admin
 select is((public.record_usage('image_generation', 2147483648, 'upgrade:frank:use', 'f0000000-0000-4000-8000-000000000006') ->> 'balance_after')::bigint,
   0::bigint, 'frank: usage beyond the INTEGER range is recorded');
 
-reset role;
+select tests.clear_authentication();
 select is_empty('select * from public.verify_token_ledger()', 'verify_token_ledger() is still empty');
 select is((select count(*)::int from public.token_transactions where is_legacy), 14, 'the legacy transactions are untouched');
 select is((select count(*)::int from public.token_usage where not is_legacy), 3, 'the three new usage rows are not legacy');

@@ -11,8 +11,7 @@ insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_an
   ('00000000-0000-4000-d402-0000000000a2', '00000000-0000-4000-d402-000000000001', 'annual', 'canceled', now()),
   ('00000000-0000-4000-d402-0000000000b1', '00000000-0000-4000-d402-000000000002', 'default', 'past_due', now());
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-d402-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-d402-000000000001');
 select results_eq('select id, plan_id, status from public.customer_subscriptions order by id',
   $$values ('00000000-0000-4000-d402-0000000000a1'::uuid, 'default'::text, 'active'::text),
            ('00000000-0000-4000-d402-0000000000a2', 'annual', 'canceled')$$,
@@ -21,31 +20,27 @@ select is_empty($$select 1 from public.customer_subscriptions where user_id = '0
   'alice cannot see bob''s even by asking');
 select results_eq($$select next_cycle_number, next_drip_at = now() from public.customer_subscriptions where id = '00000000-0000-4000-d402-0000000000a1'$$,
   $$values (1, true)$$, 'she can read her drip schedule');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-d402-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-d402-000000000002');
 select results_eq('select id from public.customer_subscriptions', array['00000000-0000-4000-d402-0000000000b1'::uuid],
   'bob sees his only');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
+select tests.authenticate_with_claims('{"role": "authenticated"}');
 select is_empty('select 1 from public.customer_subscriptions', 'authenticated without sub sees nothing');
-reset role;
+select tests.clear_authentication();
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok('select count(*) from public.customer_subscriptions', '42501', null, 'anon cannot read subscriptions');
-reset role;
+select tests.clear_authentication();
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select results_eq($$select count(*)::int from public.customer_subscriptions where id::text like '00000000-0000-4000-d402-%'$$,
   array[3], 'service_role sees every subscription');
 select results_eq($$select count(*)::int from public.customer_subscriptions where user_id = '00000000-0000-4000-d402-000000000002'$$,
   array[1], 'including bob''s');
-reset role;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

@@ -16,11 +16,10 @@ values ('00000000-0000-4000-d404-0000000000a1', '00000000-0000-4000-d404-0000000
 select public.run_drip('00000000-0000-4000-d404-0000000000a1', now());
 select public.run_drip('00000000-0000-4000-d404-0000000000a1', now() + interval '28 days');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select lives_ok($$delete from public.customer_subscriptions where id = '00000000-0000-4000-d404-0000000000a1'$$,
   'service_role deletes a subscription that has dripped');
-reset role;
+select tests.clear_authentication();
 
 select results_eq(
   $$select cycle_number, subscription_id, drip_amount, balance_before, balance_after from public.token_drips

@@ -7,10 +7,9 @@ select public.grant_tokens('00000000-0000-4000-b404-000000000001', 100, 'admin_g
 select public.reserve_tokens('chat', 10, 'lapsed', '00000000-0000-4000-b404-000000000001');
 update public.token_holds set expires_at = now() - interval '1 second' where user_id = '00000000-0000-4000-b404-000000000001';
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok($$select public.expire_holds(null)$$, '22023', 'p_as_of is required.', 'a null p_as_of is rejected');
-reset role;
+select tests.clear_authentication();
 select throws_ok($$select public.expire_holds(null)$$, '22023', null, 'for a superuser session too');
 select is((select status from public.token_holds where user_id = '00000000-0000-4000-b404-000000000001'), 'held',
   'nothing was expired');

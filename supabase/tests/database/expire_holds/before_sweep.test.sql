@@ -7,24 +7,22 @@ select plan(8);
 insert into auth.users (id, email) values ('00000000-0000-4000-b402-000000000001', 'eh-before-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b402-000000000001', 100, 'admin_grant', 'eh-before-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b402-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b402-000000000001');
 select set_config('test.h', public.reserve_tokens('chat', 60, 'h') ->> 'hold_id', true);
 select is(public.get_token_balance() ->> 'available', '40', 'while the hold is active 40 are available');
 select throws_ok($$select public.record_usage('chat', 41, 'u0')$$, 'PT402', null, 'and usage cannot go beyond them');
-reset role;
+select tests.clear_authentication();
 
 update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.h')::uuid;
 select is((select status from public.token_holds where id = current_setting('test.h')::uuid), 'held', 'the lapsed hold is still marked held');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b402-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b402-000000000001');
 select is(public.get_token_balance() - 'lots' - 'next_expiry',
   '{"user_id":"00000000-0000-4000-b402-000000000001","balance":100,"debt":0,"held":0,"available":100}'::jsonb,
   'but get_token_balance no longer counts it');
 select is(public.record_usage('chat', 70, 'u1') ->> 'balance_after', '30', 'usage may spend its tokens');
 select is(public.reserve_tokens('chat', 30, 'h2') ->> 'available_after', '0', 'and so may a new hold');
-reset role;
+select tests.clear_authentication();
 
 select is(public.expire_holds(now()) ->> 'holds_expired', '1', 'the sweep then marks it');
 select is(public.get_token_balance('00000000-0000-4000-b402-000000000001') - 'lots' - 'next_expiry',

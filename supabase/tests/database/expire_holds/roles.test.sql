@@ -15,26 +15,21 @@ select ok(not has_function_privilege('authenticated', 'public.expire_holds(times
   'authenticated has no EXECUTE on expire_holds');
 select ok(has_function_privilege('service_role', 'public.expire_holds(timestamptz)', 'execute'), 'service_role has');
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok($$select public.expire_holds(now())$$, '42501', null, 'anon cannot expire holds');
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b403-000000000001","role":"authenticated"}', true);
+select tests.clear_authentication();
+select tests.authenticate_as('00000000-0000-4000-b403-000000000001');
 select throws_ok($$select public.expire_holds(now())$$, '42501', null, 'a signed-in user cannot');
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-b403-000000000002","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.clear_authentication();
+select tests.authenticate_as_admin('00000000-0000-4000-b403-000000000002');
 select throws_ok($$select public.expire_holds(now())$$, '42501', null, 'an admin cannot');
-reset role;
+select tests.clear_authentication();
 select is((select status from public.token_holds where user_id = '00000000-0000-4000-b403-000000000001'), 'held',
   'the refused calls expired nothing');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.expire_holds(now()) ->> 'holds_expired', '1', 'the service expires the lapsed hold');
-reset role;
+select tests.clear_authentication();
 select is((select status from public.token_holds where user_id = '00000000-0000-4000-b403-000000000001'), 'expired', 'it is expired');
 select is(public.expire_holds() ->> 'holds_expired', '0', 'a superuser session may run it too (p_as_of defaults to now)');
 

@@ -9,13 +9,6 @@ set local timezone to 'UTC';
 -- this rolled-back transaction they never lapse, so the sweep's counts are this file's.
 update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null;
 
-create function pg_temp.footprint() returns text language sql as $f$
-  select format('transactions=%s balance=%s remaining=%s',
-    (select count(*) from public.token_transactions t where t.user_id = '00000000-0000-4000-d304-000000000001'),
-    (select b.balance from public.token_balances b where b.user_id = '00000000-0000-4000-d304-000000000001'),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = '00000000-0000-4000-d304-000000000001'))
-$f$;
-
 insert into auth.users (id, email, raw_app_meta_data) values
   ('00000000-0000-4000-d304-000000000001', 'et-roles-alice@example.test', '{}'),
   ('00000000-0000-4000-d304-000000000002', 'et-roles-admin@example.test', '{"role": "admin"}');
@@ -29,31 +22,26 @@ select function_privs_are('public', 'expire_tokens', array['timestamp with time 
 select function_privs_are('public', 'expire_tokens', array['timestamp with time zone'], 'service_role', array['EXECUTE'],
   'service_role has EXECUTE on expire_tokens');
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok($$select public.expire_tokens(now() + interval '3 days')$$, '42501', null, 'anon cannot sweep');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-d304-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-d304-000000000001');
 select throws_ok($$select public.expire_tokens(now() + interval '3 days')$$, '42501', null, 'a signed-in user cannot sweep');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-d304-000000000002","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.authenticate_as_admin('00000000-0000-4000-d304-000000000002');
 select throws_ok($$select public.expire_tokens(now() + interval '3 days')$$, '42501', null, 'an admin cannot sweep');
-reset role;
+select tests.clear_authentication();
 
-select is(pg_temp.footprint(), 'transactions=2 balance=150 remaining=150', 'the refused calls wrote nothing');
+select is(tests.ledger_footprint('00000000-0000-4000-d304-000000000001'), 'balance=150 lots=2 remaining=150 transactions=2', 'the refused calls wrote nothing');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.expire_tokens(now() + interval '1 day'), '{"users": 1, "tokens_expired": 100}'::jsonb, 'service_role sweeps');
-reset role;
+select tests.clear_authentication();
 select is(public.expire_tokens(now() + interval '2 days'), '{"users": 1, "tokens_expired": 50}'::jsonb,
   'a session that did not switch role (pg_cron) sweeps like the service');
-select is(pg_temp.footprint(), 'transactions=4 balance=0 remaining=0', 'two expiration transactions written');
+select is(tests.ledger_footprint('00000000-0000-4000-d304-000000000001'), 'balance=0 lots=2 remaining=0 transactions=4', 'two expiration transactions written');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d304-000000000001')$$, 'the ledger is consistent');
 
 select * from finish();

@@ -19,10 +19,9 @@ select public.grant_tokens('00000000-0000-4000-8401-000000000001', 40, 'trial_gr
 update public.token_lots l set expires_at = now() - interval '1 hour'
   from public.token_transactions t where t.id = l.transaction_id and t.idempotency_key = 'gb-shape-lapsed';
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8401-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8401-000000000001');
 select set_config('test.r', public.get_token_balance()::text, true);
-reset role;
+select tests.clear_authentication();
 
 select ok(
   current_setting('test.r')::jsonb ?& array['user_id', 'balance', 'debt', 'lots', 'next_expiry'],
@@ -61,10 +60,9 @@ select is(
   'get_token_balance is declared stable');
 
 -- a user who never had tokens: zeros, no lots, no expiry, and no balance row is created
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8401-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8401-000000000002');
 select set_config('test.empty', public.get_token_balance()::text, true);
-reset role;
+select tests.clear_authentication();
 select is(
   (select jsonb_object_agg(key, value) from jsonb_each(current_setting('test.empty')::jsonb)
     where key in ('user_id', 'balance', 'debt', 'lots', 'next_expiry')),

@@ -4,21 +4,10 @@
 begin;
 select plan(32);
 
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s transactions=%s lots=%s balances=%s balance=%s remaining=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select count(*) from public.token_transactions t where t.user_id = p_user),
-    (select count(*) from public.token_lots l where l.user_id = p_user),
-    (select count(*) from public.token_balances b where b.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-8204-000000000001', 'gt-bad-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-8204-000000000001', 10, 'admin_grant', 'gt-bad-seed');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 -- user
 select throws_ok($$select public.grant_tokens(null, 1, 'admin_grant', 'gt-bad-1')$$, '22023', null, 'a null user is rejected');
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-0000000000ff', 1, 'admin_grant', 'gt-bad-1')$$,
@@ -72,16 +61,15 @@ select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000
   '22023', null, 'array metadata is rejected');
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', 'gt-bad-1', null, null, '"x"')$$,
   '22023', null, 'string metadata is rejected');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8204-000000000001'),
-  'usage=0 transactions=1 lots=1 balances=1 balance=10 remaining=10', 'none of the rejected calls wrote anything');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8204-000000000001'),
+  'balance=10 lots=1 remaining=10 transactions=1', 'none of the rejected calls wrote anything');
 select is(
   (select count(*)::int from public.token_balances where user_id = '00000000-0000-4000-8204-0000000000ff'),
   0, 'no balance row was created for the unknown user');
 
 -- boundaries
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select lives_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', repeat('k', 255))$$,
   'a key of 255 characters is accepted');
 select lives_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', 'gt-bad-src', repeat('s', 200))$$,
@@ -92,9 +80,9 @@ select lives_ok($$select public.grant_tokens('00000000-0000-4000-8204-0000000000
   'null metadata is accepted');
 select lives_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1000000000000000, 'admin_grant', 'gt-bad-max')$$,
   'exactly 10^15 tokens is accepted');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8204-000000000001'),
-  'usage=0 transactions=6 lots=6 balances=1 balance=1000000000000014 remaining=1000000000000014', 'the accepted grants were written');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8204-000000000001'),
+  'balance=1000000000000014 lots=6 remaining=1000000000000014 transactions=6', 'the accepted grants were written');
 
 select * from finish();
 rollback;

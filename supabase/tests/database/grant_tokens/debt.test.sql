@@ -4,18 +4,6 @@
 begin;
 select plan(12);
 
-create function pg_temp.error_detail(p_sql text) returns text language plpgsql as $f$
-declare
-  v_detail text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_detail = pg_exception_detail;
-  return v_detail;
-end
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-8203-000000000001', 'gt-debt-alice@example.test');
 do $$
 declare
@@ -35,10 +23,9 @@ select results_eq(
   $$values (-50::bigint, 50::bigint)$$,
   'the user starts 50 tokens in debt');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select set_config('test.g1', public.grant_tokens('00000000-0000-4000-8203-000000000001', 30, 'admin_grant', 'gt-debt-1')::text, true);
-reset role;
+select tests.clear_authentication();
 select is((current_setting('test.g1')::jsonb ->> 'balance_before')::bigint, -50::bigint, 'balance_before shows the debt');
 select is((current_setting('test.g1')::jsonb ->> 'balance_after')::bigint, -20::bigint, 'the grant went to the debt');
 select results_eq(
@@ -51,25 +38,23 @@ select results_eq(
   'the debt went down by the grant');
 
 -- nothing can be spent or deducted while in debt
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8203-000000000001","role":"authenticated"}', true);
-select is(pg_temp.error_detail($$select public.record_usage('chat', 1, 'gt-debt-u1')$$),
+select tests.authenticate_as('00000000-0000-4000-8203-000000000001');
+select is(tests.error_detail($$select public.record_usage('chat', 1, 'gt-debt-u1')$$),
   'balance: -20, required: 1', 'usage in debt is PT402 with the negative balance');
 select is(
   (select jsonb_object_agg(key, value) from jsonb_each(public.get_token_balance())
     where key in ('balance', 'debt', 'lots', 'next_expiry')),
   '{"balance":-20,"debt":20,"lots":[],"next_expiry":null}'::jsonb,
   'get_token_balance shows the debt and no spendable lot');
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.clear_authentication();
+select tests.authenticate_as_service_role();
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-8203-000000000001', 1, 'admin_deduction', 'gt-debt-d1')$$,
   'PT402', null, 'a deduction in debt is PT402');
 
 -- a grant larger than the debt: the rest is spendable
 select set_config('test.g2', public.grant_tokens('00000000-0000-4000-8203-000000000001', 100, 'trial_grant', 'gt-debt-2',
   null, now() + interval '7 days')::text, true);
-reset role;
+select tests.clear_authentication();
 select is((current_setting('test.g2')::jsonb ->> 'balance_after')::bigint, 80::bigint, 'the balance is the grant minus the debt');
 select results_eq(
   $$select original, remaining from public.token_lots where transaction_id = (current_setting('test.g2')::jsonb ->> 'transaction_id')::uuid$$,

@@ -3,36 +3,14 @@
 begin;
 select plan(14);
 
-create function pg_temp.error_detail(p_sql text) returns text language plpgsql as $f$
-declare
-  v_detail text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_detail = pg_exception_detail;
-  return v_detail;
-end
-$f$;
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s transactions=%s lots=%s balances=%s balance=%s remaining=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select count(*) from public.token_transactions t where t.user_id = p_user),
-    (select count(*) from public.token_lots l where l.user_id = p_user),
-    (select count(*) from public.token_balances b where b.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-8202-000000000001', 'gt-deduct-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-8202-000000000001', 100, 'admin_grant', 'gt-deduct-perm');
 select public.grant_tokens('00000000-0000-4000-8202-000000000001', 20, 'trial_grant', 'gt-deduct-trial', null, now() + interval '7 days');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select set_config('test.d', public.grant_tokens('00000000-0000-4000-8202-000000000001', 30, 'admin_deduction', 'gt-deduct-1',
   'chargeback review', null, '{"ticket":42}')::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is(current_setting('test.d')::jsonb - 'transaction_id',
   '{"user_id":"00000000-0000-4000-8202-000000000001","transaction_type":"admin_deduction","token_amount":-30,
@@ -48,44 +26,41 @@ select results_eq(
      where l.user_id = '00000000-0000-4000-8202-000000000001' order by t.idempotency_key$$,
   $$values ('gt-deduct-perm'::text, 90::bigint), ('gt-deduct-trial'::text, 0::bigint)$$,
   'the expiring lot was burned first, then the permanent one');
-select is(pg_temp.footprint('00000000-0000-4000-8202-000000000001'),
-  'usage=0 transactions=3 lots=2 balances=1 balance=90 remaining=90', 'a deduction makes no lot');
+select is(tests.ledger_footprint('00000000-0000-4000-8202-000000000001'),
+  'balance=90 lots=2 remaining=90 transactions=3', 'a deduction makes no lot');
 
 -- more than the balance
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-8202-000000000001', 91, 'admin_deduction', 'gt-deduct-2')$$,
   'PT402', 'Insufficient tokens.', 'a deduction below zero is refused');
-select is(pg_temp.error_detail($$select public.grant_tokens('00000000-0000-4000-8202-000000000001', 91, 'admin_deduction', 'gt-deduct-2')$$),
+select is(tests.error_detail($$select public.grant_tokens('00000000-0000-4000-8202-000000000001', 91, 'admin_deduction', 'gt-deduct-2')$$),
   'balance: 90, required: 91', 'the detail gives the balance and the requirement');
 -- no expiry on a deduction
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-8202-000000000001', 1, 'admin_deduction', 'gt-deduct-3',
   null, now() + interval '1 day')$$, '22023', null, 'a deduction with p_expires_at is rejected');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8202-000000000001'),
-  'usage=0 transactions=3 lots=2 balances=1 balance=90 remaining=90', 'the refused deductions wrote nothing');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8202-000000000001'),
+  'balance=90 lots=2 remaining=90 transactions=3', 'the refused deductions wrote nothing');
 
 -- a refused deduction does not use up its key; deducting everything is allowed
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is((public.grant_tokens('00000000-0000-4000-8202-000000000001', 90, 'admin_deduction', 'gt-deduct-2') ->> 'balance_after')::bigint,
   0::bigint, 'the whole balance may be deducted, with the key of the refused attempt');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8202-000000000001'),
-  'usage=0 transactions=4 lots=2 balances=1 balance=0 remaining=0', 'every lot is empty');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8202-000000000001'),
+  'balance=0 lots=2 remaining=0 transactions=4', 'every lot is empty');
 
 -- lapsed tokens cannot be deducted: they expire first
 select public.grant_tokens('00000000-0000-4000-8202-000000000001', 40, 'trial_grant', 'gt-deduct-lapsed', null, now() + interval '1 day');
 select public.grant_tokens('00000000-0000-4000-8202-000000000001', 10, 'admin_grant', 'gt-deduct-perm-2');
 update public.token_lots l set expires_at = now() - interval '1 minute'
   from public.token_transactions t where t.id = l.transaction_id and t.idempotency_key = 'gt-deduct-lapsed';
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
-select is(pg_temp.error_detail($$select public.grant_tokens('00000000-0000-4000-8202-000000000001', 11, 'admin_deduction', 'gt-deduct-4')$$),
+select tests.authenticate_as_service_role();
+select is(tests.error_detail($$select public.grant_tokens('00000000-0000-4000-8202-000000000001', 11, 'admin_deduction', 'gt-deduct-4')$$),
   'balance: 10, required: 11', 'only live tokens can be deducted');
 select is((public.grant_tokens('00000000-0000-4000-8202-000000000001', 10, 'admin_deduction', 'gt-deduct-4') ->> 'balance_before')::bigint,
   10::bigint, 'a deduction starts from the balance after the lapsed lot expired');
-reset role;
+select tests.clear_authentication();
 select is(
   (select token_amount from public.token_transactions
     where user_id = '00000000-0000-4000-8202-000000000001' and transaction_type = 'expiration'),

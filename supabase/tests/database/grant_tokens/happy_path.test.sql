@@ -5,15 +5,14 @@ select plan(17);
 
 insert into auth.users (id, email) values ('00000000-0000-4000-8201-000000000001', 'gt-happy-alice@example.test');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select set_config('test.g1', public.grant_tokens('00000000-0000-4000-8201-000000000001', 100, 'admin_grant', 'gt-happy-1',
   null, null, '{"reason":"welcome"}')::text, true);
 select set_config('test.g2', public.grant_tokens('00000000-0000-4000-8201-000000000001', 50, 'subscription_grant', 'gt-happy-2',
   'sub_123', now() + interval '28 days')::text, true);
 select set_config('test.g3', public.grant_tokens('00000000-0000-4000-8201-000000000001', 25, 'trial_grant', 'gt-happy-3',
   null, now() + interval '7 days')::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is(current_setting('test.g1')::jsonb - 'transaction_id',
   '{"user_id":"00000000-0000-4000-8201-000000000001","transaction_type":"admin_grant","token_amount":100,

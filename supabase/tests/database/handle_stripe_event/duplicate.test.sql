@@ -35,18 +35,10 @@ select set_config('hse.paid', $${
   "type": "checkout.session.completed"
 }$$, true);
 
-create function pg_temp.footprint() returns text language sql as $f$
-  select format('events=%s transactions=%s lots=%s balance=%s',
-    (select count(*) from public.stripe_events e where e.id like 'evt_test_hse_dup_%'),
-    (select count(*) from public.token_transactions t where t.user_id = '00000000-0000-4000-8702-000000000001'),
-    (select count(*) from public.token_lots l where l.user_id = '00000000-0000-4000-8702-000000000001'),
-    (select b.balance from public.token_balances b where b.user_id = '00000000-0000-4000-8702-000000000001'))
-$f$;
-
 select set_config('test.first', public.handle_stripe_event(current_setting('hse.paid')::jsonb)::text, true);
 select set_config('test.row', (select to_jsonb(e)::text from public.stripe_events e where e.id = 'evt_test_hse_dup_1'), true);
 select is(current_setting('test.first')::jsonb ->> 'status', 'processed', 'the first delivery is processed');
-select is(pg_temp.footprint(), 'events=1 transactions=1 lots=1 balance=1000', 'one event, one purchase');
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-8702-000000000001'), 'events=' || (select count(*) from public.stripe_events e where e.id like 'evt_test_hse_dup_%')), 'balance=1000 lots=1 remaining=1000 transactions=1 events=1', 'one event, one purchase');
 
 -- Stripe delivers again (a retry after a timeout, or a resend from the dashboard).
 select set_config('test.again', public.handle_stripe_event(current_setting('hse.paid')::jsonb)::text, true);
@@ -55,7 +47,7 @@ select is(current_setting('test.again')::jsonb ->> 'event_id', 'evt_test_hse_dup
 select is(current_setting('test.again')::jsonb ->> 'type', 'checkout.session.completed', 'and its type');
 select is(current_setting('test.again')::jsonb -> 'result', current_setting('test.first')::jsonb -> 'result',
   'it answers with the first delivery''s result');
-select is(pg_temp.footprint(), 'events=1 transactions=1 lots=1 balance=1000', 'nothing changed');
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-8702-000000000001'), 'events=' || (select count(*) from public.stripe_events e where e.id like 'evt_test_hse_dup_%')), 'balance=1000 lots=1 remaining=1000 transactions=1 events=1', 'nothing changed');
 select is((select to_jsonb(e) from public.stripe_events e where e.id = 'evt_test_hse_dup_1'),
   current_setting('test.row')::jsonb, 'the recorded event is left as it was');
 
@@ -63,7 +55,7 @@ select is((select to_jsonb(e) from public.stripe_events e where e.id = 'evt_test
 select is(public.handle_stripe_event(
     jsonb_set(current_setting('hse.paid')::jsonb, '{data,object,metadata,pack_id}', '"pack_other"')) ->> 'status',
   'duplicate', 'a redelivery is a duplicate whatever its body says');
-select is(pg_temp.footprint(), 'events=1 transactions=1 lots=1 balance=1000', 'still one purchase');
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-8702-000000000001'), 'events=' || (select count(*) from public.stripe_events e where e.id like 'evt_test_hse_dup_%')), 'balance=1000 lots=1 remaining=1000 transactions=1 events=1', 'still one purchase');
 
 -- Another event about the same session (an async_payment_succeeded after a paid completed, or
 -- the same session in a second event): recorded, but the purchase is not made twice.
@@ -76,7 +68,7 @@ select is(current_setting('test.other')::jsonb #>> '{result,replayed}', 'true',
   'its result is the session''s purchase, replayed');
 select is(current_setting('test.other')::jsonb #>> '{result,transaction_id}',
   current_setting('test.first')::jsonb #>> '{result,transaction_id}', 'the same purchase');
-select is(pg_temp.footprint(), 'events=2 transactions=1 lots=1 balance=1000', 'two events, one purchase');
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-8702-000000000001'), 'events=' || (select count(*) from public.stripe_events e where e.id like 'evt_test_hse_dup_%')), 'balance=1000 lots=1 remaining=1000 transactions=1 events=2', 'two events, one purchase');
 
 select * from finish();
 rollback;

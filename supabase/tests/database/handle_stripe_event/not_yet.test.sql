@@ -131,17 +131,8 @@ select set_config('hse.checkout', $${
   "type": "checkout.session.completed"
 }$$, true);
 
-create function pg_temp.sqlstate_of(p_event jsonb) returns text language plpgsql as $f$
-begin
-  perform public.handle_stripe_event(p_event);
-  return 'no error';
-exception when others then
-  return sqlstate;
-end
-$f$;
-
 -- A refund before its purchase.
-select is(pg_temp.sqlstate_of(current_setting('hse.refund')::jsonb), '55000', 'a refund before its purchase is 55000');
+select is(tests.error_sqlstate(format('select public.handle_stripe_event(%L::jsonb)', current_setting('hse.refund'))), '55000', 'a refund before its purchase is 55000');
 select throws_ok(format('select public.handle_stripe_event(%L::jsonb)', current_setting('hse.refund')),
   '55000', 'charge.refunded for payment_intent pi_test_hse_notyet_1 arrived before its purchase.',
   'the message says what is missing');
@@ -162,8 +153,8 @@ select is(current_setting('test.other')::jsonb #>> '{result,ignored}', 'no token
   'with the reason');
 
 -- invoice.paid before its subscription; the subscription before its customer is linked.
-select is(pg_temp.sqlstate_of(current_setting('hse.invoice')::jsonb), '55000', 'invoice.paid before its subscription is 55000');
-select is(pg_temp.sqlstate_of(current_setting('hse.subscription')::jsonb), '55000',
+select is(tests.error_sqlstate(format('select public.handle_stripe_event(%L::jsonb)', current_setting('hse.invoice'))), '55000', 'invoice.paid before its subscription is 55000');
+select is(tests.error_sqlstate(format('select public.handle_stripe_event(%L::jsonb)', current_setting('hse.subscription'))), '55000',
   'a subscription with no metadata.user_id and an unlinked customer is 55000');
 select is_empty($$select 1 from public.stripe_events where id in ('evt_test_hse_notyet_invoice', 'evt_test_hse_notyet_sub_created')$$,
   'neither is recorded');

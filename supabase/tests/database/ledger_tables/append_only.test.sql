@@ -37,20 +37,18 @@ select throws_ok($$delete from public.token_drips where user_id = '00000000-0000
   '42501', null, 'a drip cannot be deleted');
 
 -- API roles: no privilege to try, and the trigger behind it
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok($$update public.token_transactions set token_amount = 1 where user_id = '00000000-0000-4000-8601-000000000001'$$,
   '42501', null, 'service_role cannot update a transaction');
 select throws_ok($$delete from public.token_usage where user_id = '00000000-0000-4000-8601-000000000001'$$,
   '42501', null, 'service_role cannot delete usage');
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8601-000000000001","role":"authenticated"}', true);
+select tests.clear_authentication();
+select tests.authenticate_as('00000000-0000-4000-8601-000000000001');
 select throws_ok($$update public.token_usage set tokens = 1 where user_id = '00000000-0000-4000-8601-000000000001'$$,
   '42501', null, 'a user cannot update its own usage');
 select throws_ok($$delete from public.token_transactions where user_id = '00000000-0000-4000-8601-000000000001'$$,
   '42501', null, 'a user cannot delete its own transactions');
-reset role;
+select tests.clear_authentication();
 
 select is((select count(*)::int from public.token_transactions where user_id = '00000000-0000-4000-8601-000000000001'), 2,
   'both transactions are still there');

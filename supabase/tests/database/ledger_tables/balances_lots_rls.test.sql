@@ -9,14 +9,12 @@ insert into auth.users (id, email) values
 select public.grant_tokens('00000000-0000-4000-8603-000000000001', 11, 'admin_grant', 'lt-rls-a');
 select public.grant_tokens('00000000-0000-4000-8603-000000000002', 22, 'admin_grant', 'lt-rls-b');
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok('select count(*) from public.token_balances', '42501', null, 'anon cannot read token_balances');
 select throws_ok('select count(*) from public.token_lots', '42501', null, 'anon cannot read token_lots');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8603-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8603-000000000001');
 select results_eq('select user_id, balance from public.token_balances',
   $$values ('00000000-0000-4000-8603-000000000001'::uuid, 11::bigint)$$, 'alice sees only her balance row');
 select results_eq('select user_id, remaining from public.token_lots',
@@ -34,15 +32,13 @@ select throws_ok($$delete from public.token_balances where user_id = '00000000-0
   '42501', null, 'a user cannot delete its balance row');
 select throws_ok($$insert into public.token_balances (user_id, balance) values ('00000000-0000-4000-8603-000000000001', 5)$$,
   '42501', null, 'a user cannot insert a balance row');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
+select tests.authenticate_with_claims('{"role": "authenticated"}');
 select is_empty('select 1 from public.token_balances', 'authenticated without sub sees no balance');
-reset role;
+select tests.clear_authentication();
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select results_eq(
   $$select user_id, balance from public.token_balances where user_id::text like '00000000-0000-4000-8603-%' order by user_id$$,
   $$values ('00000000-0000-4000-8603-000000000001'::uuid, 11::bigint), ('00000000-0000-4000-8603-000000000002'::uuid, 22::bigint)$$,
@@ -55,7 +51,7 @@ select throws_ok($$delete from public.token_lots where user_id = '00000000-0000-
   '42501', null, 'the service cannot delete lots directly');
 select throws_ok($$insert into public.token_lots (user_id, source, original, remaining) values ('00000000-0000-4000-8603-000000000001', 'gift', 1, 1)$$,
   '42501', null, 'the service cannot insert lots directly');
-reset role;
+select tests.clear_authentication();
 
 select results_eq(
   $$select balance from public.token_balances where user_id = '00000000-0000-4000-8603-000000000001'$$,

@@ -9,8 +9,7 @@ insert into public.token_features (id, description, active) values
 insert into public.token_packs (id, stripe_price_id, tokens, active) values
   ('test-8604-on', 'price_test_8604_on', 10, true), ('test-8604-off', 'price_test_8604_off', 10, false);
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select results_eq($$select id from public.token_features where id like 'lt_cat_%'$$, $$values ('lt_cat_on'::text)$$,
   'anon sees active features only');
 select results_eq($$select id from public.token_packs where id like 'test-8604-%'$$, $$values ('test-8604-on'::text)$$,
@@ -19,10 +18,9 @@ select ok((select count(*) from public.token_features where id in ('chat', 'visi
   'audio_generation', 'image_generation')) = 5, 'the shipped features are visible');
 select throws_ok($$insert into public.token_features (id) values ('lt_cat_anon')$$, '42501', null, 'anon cannot add a feature');
 select throws_ok($$update public.token_packs set tokens = 1000000 where id = 'test-8604-on'$$, '42501', null, 'anon cannot change a pack');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8604-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8604-000000000001');
 select results_eq($$select id from public.token_features where id like 'lt_cat_%'$$, $$values ('lt_cat_on'::text)$$,
   'a user sees active features only');
 select results_eq($$select id from public.token_packs where id like 'test-8604-%'$$, $$values ('test-8604-on'::text)$$,
@@ -30,17 +28,14 @@ select results_eq($$select id from public.token_packs where id like 'test-8604-%
 select throws_ok($$update public.token_packs set tokens = 1000000 where id = 'test-8604-on'$$, '42501', null, 'a user cannot change a pack');
 select throws_ok($$update public.token_features set active = true where id = 'lt_cat_off'$$, '42501', null, 'a user cannot switch a feature on');
 select throws_ok($$delete from public.token_packs where id = 'test-8604-on'$$, '42501', null, 'a user cannot delete a pack');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-8604-000000000003","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.authenticate_as_admin('00000000-0000-4000-8604-000000000003');
 select throws_ok($$insert into public.token_packs (id, tokens) values ('test-8604-admin', 5)$$, '42501', null,
   'an admin cannot add a pack directly either (the back office uses the service key)');
-reset role;
+select tests.clear_authentication();
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select results_eq($$select id from public.token_packs where id like 'test-8604-%' order by id$$,
   $$values ('test-8604-off'::text), ('test-8604-on'::text)$$, 'the service sees inactive packs too');
 select lives_ok($$insert into public.token_packs (id, stripe_price_id, tokens) values ('test-8604-new', 'price_test_8604_new', 7)$$,
@@ -49,13 +44,12 @@ select lives_ok($$update public.token_packs set active = false where id = 'test-
 select lives_ok($$insert into public.token_features (id) values ('lt_cat_new')$$, 'the service adds a feature');
 select throws_ok($$delete from public.token_packs where id = 'test-8604-off'$$, '42501', null, 'the service cannot delete a pack');
 select throws_ok($$delete from public.token_features where id = 'lt_cat_off'$$, '42501', null, 'the service cannot delete a feature');
-reset role;
+select tests.clear_authentication();
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select results_eq($$select id from public.token_packs where id like 'test-8604-%'$$, $$values ('test-8604-new'::text)$$,
   'after the changes anon sees the new pack and no longer the retired one');
-reset role;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

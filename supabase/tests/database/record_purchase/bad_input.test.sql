@@ -4,23 +4,12 @@
 begin;
 select plan(22);
 
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s transactions=%s lots=%s balances=%s balance=%s remaining=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select count(*) from public.token_transactions t where t.user_id = p_user),
-    (select count(*) from public.token_lots l where l.user_id = p_user),
-    (select count(*) from public.token_balances b where b.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-8302-000000000001', 'rp-bad-alice@example.test');
 insert into public.token_packs (id, stripe_price_id, tokens, active) values
   ('test-8302-pack', 'price_test_8302', 100, true),
   ('test-8302-retired', 'price_test_8302_retired', 100, false);
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 -- user
 select throws_ok($$select public.record_purchase(null, 'test-8302-pack', 'rp-bad-1', 100, 'usd')$$,
   '22023', null, 'a null user is rejected');
@@ -63,21 +52,20 @@ select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000
 -- metadata
 select throws_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', 'rp-bad-1', 100, 'usd',
   null, null, null, null, '[]')$$, '22023', null, 'array metadata is rejected');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8302-000000000001'),
-  'usage=0 transactions=0 lots=0 balances=0 balance= remaining=', 'none of the rejected calls wrote anything, not even a balance row');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8302-000000000001'),
+  'none', 'none of the rejected calls wrote anything, not even a balance row');
 select is(
   (select count(*)::int from public.token_balances where user_id = '00000000-0000-4000-8302-0000000000ff'),
   0, 'no balance row for the unknown user');
 
 -- the boundaries
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select lives_ok($$select public.record_purchase('00000000-0000-4000-8302-000000000001', 'test-8302-pack', repeat('k', 255), 0, 'JPY',
   null, null, null, null, null)$$, 'a 255-character key, zero cents, an upper-case currency and null metadata are accepted');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8302-000000000001'),
-  'usage=0 transactions=1 lots=1 balances=1 balance=100 remaining=100', 'the accepted purchase was written');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8302-000000000001'),
+  'balance=100 lots=1 remaining=100 transactions=1', 'the accepted purchase was written');
 
 select * from finish();
 rollback;

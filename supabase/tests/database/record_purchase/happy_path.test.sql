@@ -9,15 +9,14 @@ insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('test-8301-pack', 'price_test_8301', 'Test pack', 500),
   ('test-8301-free', 'price_test_8301_free', 'Free pack', 20);
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select set_config('test.p1', public.record_purchase('00000000-0000-4000-8301-000000000001', 'test-8301-pack', 'rp-happy-1',
   999, 'USD', 'cs_test_8301', 'pi_test_8301', 'cus_test_8301', 'evt_test_8301', '{"note":"first"}')::text, true);
 select set_config('test.p2', public.record_purchase('00000000-0000-4000-8301-000000000001', 'test-8301-pack', 'rp-happy-2',
   999, 'eur')::text, true);
 select set_config('test.p3', public.record_purchase('00000000-0000-4000-8301-000000000001', 'test-8301-free', 'rp-happy-3',
   0, 'usd')::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is(current_setting('test.p1')::jsonb - 'transaction_id',
   '{"user_id":"00000000-0000-4000-8301-000000000001","transaction_type":"purchase","token_amount":500,

@@ -6,16 +6,6 @@
 begin;
 select plan(20);
 
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s transactions=%s lots=%s balances=%s balance=%s remaining=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select count(*) from public.token_transactions t where t.user_id = p_user),
-    (select count(*) from public.token_lots l where l.user_id = p_user),
-    (select count(*) from public.token_balances b where b.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values
   ('00000000-0000-4000-8304-000000000001', 'rp-replay-alice@example.test'),
   ('00000000-0000-4000-8304-000000000002', 'rp-replay-bob@example.test');
@@ -23,22 +13,20 @@ insert into public.token_packs (id, stripe_price_id, tokens) values
   ('test-8304-pack', 'price_test_8304', 500),
   ('test-8304-other', 'price_test_8304_other', 500);
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select set_config('test.first', public.record_purchase('00000000-0000-4000-8304-000000000001', 'test-8304-pack', 'checkout:cs_8304',
   999, 'usd', 'cs_8304', 'pi_8304', 'cus_8304', 'evt_8304_completed', '{"stripe_event_type":"checkout.session.completed"}')::text, true);
 select set_config('test.again', public.record_purchase('00000000-0000-4000-8304-000000000001', 'test-8304-pack', 'checkout:cs_8304',
   999, 'usd', 'cs_8304', 'pi_8304', 'cus_8304', 'evt_8304_completed', '{"stripe_event_type":"checkout.session.completed"}')::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is(current_setting('test.again')::jsonb -> 'replayed', 'true'::jsonb, 'the same purchase again is a replay');
 select is(current_setting('test.again')::jsonb - 'replayed', current_setting('test.first')::jsonb - 'replayed',
   'a replay returns the first result');
-select is(pg_temp.footprint('00000000-0000-4000-8304-000000000001'),
-  'usage=0 transactions=1 lots=1 balances=1 balance=500 remaining=500', 'a replay writes nothing');
+select is(tests.ledger_footprint('00000000-0000-4000-8304-000000000001'),
+  'balance=500 lots=1 remaining=500 transactions=1', 'a replay writes nothing');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.record_purchase('00000000-0000-4000-8304-000000000001', 'test-8304-pack', 'checkout:cs_8304',
     999, 'usd', 'cs_8304', 'pi_8304', 'cus_8304', 'evt_8304_async', '{"stripe_event_type":"checkout.session.async_payment_succeeded"}') - 'replayed',
   current_setting('test.first')::jsonb - 'replayed',
@@ -46,15 +34,14 @@ select is(public.record_purchase('00000000-0000-4000-8304-000000000001', 'test-8
 select is(public.record_purchase('00000000-0000-4000-8304-000000000001', 'test-8304-pack', 'checkout:cs_8304',
     999, 'USD', 'cs_8304', 'pi_8304', 'cus_8304') -> 'replayed',
   'true'::jsonb, 'the currency is compared case-insensitively');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select stripe_event_id, metadata from public.token_transactions where idempotency_key = 'checkout:cs_8304'$$,
   $$values ('evt_8304_completed'::text, '{"stripe_event_type":"checkout.session.completed"}'::jsonb)$$,
   'the transaction keeps the first event''s id and metadata');
 
 -- the same key for a different purchase
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok($$select public.record_purchase('00000000-0000-4000-8304-000000000001', 'test-8304-other', 'checkout:cs_8304',
   999, 'usd', 'cs_8304', 'pi_8304', 'cus_8304')$$,
   'PT409', 'This idempotency key was already used for a different request.', 'another pack is PT409');
@@ -70,37 +57,34 @@ select throws_ok($$select public.record_purchase('00000000-0000-4000-8304-000000
   999, 'usd', 'cs_8304', 'pi_8304', null)$$, 'PT409', null, 'a missing customer is PT409');
 select throws_ok($$select public.record_purchase('00000000-0000-4000-8304-000000000002', 'test-8304-pack', 'checkout:cs_8304',
   999, 'usd', 'cs_8304', 'pi_8304', 'cus_8304')$$, 'PT409', null, 'another user is PT409 (keys are global)');
-reset role;
+select tests.clear_authentication();
 select public.grant_tokens('00000000-0000-4000-8304-000000000002', 5, 'admin_grant', 'rp-replay-grant');
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok($$select public.record_purchase('00000000-0000-4000-8304-000000000002', 'test-8304-pack', 'rp-replay-grant', 999, 'usd')$$,
   'PT409', null, 'a grant''s key is PT409 for a purchase');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8304-000000000001'),
-  'usage=0 transactions=1 lots=1 balances=1 balance=500 remaining=500', 'a reused key writes nothing for alice');
-select is(pg_temp.footprint('00000000-0000-4000-8304-000000000002'),
-  'usage=0 transactions=1 lots=1 balances=1 balance=5 remaining=5', 'nor for bob');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8304-000000000001'),
+  'balance=500 lots=1 remaining=500 transactions=1', 'a reused key writes nothing for alice');
+select is(tests.ledger_footprint('00000000-0000-4000-8304-000000000002'),
+  'balance=5 lots=1 remaining=5 transactions=1', 'nor for bob');
 
 -- the pack changes after the purchase: a replay still returns what was bought
 update public.token_packs set tokens = 999 where id = 'test-8304-pack';
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.record_purchase('00000000-0000-4000-8304-000000000001', 'test-8304-pack', 'checkout:cs_8304',
     999, 'usd', 'cs_8304', 'pi_8304', 'cus_8304') - 'replayed',
   current_setting('test.first')::jsonb - 'replayed', 'a replay after the pack''s tokens changed returns the first result');
-reset role;
+select tests.clear_authentication();
 update public.token_packs set active = false where id = 'test-8304-pack';
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.record_purchase('00000000-0000-4000-8304-000000000001', 'test-8304-pack', 'checkout:cs_8304',
     999, 'usd', 'cs_8304', 'pi_8304', 'cus_8304', 'evt_8304_async') - 'replayed',
   current_setting('test.first')::jsonb - 'replayed', 'a replay after the pack was retired returns the first result');
 select throws_ok($$select public.record_purchase('00000000-0000-4000-8304-000000000001', 'test-8304-pack', 'checkout:cs_8304_new',
   999, 'usd', 'cs_8304_new')$$, '22023', null, 'while a new purchase of the retired pack is rejected');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8304-000000000001'),
-  'usage=0 transactions=1 lots=1 balances=1 balance=500 remaining=500', 'the replays wrote nothing');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8304-000000000001'),
+  'balance=500 lots=1 remaining=500 transactions=1', 'the replays wrote nothing');
 
 select * from finish();
 rollback;

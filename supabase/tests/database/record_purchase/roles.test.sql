@@ -3,16 +3,6 @@
 begin;
 select plan(11);
 
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s transactions=%s lots=%s balances=%s balance=%s remaining=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select count(*) from public.token_transactions t where t.user_id = p_user),
-    (select count(*) from public.token_lots l where l.user_id = p_user),
-    (select count(*) from public.token_balances b where b.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values
   ('00000000-0000-4000-8303-000000000001', 'rp-roles-alice@example.test'),
   ('00000000-0000-4000-8303-000000000003', 'rp-roles-admin@example.test');
@@ -23,46 +13,39 @@ select ok(not has_function_privilege('anon', 'public.record_purchase(uuid, text,
 select ok(not has_function_privilege('authenticated', 'public.record_purchase(uuid, text, text, bigint, text, text, text, text, text, jsonb)', 'execute'),
   'authenticated has no EXECUTE on record_purchase');
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok($$select public.record_purchase('00000000-0000-4000-8303-000000000001', 'test-8303-pack', 'rp-roles-1', 100, 'usd')$$,
   '42501', null, 'anon cannot record a purchase');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8303-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8303-000000000001');
 select throws_ok($$select public.record_purchase('00000000-0000-4000-8303-000000000001', 'test-8303-pack', 'rp-roles-1', 100, 'usd')$$,
   '42501', null, 'a user cannot record its own purchase');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-8303-000000000001","role":"authenticated","user_metadata":{"role":"admin"}}', true);
+select tests.authenticate_with_claims('{"sub": "00000000-0000-4000-8303-000000000001", "role": "authenticated", "user_metadata": {"role": "admin"}}');
 select throws_ok($$select public.record_purchase('00000000-0000-4000-8303-000000000001', 'test-8303-pack', 'rp-roles-1', 100, 'usd')$$,
   '42501', null, 'user_metadata.role = admin cannot record a purchase');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-8303-000000000003","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.authenticate_as_admin('00000000-0000-4000-8303-000000000003');
 select throws_ok($$select public.record_purchase('00000000-0000-4000-8303-000000000001', 'test-8303-pack', 'rp-roles-1', 100, 'usd')$$,
   '42501', null, 'an admin cannot record a purchase for a user');
 select throws_ok($$select public.record_purchase('00000000-0000-4000-8303-000000000003', 'test-8303-pack', 'rp-roles-2', 100, 'usd')$$,
   '42501', null, 'an admin cannot record a purchase for itself');
-reset role;
+select tests.clear_authentication();
 
-select is(pg_temp.footprint('00000000-0000-4000-8303-000000000001'),
-  'usage=0 transactions=0 lots=0 balances=0 balance= remaining=', 'nothing was written for alice');
-select is(pg_temp.footprint('00000000-0000-4000-8303-000000000003'),
-  'usage=0 transactions=0 lots=0 balances=0 balance= remaining=', 'nothing was written for the admin');
+select is(tests.ledger_footprint('00000000-0000-4000-8303-000000000001'),
+  'none', 'nothing was written for alice');
+select is(tests.ledger_footprint('00000000-0000-4000-8303-000000000003'),
+  'none', 'nothing was written for the admin');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is((public.record_purchase('00000000-0000-4000-8303-000000000001', 'test-8303-pack', 'rp-roles-1', 100, 'usd') ->> 'balance_after')::bigint,
   100::bigint, 'the service records a purchase');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8303-000000000001'),
-  'usage=0 transactions=1 lots=1 balances=1 balance=100 remaining=100', 'the service''s purchase was written');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8303-000000000001'),
+  'balance=100 lots=1 remaining=100 transactions=1', 'the service''s purchase was written');
 
 select * from finish();
 rollback;

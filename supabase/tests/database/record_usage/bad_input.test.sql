@@ -4,24 +4,13 @@
 begin;
 select plan(33);
 
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s transactions=%s lots=%s balances=%s balance=%s remaining=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select count(*) from public.token_transactions t where t.user_id = p_user),
-    (select count(*) from public.token_lots l where l.user_id = p_user),
-    (select count(*) from public.token_balances b where b.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values
   ('00000000-0000-4000-8105-000000000001', 'ru-bad-alice@example.test'),
   ('00000000-0000-4000-8105-000000000002', 'ru-bad-bob@example.test');
 select public.grant_tokens('00000000-0000-4000-8105-000000000001', 100, 'admin_grant', 'ru-bad-grant');
 insert into public.token_features (id, description, active) values ('ru_bad_retired', 'retired feature', false);
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8105-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8105-000000000001');
 -- feature
 select throws_ok($$select public.record_usage('no_such_feature', 1, 'ru-bad-1')$$, '22023', null, 'an unknown feature is rejected');
 select throws_ok($$select public.record_usage('ru_bad_retired', 1, 'ru-bad-1')$$, '22023', null, 'an inactive feature is rejected');
@@ -45,61 +34,55 @@ select throws_ok($$select public.record_usage('chat', 1, 'ru-bad-1', null, null,
 select throws_ok($$select public.record_usage('chat', 1, 'ru-bad-1', null, null, jsonb_build_object('blob', repeat('x', 17000)))$$,
   '22023', null, 'metadata over 16 KiB is rejected');
 select throws_ok($$select public.record_usage('chat', 1, 'ru-bad-1', null, repeat('m', 201))$$, '22023', null, 'a model name over 200 characters is rejected');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8105-000000000001'),
-  'usage=0 transactions=1 lots=1 balances=1 balance=100 remaining=100', 'none of the rejected calls wrote anything');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8105-000000000001'),
+  'balance=100 lots=1 remaining=100 transactions=1', 'none of the rejected calls wrote anything');
 
 -- unknown users
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8105-0000000000ff","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8105-0000000000ff');
 select throws_ok($$select public.record_usage('chat', 1, 'ru-bad-ghost')$$, '22023', null, 'a signed-in user missing from auth.users is rejected');
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.clear_authentication();
+select tests.authenticate_as_service_role();
 select throws_ok($$select public.record_usage('chat', 1, 'ru-bad-ghost', '00000000-0000-4000-8105-0000000000fe')$$,
   '22023', null, 'the service naming an unknown user is rejected');
 select throws_ok($$select public.record_usage('chat', 1, 'ru-bad-s1')$$, '22023', null, 'the service must name the user');
-reset role;
+select tests.clear_authentication();
 select is(
   (select count(*)::int from public.token_balances
     where user_id in ('00000000-0000-4000-8105-0000000000ff', '00000000-0000-4000-8105-0000000000fe')),
   0, 'no balance row was created for an unknown user');
-select is(pg_temp.footprint('00000000-0000-4000-8105-000000000001'),
-  'usage=0 transactions=1 lots=1 balances=1 balance=100 remaining=100', 'still nothing written for alice');
+select is(tests.ledger_footprint('00000000-0000-4000-8105-000000000001'),
+  'balance=100 lots=1 remaining=100 transactions=1', 'still nothing written for alice');
 
 -- the boundaries are accepted
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8105-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8105-000000000001');
 select lives_ok($$select public.record_usage('chat', 1, repeat('k', 255))$$, 'a key of 255 characters is accepted');
 select lives_ok($$select public.record_usage('chat', 1, ' padded key ')$$, 'a key with spaces around it is accepted');
 select lives_ok($$select public.record_usage('chat', 1, 'ru-bad-model', null, repeat('m', 200))$$, 'a model name of 200 characters is accepted');
 select lives_ok($$select public.record_usage('chat', 1, 'ru-bad-meta', null, null, '{"nested":{"a":[1,2,3]}}')$$, 'object metadata is accepted');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8105-000000000001'),
-  'usage=4 transactions=1 lots=1 balances=1 balance=96 remaining=96', 'the accepted calls spent one token each');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8105-000000000001'),
+  'balance=96 lots=1 remaining=96 transactions=1 usage=4 used=4', 'the accepted calls spent one token each');
 
 select public.grant_tokens('00000000-0000-4000-8105-000000000002', 1000000000000000, 'admin_grant', 'ru-bad-max');
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8105-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8105-000000000002');
 select is((public.record_usage('chat', 1000000000000000, 'ru-bad-max') ->> 'balance_after')::bigint, 0::bigint,
   'exactly 10^15 tokens may be spent');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-8105-000000000002'),
-  'usage=1 transactions=1 lots=1 balances=1 balance=0 remaining=0', 'bob spent them all');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-8105-000000000002'),
+  'balance=0 lots=1 remaining=0 transactions=1 usage=1 used=1000000000000000', 'bob spent them all');
 
 -- the feature catalog decides: switched on it accepts usage, switched off again it does not
 update public.token_features set active = true where id = 'ru_bad_retired';
 select public.grant_tokens('00000000-0000-4000-8105-000000000002', 5, 'admin_grant', 'ru-bad-bob-5');
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8105-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8105-000000000002');
 select lives_ok($$select public.record_usage('ru_bad_retired', 1, 'ru-bad-reactivated')$$, 'a reactivated feature accepts usage');
-reset role;
+select tests.clear_authentication();
 update public.token_features set active = false where id = 'ru_bad_retired';
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8105-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8105-000000000002');
 select throws_ok($$select public.record_usage('ru_bad_retired', 1, 'ru-bad-deactivated')$$, '22023', null,
   'a deactivated feature rejects new usage');
-reset role;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

@@ -21,30 +21,27 @@ create view pg_temp.lots as
     from public.token_lots l join public.token_transactions t on t.id = l.transaction_id
    where l.user_id = '00000000-0000-4000-8102-000000000001';
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8102-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8102-000000000001');
 select public.record_usage('chat', 15, 'ru-burn-u1');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   'select lot, remaining from pg_temp.lots order by lot',
   $$values ('ru-burn-10d', 10::bigint), ('ru-burn-5d-new', 5::bigint), ('ru-burn-5d-old', 0::bigint),
            ('ru-burn-perm-new', 10::bigint), ('ru-burn-perm-old', 10::bigint)$$,
   'the soonest-expiring lots go first, the older of two with the same expiry before the newer');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8102-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8102-000000000001');
 select public.record_usage('chat', 20, 'ru-burn-u2');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   'select lot, remaining from pg_temp.lots order by lot',
   $$values ('ru-burn-10d', 0::bigint), ('ru-burn-5d-new', 0::bigint), ('ru-burn-5d-old', 0::bigint),
            ('ru-burn-perm-new', 10::bigint), ('ru-burn-perm-old', 5::bigint)$$,
   'then the later-expiring lot, then the oldest permanent lot');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8102-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8102-000000000001');
 select public.record_usage('chat', 10, 'ru-burn-u3');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   'select lot, remaining from pg_temp.lots order by lot',
   $$values ('ru-burn-10d', 0::bigint), ('ru-burn-5d-new', 0::bigint), ('ru-burn-5d-old', 0::bigint),

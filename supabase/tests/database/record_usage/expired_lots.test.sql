@@ -3,18 +3,6 @@
 begin;
 select plan(14);
 
-create function pg_temp.error_detail(p_sql text) returns text language plpgsql as $f$
-declare
-  v_detail text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_detail = pg_exception_detail;
-  return v_detail;
-end
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-8103-000000000001', 'ru-exp-alice@example.test');
 
 -- 50 + 7 tokens in lots that have lapsed but were never swept (the balance still counts
@@ -36,14 +24,13 @@ select is(public.get_token_balance('00000000-0000-4000-8103-000000000001') ->> '
   'get_token_balance counts only the live lot');
 
 -- More than the live tokens: refused, and the refusal leaves everything as it was.
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8103-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8103-000000000001');
 select throws_ok(
   $$select public.record_usage('chat', 30, 'ru-exp-u0')$$,
   'PT402', 'Insufficient tokens.', 'lapsed tokens cannot be spent');
-select is(pg_temp.error_detail($$select public.record_usage('chat', 30, 'ru-exp-u0')$$),
+select is(tests.error_detail($$select public.record_usage('chat', 30, 'ru-exp-u0')$$),
   'balance: 20, required: 30', 'the refusal reports the live balance');
-reset role;
+select tests.clear_authentication();
 select is(
   (select count(*)::int from public.token_transactions where user_id = '00000000-0000-4000-8103-000000000001'),
   3, 'a refused usage leaves no expiration transaction behind');
@@ -51,10 +38,9 @@ select is(
   (select count(*)::int from public.token_usage where user_id = '00000000-0000-4000-8103-000000000001'),
   0, 'and no usage');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8103-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8103-000000000001');
 select set_config('test.r', public.record_usage('chat', 15, 'ru-exp-u1')::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is((current_setting('test.r')::jsonb ->> 'balance_before')::bigint, 20::bigint,
   'the usage starts from the balance after the sweep');

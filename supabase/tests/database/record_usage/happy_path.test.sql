@@ -6,10 +6,9 @@ select plan(20);
 insert into auth.users (id, email) values ('00000000-0000-4000-8101-000000000001', 'ru-happy-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-8101-000000000001', 100, 'admin_grant', 'ru-happy-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8101-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8101-000000000001');
 select set_config('test.r1', public.record_usage('chat', 30, 'ru-happy-1', null, 'model-x', '{"conversation":"c1"}')::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is(current_setting('test.r1')::jsonb ->> 'user_id', '00000000-0000-4000-8101-000000000001', 'the result names the caller');
 select is((current_setting('test.r1')::jsonb ->> 'tokens')::bigint, 30::bigint, 'the result carries the tokens spent');
@@ -40,11 +39,10 @@ select is(
   1, 'usage writes no transaction');
 
 -- The user may also name itself; spending the whole balance is allowed; null metadata is {}.
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8101-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8101-000000000001');
 select set_config('test.r2', public.record_usage('vision_generation', 10, 'ru-happy-2', '00000000-0000-4000-8101-000000000001')::text, true);
 select set_config('test.r3', public.record_usage('chat', 60, 'ru-happy-3', null, null, null)::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is((current_setting('test.r2')::jsonb ->> 'balance_before')::bigint, 70::bigint, 'a second spend starts from the first one''s balance_after');
 select is((current_setting('test.r2')::jsonb ->> 'balance_after')::bigint, 60::bigint, 'naming one''s own id works like passing null');

@@ -6,12 +6,11 @@ select plan(9);
 insert into auth.users (id, email) values ('00000000-0000-4000-b301-000000000001', 'rh-happy-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b301-000000000001', 100, 'admin_grant', 'rh-happy-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b301-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b301-000000000001');
 select set_config('test.h', public.reserve_tokens('chat', 40, 'h') ->> 'hold_id', true);
 select public.reserve_tokens('chat', 25, 'other');
 select set_config('test.r', public.release_hold(current_setting('test.h')::uuid)::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is(current_setting('test.r')::jsonb,
   jsonb_build_object('hold_id', current_setting('test.h'), 'user_id', '00000000-0000-4000-b301-000000000001',
@@ -31,10 +30,9 @@ select results_eq(
   $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b301-000000000001'$$,
   $$values (100::bigint, 0::bigint)$$, 'the balance is unchanged');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b301-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b301-000000000001');
 select is((public.reserve_tokens('chat', 75, 'again') ->> 'available_after')::bigint, 0::bigint, 'the released tokens can be held again');
-reset role;
+select tests.clear_authentication();
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b301-000000000001')$$, 'the ledger is consistent');
 
 select * from finish();

@@ -6,18 +6,16 @@ select plan(5);
 insert into auth.users (id, email) values ('00000000-0000-4000-b302-000000000001', 'rh-lapsed-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b302-000000000001', 100, 'admin_grant', 'rh-lapsed-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b302-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b302-000000000001');
 select set_config('test.h1', public.reserve_tokens('chat', 40, 'h1') ->> 'hold_id', true);
 select set_config('test.h2', public.reserve_tokens('chat', 30, 'h2') ->> 'hold_id', true);
-reset role;
+select tests.clear_authentication();
 update public.token_holds set expires_at = now() - interval '1 second'
  where id in (current_setting('test.h1')::uuid, current_setting('test.h2')::uuid);
 update public.token_holds set status = 'expired', tokens_released = tokens_held, closed_at = now()
  where id = current_setting('test.h2')::uuid; -- as the sweep leaves it
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b302-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b302-000000000001');
 select is(public.release_hold(current_setting('test.h1')::uuid) - 'hold_id',
   '{"user_id":"00000000-0000-4000-b302-000000000001","status":"released","released":40,"available_after":100,"replayed":false}'::jsonb,
   'a lapsed, unswept hold is released');
@@ -25,7 +23,7 @@ select is(public.release_hold(current_setting('test.h2')::uuid) - 'hold_id',
   '{"user_id":"00000000-0000-4000-b302-000000000001","status":"released","released":30,"available_after":100,"replayed":false}'::jsonb,
   'an expired (swept) hold is released');
 select is(public.release_hold(current_setting('test.h2')::uuid) -> 'replayed', 'true'::jsonb, 'and releasing it again is a replay');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select idempotency_key, status from public.token_holds where user_id = '00000000-0000-4000-b302-000000000001' order by 1$$,
   $$values ('h1'::text, 'released'::text), ('h2'::text, 'released'::text)$$, 'both holds end released');

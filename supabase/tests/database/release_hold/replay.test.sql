@@ -6,22 +6,20 @@ select plan(6);
 insert into auth.users (id, email) values ('00000000-0000-4000-b304-000000000001', 'rh-replay-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b304-000000000001', 100, 'admin_grant', 'rh-replay-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b304-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b304-000000000001');
 select set_config('test.h', public.reserve_tokens('chat', 40, 'h') ->> 'hold_id', true);
 select set_config('test.first', public.release_hold(current_setting('test.h')::uuid)::text, true);
 select set_config('test.closed', (select closed_at::text from public.token_holds where id = current_setting('test.h')::uuid), true);
 select set_config('test.again', public.release_hold(current_setting('test.h')::uuid)::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is(current_setting('test.again')::jsonb -> 'replayed', 'true'::jsonb, 'releasing again is a replay');
 select is(current_setting('test.again')::jsonb - 'replayed', current_setting('test.first')::jsonb - 'replayed',
   'it returns what the first release returned');
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.release_hold(current_setting('test.h')::uuid) - 'replayed', current_setting('test.first')::jsonb - 'replayed',
   'the service retrying the release replays it');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select status, tokens_released, tokens_used, closed_at::text from public.token_holds where id = current_setting('test.h')::uuid$$,
   $$values ('released'::text, 40::bigint, 0::bigint, current_setting('test.closed'))$$, 'the replays changed nothing on the hold');

@@ -3,10 +3,6 @@
 begin;
 select plan(13);
 
-create function pg_temp.statuses(p_user uuid) returns text language sql as $f$
-  select string_agg(h.idempotency_key || ':' || h.status, ',' order by h.idempotency_key) from public.token_holds h where h.user_id = p_user
-$f$;
-
 insert into auth.users (id, email) values
   ('00000000-0000-4000-b305-000000000001', 'rh-roles-alice@example.test'),
   ('00000000-0000-4000-b305-000000000002', 'rh-roles-bob@example.test'),
@@ -19,48 +15,39 @@ select set_config('test.a3', public.reserve_tokens('chat', 10, 'a3', '00000000-0
 select set_config('test.c1', public.reserve_tokens('chat', 10, 'c1', '00000000-0000-4000-b305-000000000003') ->> 'hold_id', true);
 
 select ok(not has_function_privilege('anon', 'public.release_hold(uuid)', 'execute'), 'anon has no EXECUTE on release_hold');
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok($$select public.release_hold(current_setting('test.a1')::uuid)$$, '42501', null, 'anon cannot release');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b305-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b305-000000000002');
 select throws_ok($$select public.release_hold(current_setting('test.a1')::uuid)$$, '42501', null,
   'another user cannot release alice''s hold');
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-b305-000000000002","role":"authenticated","user_metadata":{"role":"admin"}}', true);
+select tests.clear_authentication();
+select tests.authenticate_with_claims('{"sub": "00000000-0000-4000-b305-000000000002", "role": "authenticated", "user_metadata": {"role": "admin"}}');
 select throws_ok($$select public.release_hold(current_setting('test.a1')::uuid)$$, '42501', null,
   'user_metadata.role = admin changes nothing');
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
+select tests.clear_authentication();
+select tests.authenticate_with_claims('{"role": "authenticated"}');
 select throws_ok($$select public.release_hold(current_setting('test.a1')::uuid)$$, '42501', null, 'a token without sub cannot release');
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-b305-000000000003","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.clear_authentication();
+select tests.authenticate_as_admin('00000000-0000-4000-b305-000000000003');
 select throws_ok($$select public.release_hold(current_setting('test.a1')::uuid)$$, '42501', null,
   'an admin cannot release another user''s hold');
 select is(public.release_hold(current_setting('test.c1')::uuid) ->> 'status', 'released', 'an admin releases its own hold');
-reset role;
-select is(pg_temp.statuses('00000000-0000-4000-b305-000000000001'), 'a1:held,a2:held,a3:held', 'the refused callers changed nothing');
+select tests.clear_authentication();
+select is(tests.hold_statuses('00000000-0000-4000-b305-000000000001'), 'a1:held,a2:held,a3:held', 'the refused callers changed nothing');
 select is(public.get_token_balance('00000000-0000-4000-b305-000000000001') ->> 'held', '30', 'alice still holds 30');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b305-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b305-000000000001');
 select is(public.release_hold(current_setting('test.a1')::uuid) ->> 'available_after', '80', 'the owner releases its hold');
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.clear_authentication();
+select tests.authenticate_as_service_role();
 select is(public.release_hold(current_setting('test.a2')::uuid) ->> 'user_id', '00000000-0000-4000-b305-000000000001',
   'the service releases anyone''s hold');
-reset role;
+select tests.clear_authentication();
 select is(public.release_hold(current_setting('test.a3')::uuid) ->> 'available_after', '100',
   'a session that did not switch role acts like the service');
-select is(pg_temp.statuses('00000000-0000-4000-b305-000000000001'), 'a1:released,a2:released,a3:released', 'all three released');
+select is(tests.hold_statuses('00000000-0000-4000-b305-000000000001'), 'a1:released:0,a2:released:0,a3:released:0', 'all three released');
 
 select * from finish();
 rollback;

@@ -5,17 +5,15 @@ select plan(6);
 insert into auth.users (id, email) values ('00000000-0000-4000-b303-000000000001', 'rh-settled-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b303-000000000001', 100, 'admin_grant', 'rh-settled-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b303-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b303-000000000001');
 select set_config('test.h', public.reserve_tokens('chat', 40, 'h') ->> 'hold_id', true);
 select set_config('test.s', public.settle_hold(current_setting('test.h')::uuid, 25)::text, true);
 select throws_ok($$select public.release_hold(current_setting('test.h')::uuid)$$, '22023',
   'This hold was settled; a settled hold cannot be released.', 'a settled hold cannot be released');
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.clear_authentication();
+select tests.authenticate_as_service_role();
 select throws_ok($$select public.release_hold(current_setting('test.h')::uuid)$$, '22023', null, 'not by the service either');
-reset role;
+select tests.clear_authentication();
 
 select results_eq(
   $$select status, tokens_used, tokens_released, usage_id::text from public.token_holds where id = current_setting('test.h')::uuid$$,
@@ -28,13 +26,12 @@ select results_eq(
   $$values (75::bigint, 0::bigint)$$, 'the balance keeps the settle');
 
 -- a zero settle is a settle too
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b303-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b303-000000000001');
 select set_config('test.h0', public.reserve_tokens('chat', 5, 'h0') ->> 'hold_id', true);
 select public.settle_hold(current_setting('test.h0')::uuid, 0);
 select throws_ok($$select public.release_hold(current_setting('test.h0')::uuid)$$, '22023', null,
   'a hold settled with zero tokens cannot be released either');
-reset role;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

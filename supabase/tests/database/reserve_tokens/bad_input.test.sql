@@ -4,22 +4,11 @@
 begin;
 select plan(27);
 
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s transactions=%s holds=%s balances=%s balance=%s remaining=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select count(*) from public.token_transactions t where t.user_id = p_user),
-    (select count(*) from public.token_holds h where h.user_id = p_user),
-    (select count(*) from public.token_balances b where b.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-b103-000000000001', 'rt-bad-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b103-000000000001', 100, 'admin_grant', 'rt-bad-grant');
 insert into public.token_features (id, description, active) values ('rt_bad_retired', 'retired feature', false);
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b103-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b103-000000000001');
 -- tokens
 select throws_ok($$select public.reserve_tokens('chat', null, 'rt-bad-1')$$, '22023', null, 'null tokens are rejected');
 select throws_ok($$select public.reserve_tokens('chat', 0, 'rt-bad-1')$$, '22023', null, 'zero tokens are rejected');
@@ -42,41 +31,38 @@ select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-1', null, nul
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-1', null, 0)$$, '22023', null, 'a TTL of 0 is rejected');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-1', null, -60)$$, '22023', null, 'a negative TTL is rejected');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-1', null, 86401)$$, '22023', null, 'a TTL over a day is rejected');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-b103-000000000001'),
-  'usage=0 transactions=1 holds=0 balances=1 balance=100 remaining=100', 'none of the rejected calls wrote anything');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-b103-000000000001'),
+  'balance=100 lots=1 remaining=100 transactions=1', 'none of the rejected calls wrote anything');
 
 -- unknown users, and the service must name the user
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b103-0000000000ff","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b103-0000000000ff');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-ghost')$$, '22023', null,
   'a signed-in user missing from auth.users is rejected');
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.clear_authentication();
+select tests.authenticate_as_service_role();
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-ghost', '00000000-0000-4000-b103-0000000000fe')$$,
   '22023', null, 'the service naming an unknown user is rejected');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-bad-s1')$$, '22023', null, 'the service must name the user');
-reset role;
+select tests.clear_authentication();
 select is(
   (select count(*)::int from public.token_balances
     where user_id in ('00000000-0000-4000-b103-0000000000ff', '00000000-0000-4000-b103-0000000000fe')),
   0, 'no balance row was created for an unknown user');
-select is(pg_temp.footprint('00000000-0000-4000-b103-000000000001'),
-  'usage=0 transactions=1 holds=0 balances=1 balance=100 remaining=100', 'still nothing written for alice');
+select is(tests.ledger_footprint('00000000-0000-4000-b103-000000000001'),
+  'balance=100 lots=1 remaining=100 transactions=1', 'still nothing written for alice');
 
 -- the boundaries are accepted
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b103-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b103-000000000001');
 select is((public.reserve_tokens('chat', 1, 'rt-bad-ttl1', null, 1) ->> 'expires_at')::timestamptz, now() + interval '1 second',
   'a TTL of 1 second is accepted');
 select is((public.reserve_tokens('chat', 1, 'rt-bad-ttl-day', null, 86400) ->> 'expires_at')::timestamptz, now() + interval '1 day',
   'a TTL of a day is accepted');
 select lives_ok($$select public.reserve_tokens('chat', 1, repeat('k', 255))$$, 'a key of 255 characters is accepted');
 select lives_ok($$select public.reserve_tokens('chat', 97, ' padded key ')$$, 'a key with spaces around it is accepted, and all the rest may be held');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-b103-000000000001'),
-  'usage=0 transactions=1 holds=4 balances=1 balance=100 remaining=100', 'the accepted calls wrote one hold each');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-b103-000000000001'),
+  'balance=100 lots=1 remaining=100 transactions=1 holds=4 held=100', 'the accepted calls wrote one hold each');
 
 select * from finish();
 rollback;

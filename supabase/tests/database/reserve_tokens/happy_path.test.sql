@@ -4,23 +4,12 @@
 begin;
 select plan(20);
 
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s transactions=%s holds=%s balance=%s debt=%s remaining=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select count(*) from public.token_transactions t where t.user_id = p_user),
-    (select count(*) from public.token_holds h where h.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select b.debt from public.token_balances b where b.user_id = p_user),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-b101-000000000001', 'rt-happy-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b101-000000000001', 100, 'admin_grant', 'rt-happy-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b101-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b101-000000000001');
 select set_config('test.r', public.reserve_tokens('chat', 30, 'rt-happy-1')::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is(current_setting('test.r')::jsonb ->> 'user_id', '00000000-0000-4000-b101-000000000001', 'the hold is the caller''s');
 select is((current_setting('test.r')::jsonb ->> 'tokens_held')::bigint, 30::bigint, 'it holds the tokens asked for');
@@ -42,18 +31,17 @@ select results_eq(
             30::bigint, 'rt-happy-1'::text, 'held'::text, 70::bigint, true, null::uuid, null::bigint, null::bigint,
             null::timestamptz)$$,
   'one token_holds row with the hold''s id, feature, tokens, key and expiry, not closed');
-select is(pg_temp.footprint('00000000-0000-4000-b101-000000000001'),
-  'usage=0 transactions=1 holds=1 balance=100 debt=0 remaining=100',
+select is(tests.ledger_footprint('00000000-0000-4000-b101-000000000001'),
+  'balance=100 lots=1 remaining=100 transactions=1 holds=1 held=30',
   'a hold is state, not ledger: no usage, no transaction, the balance and lots unchanged');
 select is(public.get_token_balance('00000000-0000-4000-b101-000000000001') - 'lots' - 'next_expiry',
   '{"user_id":"00000000-0000-4000-b101-000000000001","balance":100,"debt":0,"held":30,"available":70}'::jsonb,
   'get_token_balance reports the balance, the held tokens and what is available');
 
 -- a second hold with its own TTL counts the first
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b101-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b101-000000000001');
 select set_config('test.r2', public.reserve_tokens('vision_generation', 45, 'rt-happy-2', null, 60)::text, true);
-reset role;
+select tests.clear_authentication();
 select is((current_setting('test.r2')::jsonb ->> 'available_after')::bigint, 25::bigint,
   'a second hold sees what the first left available');
 select is((current_setting('test.r2')::jsonb ->> 'expires_at')::timestamptz, now() + interval '60 seconds',
@@ -64,15 +52,14 @@ select is((select feature from public.token_holds where id = (current_setting('t
   'vision_generation', 'the hold keeps its feature');
 
 -- exactly what is available may be held (p_user_id naming oneself is the same as null)
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b101-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b101-000000000001');
 select set_config('test.r3', public.reserve_tokens('chat', 25, 'rt-happy-3', '00000000-0000-4000-b101-000000000001')::text, true);
-reset role;
+select tests.clear_authentication();
 select is((current_setting('test.r3')::jsonb ->> 'available_after')::bigint, 0::bigint, 'the last available tokens may be held');
 select is(public.get_token_balance('00000000-0000-4000-b101-000000000001') ->> 'held', '100', 'all 100 tokens are held');
 select is(public.get_token_balance('00000000-0000-4000-b101-000000000001') ->> 'available', '0', 'none is available');
-select is(pg_temp.footprint('00000000-0000-4000-b101-000000000001'),
-  'usage=0 transactions=1 holds=3 balance=100 debt=0 remaining=100', 'three holds, still no ledger row');
+select is(tests.ledger_footprint('00000000-0000-4000-b101-000000000001'),
+  'balance=100 lots=1 remaining=100 transactions=1 holds=3 held=100', 'three holds, still no ledger row');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b101-000000000001')$$, 'the ledger is consistent');
 select is((select count(*)::int from public.token_holds where user_id = '00000000-0000-4000-b101-000000000001' and status = 'held'),
   3, 'all three holds are held');

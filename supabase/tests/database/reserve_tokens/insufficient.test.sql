@@ -4,77 +4,52 @@
 begin;
 select plan(18);
 
-create function pg_temp.error_detail(p_sql text) returns text language plpgsql as $f$
-declare
-  v_detail text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_detail = pg_exception_detail;
-  return v_detail;
-end
-$f$;
-
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s transactions=%s holds=%s balance=%s remaining=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select count(*) from public.token_transactions t where t.user_id = p_user),
-    (select count(*) from public.token_holds h where h.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values
   ('00000000-0000-4000-b102-000000000001', 'rt-short-alice@example.test'),
   ('00000000-0000-4000-b102-000000000002', 'rt-short-bob@example.test');
 select public.grant_tokens('00000000-0000-4000-b102-000000000001', 100, 'admin_grant', 'rt-short-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b102-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b102-000000000001');
 select throws_ok($$select public.reserve_tokens('chat', 101, 'rt-short-1')$$, 'PT402', 'Insufficient tokens.',
   'more than the balance cannot be held');
-select is(pg_temp.error_detail($$select public.reserve_tokens('chat', 101, 'rt-short-1')$$), 'balance: 100, required: 101',
+select is(tests.error_detail($$select public.reserve_tokens('chat', 101, 'rt-short-1')$$), 'balance: 100, required: 101',
   'the refusal reports what is available and what was asked');
 select set_config('test.h1', public.reserve_tokens('chat', 60, 'rt-short-60') ->> 'hold_id', true);
 select throws_ok($$select public.reserve_tokens('chat', 41, 'rt-short-2')$$, 'PT402', 'Insufficient tokens.',
   'held tokens are not available to another hold');
-select is(pg_temp.error_detail($$select public.reserve_tokens('chat', 41, 'rt-short-2')$$), 'balance: 40, required: 41',
+select is(tests.error_detail($$select public.reserve_tokens('chat', 41, 'rt-short-2')$$), 'balance: 40, required: 41',
   'the refusal reports the available tokens, not the balance');
 select set_config('test.h2', public.reserve_tokens('chat', 40, 'rt-short-40') ->> 'hold_id', true);
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-short-3')$$, 'PT402', null,
   'with everything held, not even one token can be held');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-b102-000000000001'),
-  'usage=0 transactions=1 holds=2 balance=100 remaining=100', 'the refused reservations wrote nothing');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-b102-000000000001'),
+  'balance=100 lots=1 remaining=100 transactions=1 holds=2 held=100', 'the refused reservations wrote nothing');
 
 -- a released hold no longer counts
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b102-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b102-000000000001');
 select public.release_hold(current_setting('test.h2')::uuid);
 select is((public.reserve_tokens('chat', 40, 'rt-short-after-release') ->> 'available_after')::bigint, 0::bigint,
   'a released hold gives its tokens back');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-short-4')$$, 'PT402', null, 'and they are held again');
-reset role;
+select tests.clear_authentication();
 
 -- a settled hold no longer counts: what it used left the balance, the rest is free again
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b102-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b102-000000000001');
 select public.settle_hold(current_setting('test.h1')::uuid, 50);
-select is(pg_temp.error_detail($$select public.reserve_tokens('chat', 11, 'rt-short-5')$$), 'balance: 10, required: 11',
+select is(tests.error_detail($$select public.reserve_tokens('chat', 11, 'rt-short-5')$$), 'balance: 10, required: 11',
   'after settling 50 of 60, balance 50 minus the hold of 40 leaves 10');
 select is((public.reserve_tokens('chat', 10, 'rt-short-10') ->> 'available_after')::bigint, 0::bigint,
   'those 10 may be held');
-reset role;
+select tests.clear_authentication();
 
 -- a lapsed hold stops counting at its expires_at, before the sweep marks it expired
 update public.token_holds set expires_at = now() - interval '1 second'
  where user_id = '00000000-0000-4000-b102-000000000001' and idempotency_key = 'rt-short-after-release';
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b102-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b102-000000000001');
 select is((public.reserve_tokens('chat', 40, 'rt-short-lapsed') ->> 'available_after')::bigint, 0::bigint,
   'the tokens of a lapsed, unswept hold may be held again');
-reset role;
+select tests.clear_authentication();
 select is((select status from public.token_holds
             where user_id = '00000000-0000-4000-b102-000000000001' and idempotency_key = 'rt-short-after-release'),
   'held', 'the lapsed hold itself is still marked held (no sweep ran)');
@@ -82,25 +57,23 @@ select is((select status from public.token_holds
 -- expires_at exactly now has lapsed too
 update public.token_holds set expires_at = now()
  where user_id = '00000000-0000-4000-b102-000000000001' and idempotency_key = 'rt-short-lapsed';
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b102-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b102-000000000001');
 select lives_ok($$select public.reserve_tokens('chat', 40, 'rt-short-at-now')$$,
   'a hold whose expires_at is now no longer counts');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-short-6')$$, 'PT402', null, 'but the new hold does');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-b102-000000000001'),
-  'usage=1 transactions=1 holds=6 balance=50 remaining=50', 'only the settle wrote to the ledger');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-b102-000000000001'),
+  'balance=50 lots=1 remaining=50 transactions=1 usage=1 used=50 holds=6 held=130', 'only the settle wrote to the ledger');
 
 -- a user without any tokens (and without a balance row)
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b102-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b102-000000000002');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-short-bob')$$, 'PT402', 'Insufficient tokens.',
   'a user without tokens cannot hold any');
-select is(pg_temp.error_detail($$select public.reserve_tokens('chat', 1, 'rt-short-bob')$$), 'balance: 0, required: 1',
+select is(tests.error_detail($$select public.reserve_tokens('chat', 1, 'rt-short-bob')$$), 'balance: 0, required: 1',
   'the refusal reports zero available');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-b102-000000000002'),
-  'usage=0 transactions=0 holds=0 balance= remaining=', 'nothing was written for bob, not even a balance row');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-b102-000000000002'),
+  'none', 'nothing was written for bob, not even a balance row');
 
 select * from finish();
 rollback;

@@ -3,13 +3,6 @@
 begin;
 select plan(21);
 
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('holds=%s balance=%s held=%s',
-    (select count(*) from public.token_holds h where h.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select coalesce(sum(h.tokens_held), 0) from public.token_holds h where h.user_id = p_user and h.status = 'held'))
-$f$;
-
 insert into auth.users (id, email) values
   ('00000000-0000-4000-b104-000000000001', 'rt-roles-alice@example.test'),
   ('00000000-0000-4000-b104-000000000002', 'rt-roles-bob@example.test'),
@@ -22,76 +15,67 @@ select public.grant_tokens('00000000-0000-4000-b104-000000000003', 100, 'admin_g
 -- anon
 select ok(not has_function_privilege('anon', 'public.reserve_tokens(text, bigint, text, uuid, integer)', 'execute'),
   'anon has no EXECUTE on reserve_tokens');
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-roles-anon', '00000000-0000-4000-b104-000000000002')$$,
   '42501', null, 'anon cannot reserve tokens');
-reset role;
+select tests.clear_authentication();
 
 -- authenticated: self only
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b104-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b104-000000000001');
 select is(public.reserve_tokens('chat', 1, 'rt-roles-a1') ->> 'user_id', '00000000-0000-4000-b104-000000000001',
   'a user reserves its own tokens (p_user_id null)');
 select is(public.reserve_tokens('chat', 2, 'rt-roles-a2', '00000000-0000-4000-b104-000000000001') ->> 'user_id',
   '00000000-0000-4000-b104-000000000001', 'a user reserves its own tokens (p_user_id its own id)');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-roles-a3', '00000000-0000-4000-b104-000000000002')$$,
   '42501', null, 'a user cannot reserve another user''s tokens');
-reset role;
+select tests.clear_authentication();
 
 -- authenticated without a user id in the token
-set local role authenticated;
-select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
+select tests.authenticate_with_claims('{"role": "authenticated"}');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-roles-nosub')$$, '42501', null,
   'a token without sub cannot reserve');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-roles-nosub', '00000000-0000-4000-b104-000000000002')$$,
   '42501', null, 'a token without sub cannot name a user either');
-reset role;
+select tests.clear_authentication();
 
 -- user_metadata is written by the user: claiming admin there changes nothing
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-b104-000000000004","role":"authenticated","user_metadata":{"role":"admin"}}', true);
+select tests.authenticate_with_claims('{"sub": "00000000-0000-4000-b104-000000000004", "role": "authenticated", "user_metadata": {"role": "admin"}}');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-roles-m1', '00000000-0000-4000-b104-000000000002')$$,
   '42501', null, 'user_metadata.role = admin does not allow reserving for another user');
-reset role;
+select tests.clear_authentication();
 
 -- admin (app_metadata): itself only
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-b104-000000000003","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.authenticate_as_admin('00000000-0000-4000-b104-000000000003');
 select is(public.reserve_tokens('chat', 3, 'rt-roles-c1') ->> 'user_id', '00000000-0000-4000-b104-000000000003',
   'an admin reserves its own tokens');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-roles-c2', '00000000-0000-4000-b104-000000000002')$$,
   '42501', null, 'an admin cannot reserve another user''s tokens');
-reset role;
+select tests.clear_authentication();
 
-select is(pg_temp.footprint('00000000-0000-4000-b104-000000000002'), 'holds=0 balance=100 held=0',
+select is(tests.ledger_footprint('00000000-0000-4000-b104-000000000002'), 'balance=100 lots=1 remaining=100 transactions=1',
   'nothing was held for bob by the refused callers');
-select is(pg_temp.footprint('00000000-0000-4000-b104-000000000001'), 'holds=2 balance=100 held=3',
+select is(tests.ledger_footprint('00000000-0000-4000-b104-000000000001'), 'balance=100 lots=1 remaining=100 transactions=1 holds=2 held=3',
   'alice''s two own holds were written');
-select is(pg_temp.footprint('00000000-0000-4000-b104-000000000003'), 'holds=1 balance=100 held=3',
+select is(tests.ledger_footprint('00000000-0000-4000-b104-000000000003'), 'balance=100 lots=1 remaining=100 transactions=1 holds=1 held=3',
   'the admin''s own hold was written');
-select is(pg_temp.footprint('00000000-0000-4000-b104-000000000004'), 'holds=0 balance= held=0',
+select is(tests.ledger_footprint('00000000-0000-4000-b104-000000000004'), 'none',
   'nothing was written for mallory');
 
 -- service_role: anyone, but must say who
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select set_config('test.r', public.reserve_tokens('chat', 5, 'rt-roles-s1', '00000000-0000-4000-b104-000000000002')::text, true);
 select is(current_setting('test.r')::jsonb ->> 'user_id', '00000000-0000-4000-b104-000000000002',
   'the service reserves for the user it names');
 select is((current_setting('test.r')::jsonb ->> 'available_after')::bigint, 95::bigint, 'from that user''s tokens');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'rt-roles-s2')$$, '22023', null, 'the service must name the user');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-b104-000000000002'), 'holds=1 balance=100 held=5', 'bob has the service''s hold only');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-b104-000000000002'), 'balance=100 lots=1 remaining=100 transactions=1 holds=1 held=5', 'bob has the service''s hold only');
 
 -- the service's hold key is bob's key: bob retrying it replays, he does not hold twice
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b104-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b104-000000000002');
 select is(public.reserve_tokens('chat', 5, 'rt-roles-s1') -> 'replayed', 'true'::jsonb,
   'a hold key belongs to the user, whoever reserved');
-reset role;
+select tests.clear_authentication();
 
 -- a superuser session (SQL editor, cron) is trusted like the service
 select is(public.reserve_tokens('chat', 1, 'rt-roles-su', '00000000-0000-4000-b104-000000000002') ->> 'available_after', '94',

@@ -4,20 +4,11 @@ begin;
 select plan(7);
 set local timezone to 'UTC';
 
-create function pg_temp.footprint() returns text language sql as $f$
-  select format('drips=%s lots=%s balance=%s next=%s',
-    (select count(*) from public.token_drips d where d.user_id = '00000000-0000-4000-d118-000000000001'),
-    (select count(*) from public.token_lots l where l.user_id = '00000000-0000-4000-d118-000000000001'),
-    (select b.balance from public.token_balances b where b.user_id = '00000000-0000-4000-d118-000000000001'),
-    (select s.next_cycle_number from public.customer_subscriptions s where s.id = '00000000-0000-4000-d118-0000000000a1'))
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-d118-000000000001', 'rd-bad@example.test');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d118-0000000000a1', '00000000-0000-4000-d118-000000000001', 'default', 'active', now());
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok($$select public.run_drip('00000000-0000-4000-d118-0000000000ff', now())$$,
   '22023', 'Unknown subscription 00000000-0000-4000-d118-0000000000ff.', 'an unknown subscription is rejected');
 select throws_ok($$select public.run_drip(null, now())$$, '22023', null, 'a null subscription is rejected');
@@ -25,12 +16,12 @@ select throws_ok($$select public.run_drip('00000000-0000-4000-d118-0000000000a1'
   '22023', 'p_as_of is required.', 'a null as-of is rejected');
 select throws_ok($$select public.run_drip('00000000-0000-4000-d118-000000000001', now())$$,
   '22023', null, 'a user id is not a subscription id');
-reset role;
+select tests.clear_authentication();
 
-select is(pg_temp.footprint(), 'drips=0 lots=0 balance=0 next=1', 'none of the rejected calls wrote anything');
-set local role service_role;
+select is(tests.ledger_footprint('00000000-0000-4000-d118-000000000001'), 'balance=0 next_cycle=1', 'none of the rejected calls wrote anything');
+select tests.authenticate_as_service_role();
 select is((public.run_drip('00000000-0000-4000-d118-0000000000a1', now()) ->> 'cycles_issued')::int, 1, 'a good call still works');
-reset role;
+select tests.clear_authentication();
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d118-000000000001')$$, 'the ledger is consistent');
 
 select * from finish();

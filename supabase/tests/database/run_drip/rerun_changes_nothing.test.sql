@@ -5,34 +5,23 @@ begin;
 select plan(10);
 set local timezone to 'UTC';
 
-create function pg_temp.footprint() returns text language sql as $f$
-  select format('drips=%s lots=%s transactions=%s balance=%s remaining=%s next=%s/%s',
-    (select count(*) from public.token_drips d where d.user_id = '00000000-0000-4000-d110-000000000001'),
-    (select count(*) from public.token_lots l where l.user_id = '00000000-0000-4000-d110-000000000001'),
-    (select count(*) from public.token_transactions t where t.user_id = '00000000-0000-4000-d110-000000000001'),
-    (select b.balance from public.token_balances b where b.user_id = '00000000-0000-4000-d110-000000000001'),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = '00000000-0000-4000-d110-000000000001'),
-    (select s.next_cycle_number from public.customer_subscriptions s where s.id = '00000000-0000-4000-d110-0000000000a1'),
-    (select s.next_drip_at - now() from public.customer_subscriptions s where s.id = '00000000-0000-4000-d110-0000000000a1'))
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-d110-000000000001', 'rd-rerun@example.test');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d110-0000000000a1', '00000000-0000-4000-d110-000000000001', 'default', 'active', now());
 
 select is((public.run_drip('00000000-0000-4000-d110-0000000000a1', now()) ->> 'cycles_issued')::int, 1, 'the first run issues cycle 1');
-select is(pg_temp.footprint(), 'drips=1 lots=1 transactions=0 balance=375000 remaining=375000 next=2/28 days', 'after cycle 1');
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-d110-000000000001'), 'next_drip_in=' || (select s.next_drip_at - now() from public.customer_subscriptions s where s.id = '00000000-0000-4000-d110-0000000000a1')), 'balance=375000 lots=1 remaining=375000 drips=1 next_cycle=2 next_drip_in=28 days', 'after cycle 1');
 select is(public.run_drip('00000000-0000-4000-d110-0000000000a1', now()) - 'subscription_id',
   '{"cycles_issued": 0, "tokens_dripped": 0, "tokens_expired": 0, "balance_after": 375000}'::jsonb,
   'the same as-of again issues nothing');
-select is(pg_temp.footprint(), 'drips=1 lots=1 transactions=0 balance=375000 remaining=375000 next=2/28 days', 'and writes nothing');
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-d110-000000000001'), 'next_drip_in=' || (select s.next_drip_at - now() from public.customer_subscriptions s where s.id = '00000000-0000-4000-d110-0000000000a1')), 'balance=375000 lots=1 remaining=375000 drips=1 next_cycle=2 next_drip_in=28 days', 'and writes nothing');
 
 select is((public.run_drip('00000000-0000-4000-d110-0000000000a1', now() + interval '28 days') ->> 'cycles_issued')::int, 1, 'cycle 2');
 select is((public.run_drip('00000000-0000-4000-d110-0000000000a1', now() + interval '28 days') ->> 'cycles_issued')::int, 0,
   'cycle 2 again: nothing');
 select is((public.run_drip('00000000-0000-4000-d110-0000000000a1', now() + interval '1 day') ->> 'cycles_issued')::int, 0,
   'an earlier as-of: nothing');
-select is(pg_temp.footprint(), 'drips=2 lots=2 transactions=0 balance=750000 remaining=750000 next=3/56 days',
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-d110-000000000001'), 'next_drip_in=' || (select s.next_drip_at - now() from public.customer_subscriptions s where s.id = '00000000-0000-4000-d110-0000000000a1')), 'balance=750000 lots=2 remaining=750000 drips=2 next_cycle=3 next_drip_in=56 days',
   'two cycles, each once');
 
 select throws_ok(

@@ -8,35 +8,25 @@ set local timezone to 'UTC';
 -- within this rolled-back transaction they stop dripping.
 update public.customer_subscriptions set status = 'canceled' where next_drip_at is not null;
 
-create function pg_temp.footprint() returns text language sql as $f$
-  select format('drips=%s lots=%s balance=%s next=%s',
-    (select count(*) from public.token_drips d where d.user_id = '00000000-0000-4000-d204-000000000001'),
-    (select count(*) from public.token_lots l where l.user_id = '00000000-0000-4000-d204-000000000001'),
-    (select b.balance from public.token_balances b where b.user_id = '00000000-0000-4000-d204-000000000001'),
-    (select s.next_cycle_number from public.customer_subscriptions s where s.id = '00000000-0000-4000-d204-0000000000a1'))
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-d204-000000000001', 'rdd-bad@example.test');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d204-0000000000a1', '00000000-0000-4000-d204-000000000001', 'default', 'active', now());
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok($$select public.run_due_drips(null, 10)$$, '22023', 'p_as_of is required.', 'a null as-of is rejected');
 select throws_ok($$select public.run_due_drips(now(), null)$$, '22023', 'p_limit must be between 1 and 100000.', 'a null p_limit is rejected');
 select throws_ok($$select public.run_due_drips(now(), 0)$$, '22023', 'p_limit must be between 1 and 100000.', 'p_limit 0 is rejected');
 select throws_ok($$select public.run_due_drips(now(), -1)$$, '22023', 'p_limit must be between 1 and 100000.', 'a negative p_limit is rejected');
 select throws_ok($$select public.run_due_drips(now(), 100001)$$, '22023', 'p_limit must be between 1 and 100000.', 'p_limit 100,001 is rejected');
 select throws_ok($$select public.run_due_drips(p_as_of => null)$$, '22023', 'p_as_of is required.', 'a null as-of with the default limit is rejected');
-reset role;
-select is(pg_temp.footprint(), 'drips=0 lots=0 balance=0 next=1', 'none of the rejected calls wrote anything');
+select tests.clear_authentication();
+select is(tests.ledger_footprint('00000000-0000-4000-d204-000000000001'), 'balance=0 next_cycle=1', 'none of the rejected calls wrote anything');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.run_due_drips(now(), 1) ->> 'cycles_issued', '1', 'p_limit 1 is accepted');
 select is(public.run_due_drips(now() + interval '28 days', 100000) ->> 'cycles_issued', '1', 'p_limit 100,000 is accepted');
 select is(public.run_due_drips(now() + interval '56 days') ->> 'cycles_issued', '1', 'the default limit works');
-reset role;
+select tests.clear_authentication();
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d204-000000000001')$$, 'the ledger is consistent');
 
 select * from finish();

@@ -9,14 +9,6 @@ set local timezone to 'UTC';
 -- within this rolled-back transaction they stop dripping.
 update public.customer_subscriptions set status = 'canceled' where next_drip_at is not null;
 
-create function pg_temp.footprint() returns text language sql as $f$
-  select format('drips=%s lots=%s balance=%s next=%s',
-    (select count(*) from public.token_drips d where d.user_id = '00000000-0000-4000-d203-000000000001'),
-    (select count(*) from public.token_lots l where l.user_id = '00000000-0000-4000-d203-000000000001'),
-    (select b.balance from public.token_balances b where b.user_id = '00000000-0000-4000-d203-000000000001'),
-    (select s.next_cycle_number from public.customer_subscriptions s where s.id = '00000000-0000-4000-d203-0000000000a1'))
-$f$;
-
 insert into auth.users (id, email, raw_app_meta_data) values
   ('00000000-0000-4000-d203-000000000001', 'rdd-roles-alice@example.test', '{}'),
   ('00000000-0000-4000-d203-000000000002', 'rdd-roles-admin@example.test', '{"role": "admin"}');
@@ -30,31 +22,26 @@ select function_privs_are('public', 'run_due_drips', array['timestamp with time 
 select function_privs_are('public', 'run_due_drips', array['timestamp with time zone', 'integer'], 'service_role', array['EXECUTE'],
   'service_role has EXECUTE on run_due_drips');
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok($$select public.run_due_drips(now(), 10)$$, '42501', null, 'anon cannot run the drip batch');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-d203-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-d203-000000000001');
 select throws_ok($$select public.run_due_drips(now(), 10)$$, '42501', null, 'a subscriber cannot run the drip batch');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-d203-000000000002","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.authenticate_as_admin('00000000-0000-4000-d203-000000000002');
 select throws_ok($$select public.run_due_drips()$$, '42501', null, 'an admin cannot run the drip batch');
-reset role;
+select tests.clear_authentication();
 
-select is(pg_temp.footprint(), 'drips=0 lots=0 balance=0 next=1', 'the refused calls wrote nothing');
+select is(tests.ledger_footprint('00000000-0000-4000-d203-000000000001'), 'balance=0 next_cycle=1', 'the refused calls wrote nothing');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.run_due_drips(now(), 10) ->> 'cycles_issued', '1', 'service_role runs the drip batch');
-reset role;
+select tests.clear_authentication();
 select is(public.run_due_drips(now() + interval '28 days', 10) ->> 'cycles_issued', '1',
   'a session that did not switch role (pg_cron) runs it like the service');
-select is(pg_temp.footprint(), 'drips=2 lots=2 balance=750000 next=3', 'two cycles written');
+select is(tests.ledger_footprint('00000000-0000-4000-d203-000000000001'), 'balance=750000 lots=2 remaining=750000 drips=2 next_cycle=3', 'two cycles written');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d203-000000000001')$$, 'the ledger is consistent');
 
 select * from finish();

@@ -48,8 +48,7 @@ create domain pg_temp.jsonb as pg_catalog.jsonb check (pg_temp.hijack(value));
 create domain pg_temp.timestamptz as pg_catalog.timestamptz check (pg_temp.hijack(value));
 create domain pg_temp.int8 as pg_catalog.int8 check (pg_temp.hijack(value));
 create domain pg_temp.bigint as pg_catalog.int8 check (pg_temp.hijack(value));
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-00000000a77a","role":"authenticated"}', true) is not null as claims_set;
+select tests.authenticate_as('00000000-0000-4000-8000-00000000a77a');
 
 select lives_ok($$select public.get_token_balance()$$, 'get_token_balance does not run code from pg_temp');
 select throws_ok($$select public.record_usage(p_feature => 'chat', p_tokens => 1, p_idempotency_key => 'k1')$$,

@@ -11,11 +11,10 @@ select public.grant_tokens('00000000-0000-4000-b204-000000000001', 100, 'admin_g
 select public.grant_tokens('00000000-0000-4000-b204-000000000002', 100, 'admin_grant', 'sh-above-grant-b');
 
 -- alice: hold 40, use 70: the 30 beyond the hold come from her free 60
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b204-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b204-000000000001');
 select set_config('test.ha', public.reserve_tokens('chat', 40, 'sh-above-a') ->> 'hold_id', true);
 select set_config('test.ra', public.settle_hold(current_setting('test.ha')::uuid, 70)::text, true);
-reset role;
+select tests.clear_authentication();
 select is(current_setting('test.ra')::jsonb - 'usage_id' - 'hold_id',
   '{"user_id":"00000000-0000-4000-b204-000000000001","tokens":70,"balance_before":100,"balance_after":30,
     "released":0,"overage_tokens":0,"replayed":false}'::jsonb,
@@ -27,11 +26,10 @@ select is((select overage_tokens from public.token_usage where hold_id = current
   'her usage row has no overage');
 
 -- bob: hold 40, use 130: 100 from his tokens, 30 become debt
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b204-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b204-000000000002');
 select set_config('test.hb', public.reserve_tokens('chat', 40, 'sh-above-b') ->> 'hold_id', true);
 select set_config('test.rb', public.settle_hold(current_setting('test.hb')::uuid, 130, 'model-x')::text, true);
-reset role;
+select tests.clear_authentication();
 select is((current_setting('test.rb')::jsonb ->> 'tokens')::bigint, 130::bigint, 'all 130 measured tokens were recorded');
 select is((current_setting('test.rb')::jsonb ->> 'overage_tokens')::bigint, 30::bigint,
   'the 30 beyond the hold and the free balance are the overage');
@@ -58,11 +56,10 @@ select results_eq(
   $$values ('settled'::text, 130::bigint, 0::bigint)$$, 'the hold is settled');
 
 -- in debt, bob can neither reserve nor record usage
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b204-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b204-000000000002');
 select throws_ok($$select public.reserve_tokens('chat', 1, 'sh-above-b2')$$, 'PT402', null, 'a user in debt cannot reserve');
 select throws_ok($$select public.record_usage('chat', 1, 'sh-above-b3')$$, 'PT402', null, 'nor record usage');
-reset role;
+select tests.clear_authentication();
 
 -- the next credit repays the debt first
 select public.grant_tokens('00000000-0000-4000-b204-000000000002', 50, 'admin_grant', 'sh-above-grant-b2');

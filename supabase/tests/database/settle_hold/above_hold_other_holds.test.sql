@@ -9,13 +9,12 @@ insert into auth.users (id, email) values ('00000000-0000-4000-b205-000000000001
 select public.grant_tokens('00000000-0000-4000-b205-000000000001', 100, 'admin_grant', 'sh-others-grant');
 
 -- hold A 30 and hold B 40 of 100: 30 free
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b205-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b205-000000000001');
 select set_config('test.a', public.reserve_tokens('chat', 30, 'sh-others-a') ->> 'hold_id', true);
 select set_config('test.b', public.reserve_tokens('chat', 40, 'sh-others-b') ->> 'hold_id', true);
 -- A uses 70: 30 from its hold, 30 free, 10 overage
 select set_config('test.ra', public.settle_hold(current_setting('test.a')::uuid, 70)::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is((current_setting('test.ra')::jsonb ->> 'overage_tokens')::bigint, 10::bigint,
   'the overage is what hold A and the free 30 do not cover (B''s 40 are not free)');
@@ -31,10 +30,9 @@ select is(public.get_token_balance('00000000-0000-4000-b205-000000000001') - 'lo
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b205-000000000001')$$, 'the ledger is consistent');
 
 -- B settles its 40: covered by its hold, no overage, no new debt
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b205-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b205-000000000001');
 select set_config('test.rb', public.settle_hold(current_setting('test.b')::uuid, 40)::text, true);
-reset role;
+select tests.clear_authentication();
 select is((current_setting('test.rb')::jsonb ->> 'overage_tokens')::bigint, 0::bigint, 'hold B covered its own 40');
 select results_eq(
   $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b205-000000000001'$$,

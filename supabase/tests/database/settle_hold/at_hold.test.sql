@@ -5,11 +5,10 @@ select plan(8);
 insert into auth.users (id, email) values ('00000000-0000-4000-b202-000000000001', 'sh-at-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b202-000000000001', 100, 'admin_grant', 'sh-at-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b202-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b202-000000000001');
 select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-at-hold') ->> 'hold_id', true);
 select set_config('test.r', public.settle_hold(current_setting('test.hold')::uuid, 40)::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is(current_setting('test.r')::jsonb - 'usage_id' - 'hold_id',
   '{"user_id":"00000000-0000-4000-b202-000000000001","tokens":40,"balance_before":100,"balance_after":60,

@@ -4,18 +4,10 @@
 begin;
 select plan(15);
 
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s balance=%s holds=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select string_agg(h.status, ',' order by h.created_at, h.id) from public.token_holds h where h.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-b209-000000000001', 'sh-bad-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b209-000000000001', 100, 'admin_grant', 'sh-bad-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b209-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b209-000000000001');
 select set_config('test.h', public.reserve_tokens('chat', 40, 'sh-bad-hold') ->> 'hold_id', true);
 -- the hold
 select throws_ok($$select public.settle_hold(null, 10)$$, '22023', 'p_hold_id is required.', 'a null hold id is rejected');
@@ -35,24 +27,22 @@ select throws_ok($$select public.settle_hold(current_setting('test.h')::uuid, 10
   '22023', null, 'metadata over 16 KiB is rejected');
 select throws_ok($$select public.settle_hold(current_setting('test.h')::uuid, 10, repeat('m', 201))$$, '22023', null,
   'a model name over 200 characters is rejected');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-b209-000000000001'), 'usage=0 balance=100 holds=held',
+select tests.clear_authentication();
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-b209-000000000001'), tests.hold_statuses('00000000-0000-4000-b209-000000000001')), 'balance=100 lots=1 remaining=100 transactions=1 holds=1 held=40 sh-bad-hold:held',
   'none of the rejected calls wrote anything; the hold is still held');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok($$select public.settle_hold('00000000-0000-4000-b209-0000000000fe', 10)$$, '22023', null,
   'an unknown hold is rejected for the service too');
-reset role;
+select tests.clear_authentication();
 
 -- the boundaries are accepted: a model of 200 characters, metadata that is an object
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b209-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b209-000000000001');
 select lives_ok($$select public.settle_hold(current_setting('test.h')::uuid, 10, repeat('m', 200), '{"nested":{"a":[1,2,3]}}')$$,
   'the hold then settles with a model of 200 characters and object metadata');
 select set_config('test.h2', public.reserve_tokens('chat', 1, 'sh-bad-hold2') ->> 'hold_id', true);
 select lives_ok($$select public.settle_hold(current_setting('test.h2')::uuid, 1, null, null)$$, 'null metadata is taken as {}');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select tokens, length(model), metadata from public.token_usage where user_id = '00000000-0000-4000-b209-000000000001' order by tokens$$,
   $$values (1::bigint, null::int, '{}'::jsonb), (10::bigint, 200, '{"nested":{"a":[1,2,3]}}'::jsonb)$$,

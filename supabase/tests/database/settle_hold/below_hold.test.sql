@@ -6,11 +6,10 @@ select plan(17);
 insert into auth.users (id, email) values ('00000000-0000-4000-b201-000000000001', 'sh-below-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b201-000000000001', 100, 'admin_grant', 'sh-below-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b201-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b201-000000000001');
 select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-below-hold') ->> 'hold_id', true);
 select set_config('test.r', public.settle_hold(current_setting('test.hold')::uuid, 25, 'model-x', '{"stream":true}')::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is(current_setting('test.r')::jsonb ->> 'hold_id', current_setting('test.hold'), 'the result names the hold');
 select is(current_setting('test.r')::jsonb ->> 'user_id', '00000000-0000-4000-b201-000000000001', 'and its user');

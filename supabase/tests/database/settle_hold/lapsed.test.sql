@@ -5,16 +5,6 @@
 begin;
 select plan(18);
 
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s balance=%s debt=%s remaining=%s statuses=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select b.debt from public.token_balances b where b.user_id = p_user),
-    (select sum(l.remaining) from public.token_lots l where l.user_id = p_user),
-    (select string_agg(h.idempotency_key || ':' || h.status, ',' order by h.idempotency_key)
-       from public.token_holds h where h.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values
   ('00000000-0000-4000-b207-000000000001', 'sh-lapsed-alice@example.test'),
   ('00000000-0000-4000-b207-000000000002', 'sh-lapsed-bob@example.test');
@@ -22,25 +12,23 @@ select public.grant_tokens('00000000-0000-4000-b207-000000000001', 100, 'admin_g
 select public.grant_tokens('00000000-0000-4000-b207-000000000002', 100, 'admin_grant', 'sh-lapsed-grant-b');
 
 -- alice: two holds of 40 lapse; one stays 'held' (not swept), the other is swept to 'expired'
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b207-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b207-000000000001');
 select set_config('test.a1', public.reserve_tokens('chat', 40, 'a1') ->> 'hold_id', true);
 select set_config('test.a2', public.reserve_tokens('chat', 40, 'a2') ->> 'hold_id', true);
-reset role;
+select tests.clear_authentication();
 update public.token_holds set expires_at = now() - interval '1 second'
  where id in (current_setting('test.a1')::uuid, current_setting('test.a2')::uuid);
 select is(public.expire_holds(now() - interval '1 second') ->> 'holds_expired', '2', 'the sweep marks both lapsed holds');
 update public.token_holds set status = 'held', tokens_released = null, closed_at = null
  where id = current_setting('test.a1')::uuid; -- a1 as it is before the sweep reaches it
-select is(pg_temp.footprint('00000000-0000-4000-b207-000000000001'),
-  'usage=0 balance=100 debt=0 remaining=100 statuses=a1:held,a2:expired', 'a1 lapsed unswept, a2 swept');
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-b207-000000000001'), tests.hold_statuses('00000000-0000-4000-b207-000000000001')),
+  'balance=100 lots=1 remaining=100 transactions=1 holds=2 held=40 a1:held,a2:expired', 'a1 lapsed unswept, a2 swept');
 
 -- tokens still available: both settle
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b207-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b207-000000000001');
 select set_config('test.r1', public.settle_hold(current_setting('test.a1')::uuid, 30)::text, true);
 select set_config('test.r2', public.settle_hold(current_setting('test.a2')::uuid, 50)::text, true);
-reset role;
+select tests.clear_authentication();
 select is(current_setting('test.r1')::jsonb - 'usage_id' - 'hold_id',
   '{"user_id":"00000000-0000-4000-b207-000000000001","tokens":30,"balance_before":100,"balance_after":70,
     "released":10,"overage_tokens":0,"replayed":false}'::jsonb,
@@ -49,38 +37,34 @@ select is(current_setting('test.r2')::jsonb - 'usage_id' - 'hold_id',
   '{"user_id":"00000000-0000-4000-b207-000000000001","tokens":50,"balance_before":70,"balance_after":20,
     "released":0,"overage_tokens":0,"replayed":false}'::jsonb,
   'a swept (expired) hold settles too, even beyond its 40, while the tokens are available');
-select is(pg_temp.footprint('00000000-0000-4000-b207-000000000001'),
-  'usage=2 balance=20 debt=0 remaining=20 statuses=a1:settled,a2:settled', 'two usage rows, both holds settled');
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-b207-000000000001'), tests.hold_statuses('00000000-0000-4000-b207-000000000001')),
+  'balance=20 lots=1 remaining=20 transactions=1 usage=2 used=80 holds=2 held=0 a1:settled:30,a2:settled:50', 'two usage rows, both holds settled');
 select results_eq(
   $$select hold_id::text, overage_tokens from public.token_usage where user_id = '00000000-0000-4000-b207-000000000001' order by tokens$$,
   $$values (current_setting('test.a1'), 0::bigint), (current_setting('test.a2'), 0::bigint)$$,
   'each usage row points at its hold');
 
 -- exactly what is available may be settled
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b207-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b207-000000000001');
 select set_config('test.a3', public.reserve_tokens('chat', 5, 'a3') ->> 'hold_id', true);
-reset role;
+select tests.clear_authentication();
 update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.a3')::uuid;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b207-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b207-000000000001');
 select is((public.settle_hold(current_setting('test.a3')::uuid, 20) ->> 'balance_after')::bigint, 0::bigint,
   'a lapsed hold may settle exactly the available tokens');
-reset role;
+select tests.clear_authentication();
 
 -- bob: the tokens of a lapsed hold were taken by someone else in the meantime
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b207-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b207-000000000002');
 select set_config('test.b1', public.reserve_tokens('chat', 40, 'b1') ->> 'hold_id', true);
 select set_config('test.b2', public.reserve_tokens('chat', 40, 'b2') ->> 'hold_id', true);
-reset role;
+select tests.clear_authentication();
 update public.token_holds set expires_at = now() - interval '1 second'
  where id in (current_setting('test.b1')::uuid, current_setting('test.b2')::uuid);
 select public.expire_holds(now() - interval '1 second');
 update public.token_holds set status = 'held', tokens_released = null, closed_at = null
  where id = current_setting('test.b1')::uuid;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b207-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b207-000000000002');
 select public.reserve_tokens('chat', 90, 'b3'); -- takes what the lapsed holds no longer guarantee
 select throws_ok($$select public.settle_hold(current_setting('test.b1')::uuid, 11)$$, 'PT402',
   'The hold lapsed and the tokens are no longer available.', 'a lapsed, unswept hold cannot settle more than is available');
@@ -88,19 +72,18 @@ select throws_ok($$select public.settle_hold(current_setting('test.b2')::uuid, 1
   'The hold lapsed and the tokens are no longer available.', 'nor can a swept one');
 select throws_ok($$select public.settle_hold(current_setting('test.b1')::uuid, 40)$$, 'PT402', null,
   'not even the tokens it once held');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-b207-000000000002'),
-  'usage=0 balance=100 debt=0 remaining=100 statuses=b1:held,b2:expired,b3:held', 'the refused settles wrote nothing');
+select tests.clear_authentication();
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-b207-000000000002'), tests.hold_statuses('00000000-0000-4000-b207-000000000002')),
+  'balance=100 lots=1 remaining=100 transactions=1 holds=3 held=130 b1:held,b2:expired,b3:held', 'the refused settles wrote nothing');
 
 -- within what is available they settle
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b207-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b207-000000000002');
 select is((public.settle_hold(current_setting('test.b1')::uuid, 6) ->> 'balance_after')::bigint, 94::bigint,
   'the lapsed hold settles 6 of the 10 still available');
 select is((public.settle_hold(current_setting('test.b2')::uuid, 4) ->> 'balance_after')::bigint, 90::bigint,
   'the swept hold settles the last 4');
 select throws_ok($$select public.record_usage('chat', 1, 'b-usage')$$, 'PT402', null, 'hold b3 is untouched: nothing else is available');
-reset role;
+select tests.clear_authentication();
 select is(public.get_token_balance('00000000-0000-4000-b207-000000000002') ->> 'held', '90', 'b3 still holds its 90');
 
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b207-000000000001')$$, 'alice''s ledger is consistent');

@@ -7,11 +7,10 @@ select plan(10);
 insert into auth.users (id, email) values ('00000000-0000-4000-b203-000000000001', 'sh-zero-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b203-000000000001', 100, 'admin_grant', 'sh-zero-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b203-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b203-000000000001');
 select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-zero-hold') ->> 'hold_id', true);
 select set_config('test.r', public.settle_hold(current_setting('test.hold')::uuid, 0)::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is(current_setting('test.r')::jsonb - 'hold_id',
   '{"usage_id":null,"user_id":"00000000-0000-4000-b203-000000000001","tokens":0,"balance_before":100,"balance_after":100,
@@ -30,13 +29,11 @@ select is(public.get_token_balance('00000000-0000-4000-b203-000000000001') ->> '
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b203-000000000001')$$, 'the ledger is consistent');
 
 -- a lapsed hold settles zero tokens even when nothing is available (here: the user is in debt)
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b203-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b203-000000000001');
 select set_config('test.lapsed', public.reserve_tokens('chat', 30, 'sh-zero-lapsed') ->> 'hold_id', true);
-reset role;
+select tests.clear_authentication();
 update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.lapsed')::uuid;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b203-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b203-000000000001');
 select public.settle_hold((public.reserve_tokens('chat', 100, 'sh-zero-all') ->> 'hold_id')::uuid, 120);
 select is(public.get_token_balance() ->> 'available', '-20', 'the user is 20 tokens in debt');
 select is(public.settle_hold(current_setting('test.lapsed')::uuid, 0) - 'hold_id' - 'balance_before' - 'balance_after',
@@ -44,7 +41,7 @@ select is(public.settle_hold(current_setting('test.lapsed')::uuid, 0) - 'hold_id
   'the lapsed hold still settles zero tokens: they spend nothing');
 select throws_ok($$select public.settle_hold((public.reserve_tokens('chat', 1, 'sh-zero-none') ->> 'hold_id')::uuid, 0)$$, 'PT402', null,
   '(a new hold cannot even be reserved)');
-reset role;
+select tests.clear_authentication();
 select is((select status from public.token_holds where id = current_setting('test.lapsed')::uuid), 'settled', 'it is closed');
 
 select * from finish();

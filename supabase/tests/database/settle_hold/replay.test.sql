@@ -4,83 +4,68 @@
 begin;
 select plan(13);
 
-create function pg_temp.footprint(p_user uuid) returns text language sql as $f$
-  select format('usage=%s balance=%s debt=%s holds=%s',
-    (select count(*) from public.token_usage u where u.user_id = p_user),
-    (select b.balance from public.token_balances b where b.user_id = p_user),
-    (select b.debt from public.token_balances b where b.user_id = p_user),
-    (select string_agg(h.idempotency_key || ':' || h.status, ',' order by h.idempotency_key) from public.token_holds h where h.user_id = p_user))
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-b211-000000000001', 'sh-replay-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b211-000000000001', 100, 'admin_grant', 'sh-replay-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b211-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b211-000000000001');
 select set_config('test.h', public.reserve_tokens('chat', 40, 'h') ->> 'hold_id', true);
 select set_config('test.first', public.settle_hold(current_setting('test.h')::uuid, 25, 'model-a', '{"q":1}')::text, true);
 select set_config('test.again', public.settle_hold(current_setting('test.h')::uuid, 25, 'model-a', '{"q":1}')::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is(current_setting('test.again')::jsonb -> 'replayed', 'true'::jsonb, 'settling again is a replay');
 select is(current_setting('test.again')::jsonb - 'replayed', current_setting('test.first')::jsonb - 'replayed',
   'a replay returns the first result (usage id, tokens, balances, released, overage)');
-select is(pg_temp.footprint('00000000-0000-4000-b211-000000000001'), 'usage=1 balance=75 debt=0 holds=h:settled',
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-b211-000000000001'), tests.hold_statuses('00000000-0000-4000-b211-000000000001')), 'balance=75 lots=1 remaining=75 transactions=1 usage=1 used=25 holds=1 held=0 h:settled:25',
   'a replay writes nothing');
 
 -- the first settle decided: a retry with other tokens, model or metadata replays it
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b211-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b211-000000000001');
 select is(public.settle_hold(current_setting('test.h')::uuid, 39) - 'replayed', current_setting('test.first')::jsonb - 'replayed',
   'a retry naming other tokens gets the first result');
 select is(public.settle_hold(current_setting('test.h')::uuid, 25, 'model-b', '{"q":2}') -> 'replayed', 'true'::jsonb,
   'a retry naming another model and metadata too');
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.clear_authentication();
+select tests.authenticate_as_service_role();
 select is(public.settle_hold(current_setting('test.h')::uuid, 25) - 'replayed', current_setting('test.first')::jsonb - 'replayed',
   'the service retrying the user''s settle replays it');
-reset role;
+select tests.clear_authentication();
 
 -- a replay needs no tokens any more, and the hold may have lapsed and been swept since
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b211-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b211-000000000001');
 select public.record_usage('chat', 75, 'spend-the-rest');
-reset role;
+select tests.clear_authentication();
 update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.h')::uuid;
 select public.expire_holds(now());
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b211-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b211-000000000001');
 select is(public.settle_hold(current_setting('test.h')::uuid, 25) - 'replayed', current_setting('test.first')::jsonb - 'replayed',
   'a replay with no tokens left, after the hold''s expiry and a sweep, still returns the first result');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-b211-000000000001'), 'usage=2 balance=0 debt=0 holds=h:settled',
+select tests.clear_authentication();
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-b211-000000000001'), tests.hold_statuses('00000000-0000-4000-b211-000000000001')), 'balance=0 lots=1 remaining=0 transactions=1 usage=2 used=100 holds=1 held=0 h:settled:25',
   'the sweep left the settled hold alone; the replays wrote nothing');
 
 -- a settle beyond the hold replays with its overage
 select public.grant_tokens('00000000-0000-4000-b211-000000000001', 10, 'admin_grant', 'sh-replay-grant2');
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b211-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b211-000000000001');
 select set_config('test.h2', public.reserve_tokens('chat', 10, 'h2') ->> 'hold_id', true);
 select set_config('test.first2', public.settle_hold(current_setting('test.h2')::uuid, 15)::text, true);
 select is((current_setting('test.first2')::jsonb ->> 'overage_tokens')::bigint, 5::bigint, 'the first settle of h2 had an overage of 5');
 select is(public.settle_hold(current_setting('test.h2')::uuid, 15) - 'replayed', current_setting('test.first2')::jsonb - 'replayed',
   'its replay reports the same overage');
-reset role;
-select is(pg_temp.footprint('00000000-0000-4000-b211-000000000001'), 'usage=3 balance=-5 debt=5 holds=h:settled,h2:settled',
+select tests.clear_authentication();
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-b211-000000000001'), tests.hold_statuses('00000000-0000-4000-b211-000000000001')), 'balance=-5 debt=5 lots=2 remaining=0 transactions=2 usage=3 used=115 holds=2 held=0 h:settled:25,h2:settled:15',
   'the overage became debt once');
 
 -- a zero settle replays too
 select public.grant_tokens('00000000-0000-4000-b211-000000000001', 10, 'admin_grant', 'sh-replay-grant3');
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b211-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b211-000000000001');
 select set_config('test.h3', public.reserve_tokens('chat', 5, 'h3') ->> 'hold_id', true);
 select public.settle_hold(current_setting('test.h3')::uuid, 0);
 select is(public.settle_hold(current_setting('test.h3')::uuid, 5) - 'replayed' - 'balance_before' - 'balance_after',
   jsonb_build_object('hold_id', current_setting('test.h3'), 'usage_id', null, 'user_id', '00000000-0000-4000-b211-000000000001',
                      'tokens', 0, 'released', 5, 'overage_tokens', 0),
   'a settle of zero tokens replays as zero tokens, even when the retry names 5');
-reset role;
+select tests.clear_authentication();
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b211-000000000001')$$, 'the ledger is consistent');
 
 select * from finish();

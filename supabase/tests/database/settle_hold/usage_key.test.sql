@@ -7,12 +7,11 @@ select plan(5);
 insert into auth.users (id, email) values ('00000000-0000-4000-b206-000000000001', 'sh-key-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b206-000000000001', 100, 'admin_grant', 'sh-key-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b206-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b206-000000000001');
 select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-key-hold') ->> 'hold_id', true);
 select public.record_usage('chat', 1, 'hold:' || current_setting('test.hold'));
 select set_config('test.r', public.settle_hold(current_setting('test.hold')::uuid, 30)::text, true);
-reset role;
+select tests.clear_authentication();
 
 select is((current_setting('test.r')::jsonb ->> 'tokens')::bigint, 30::bigint,
   'a usage key spelled like the hold''s does not stop the settle');

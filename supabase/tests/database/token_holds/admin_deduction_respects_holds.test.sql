@@ -3,39 +3,24 @@
 begin;
 select plan(5);
 
-create function pg_temp.error_detail(p_sql text) returns text language plpgsql as $f$
-declare
-  v_detail text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_detail = pg_exception_detail;
-  return v_detail;
-end
-$f$;
-
 insert into auth.users (id, email) values
   ('00000000-0000-4000-b504-000000000001', 'th-ded-alice@example.test'),
   ('00000000-0000-4000-b504-000000000002', 'th-ded-admin@example.test');
 select public.grant_tokens('00000000-0000-4000-b504-000000000001', 100, 'admin_grant', 'th-ded-grant');
 select public.reserve_tokens('chat', 70, 'th-ded-hold', '00000000-0000-4000-b504-000000000001');
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-b504-000000000002","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.authenticate_as_admin('00000000-0000-4000-b504-000000000002');
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-b504-000000000001', 31, 'admin_deduction', 'th-ded-1')$$,
   'PT402', 'Insufficient tokens.', 'an admin cannot deduct held tokens');
-select is(pg_temp.error_detail($$select public.grant_tokens('00000000-0000-4000-b504-000000000001', 31, 'admin_deduction', 'th-ded-1')$$),
+select is(tests.error_detail($$select public.grant_tokens('00000000-0000-4000-b504-000000000001', 31, 'admin_deduction', 'th-ded-1')$$),
   'balance: 30, required: 31', 'the refusal reports the available tokens');
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.clear_authentication();
+select tests.authenticate_as_service_role();
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-b504-000000000001', 31, 'admin_deduction', 'th-ded-2')$$,
   'PT402', null, 'nor can the service');
 select is(public.grant_tokens('00000000-0000-4000-b504-000000000001', 30, 'admin_deduction', 'th-ded-3') ->> 'balance_after', '70',
   'what is not held may be deducted');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select (select count(*)::int from public.token_transactions where user_id = '00000000-0000-4000-b504-000000000001'),
            (select balance from public.token_balances where user_id = '00000000-0000-4000-b504-000000000001'),

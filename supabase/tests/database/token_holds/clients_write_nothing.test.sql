@@ -21,8 +21,7 @@ select policy_cmd_is('public', 'token_holds', 'users read their own rows', 'sele
 select policy_roles_are('public', 'token_holds', 'users read their own rows', array['authenticated'], 'for authenticated only');
 
 -- a user cannot give itself a hold, lengthen one, shrink one or delete one
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b502-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b502-000000000001');
 select throws_ok(
   $$insert into public.token_holds (user_id, feature, tokens_held, idempotency_key, request_hash, expires_at, available_after)
     values ('00000000-0000-4000-b502-000000000001', 'chat', 1, 'mine', 'x', now() + interval '1 day', 0)$$,
@@ -35,11 +34,10 @@ select throws_ok($$update public.token_holds set status = 'released' where id = 
   '42501', null, 'a user cannot close its hold by hand');
 select throws_ok($$delete from public.token_holds where id = current_setting('test.h')::uuid$$, '42501', null,
   'a user cannot delete its hold');
-reset role;
+select tests.clear_authentication();
 
 -- nor can the service bypass the RPCs
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok($$update public.token_holds set status = 'expired' where id = current_setting('test.h')::uuid$$,
   '42501', null, 'service_role cannot update a hold directly');
 select throws_ok($$delete from public.token_holds$$, '42501', null, 'service_role cannot delete holds');
@@ -47,7 +45,7 @@ select throws_ok(
   $$insert into public.token_holds (user_id, feature, tokens_held, idempotency_key, request_hash, expires_at, available_after)
     values ('00000000-0000-4000-b502-000000000001', 'chat', 1, 'svc', 'x', now() + interval '1 day', 0)$$,
   '42501', null, 'service_role cannot insert a hold directly');
-reset role;
+select tests.clear_authentication();
 
 select results_eq(
   $$select tokens_held, status, expires_at = now() + interval '600 seconds' from public.token_holds

@@ -22,22 +22,18 @@ select is(pg_temp.view('00000000-0000-4000-b505-000000000001'), '{"balance":100,
   'three holds: 60 held, 40 available');
 
 -- the user's own view, and an admin's
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b505-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b505-000000000001');
 select is(public.get_token_balance() - 'user_id' - 'lots' - 'next_expiry', '{"balance":100,"debt":0,"held":60,"available":40}'::jsonb,
   'the user sees its held and available tokens');
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-b505-000000000002","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.clear_authentication();
+select tests.authenticate_as_admin('00000000-0000-4000-b505-000000000002');
 select is((public.get_token_balance('00000000-0000-4000-b505-000000000001') ->> 'held')::bigint, 60::bigint,
   'an admin sees another user''s held tokens');
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b505-000000000003","role":"authenticated"}', true);
+select tests.clear_authentication();
+select tests.authenticate_as('00000000-0000-4000-b505-000000000003');
 select throws_ok($$select public.get_token_balance('00000000-0000-4000-b505-000000000001')$$, '42501', null,
   'another user does not');
-reset role;
+select tests.clear_authentication();
 
 -- h1 settles 25 (5 released), h2 is released, h3 lapses
 select public.settle_hold(current_setting('test.h1')::uuid, 25);

@@ -4,55 +4,40 @@
 begin;
 select plan(10);
 
-create function pg_temp.error_detail(p_sql text) returns text language plpgsql as $f$
-declare
-  v_detail text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_detail = pg_exception_detail;
-  return v_detail;
-end
-$f$;
-
 insert into auth.users (id, email) values ('00000000-0000-4000-b503-000000000001', 'th-ru-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b503-000000000001', 100, 'admin_grant', 'th-ru-grant');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b503-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b503-000000000001');
 select set_config('test.h', public.reserve_tokens('chat', 60, 'th-ru-hold') ->> 'hold_id', true);
 select throws_ok($$select public.record_usage('chat', 41, 'th-ru-1')$$, 'PT402', 'Insufficient tokens.',
   'usage cannot spend held tokens');
-select is(pg_temp.error_detail($$select public.record_usage('chat', 41, 'th-ru-1')$$), 'balance: 40, required: 41',
+select is(tests.error_detail($$select public.record_usage('chat', 41, 'th-ru-1')$$), 'balance: 40, required: 41',
   'the refusal reports the available tokens');
 select is(public.record_usage('chat', 40, 'th-ru-2') ->> 'balance_after', '60', 'usage may spend everything not held');
 select throws_ok($$select public.record_usage('chat', 1, 'th-ru-3')$$, 'PT402', null,
   'with only held tokens left, even one token is refused');
-select is(pg_temp.error_detail($$select public.record_usage('chat', 1, 'th-ru-3')$$), 'balance: 0, required: 1',
+select is(tests.error_detail($$select public.record_usage('chat', 1, 'th-ru-3')$$), 'balance: 0, required: 1',
   'nothing is available although the balance is 60');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select (select count(*)::int from public.token_usage where user_id = '00000000-0000-4000-b503-000000000001'),
            (select balance from public.token_balances where user_id = '00000000-0000-4000-b503-000000000001')$$,
   $$values (1, 60::bigint)$$, 'the refused calls wrote nothing');
 
 -- the hold settles from its own tokens even though nothing is available
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b503-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b503-000000000001');
 select is(public.settle_hold(current_setting('test.h')::uuid, 50) ->> 'overage_tokens', '0', 'the hold pays for its own usage');
 select is(public.record_usage('chat', 10, 'th-ru-4') ->> 'balance_after', '0', 'the 10 it released are available to usage');
-reset role;
+select tests.clear_authentication();
 
 -- a lapsed hold gives its tokens back to usage at once
 select public.grant_tokens('00000000-0000-4000-b503-000000000001', 30, 'admin_grant', 'th-ru-grant2');
 select public.reserve_tokens('chat', 30, 'th-ru-hold2', '00000000-0000-4000-b503-000000000001');
 update public.token_holds set expires_at = now() - interval '1 second'
  where user_id = '00000000-0000-4000-b503-000000000001' and idempotency_key = 'th-ru-hold2';
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-b503-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-b503-000000000001');
 select is(public.record_usage('chat', 30, 'th-ru-5') ->> 'balance_after', '0', 'a lapsed hold no longer blocks usage');
-reset role;
+select tests.clear_authentication();
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b503-000000000001')$$, 'the ledger is consistent');
 
 select * from finish();

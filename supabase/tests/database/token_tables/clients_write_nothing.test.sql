@@ -20,22 +20,21 @@ select ok((select relrowsecurity from pg_class where oid = 'public.token_usage':
 select ok((select relrowsecurity from pg_class where oid = 'public.token_drips'::regclass), 'RLS is enabled on token_drips');
 select ok((select relrowsecurity from pg_class where oid = 'public.customer_subscriptions'::regclass), 'RLS is enabled on customer_subscriptions');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000011","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-a000-000000000011');
 select throws_ok(
   $$insert into public.token_usage (user_id, feature, tokens) values ('00000000-0000-4000-a000-000000000011', 'chat', -100)$$,
   '42501', null, 'a user cannot insert usage for itself');
 select throws_ok(
   $$insert into public.token_transactions (user_id, transaction_type, token_amount) values ('00000000-0000-4000-a000-000000000011', 'admin_grant', 1000000)$$,
   '42501', null, 'a user cannot grant itself tokens');
-reset role;
+select tests.clear_authentication();
 
-set local role service_role;
+select tests.authenticate_as_service_role();
 select throws_ok(
   $$insert into public.token_transactions (user_id, transaction_type, token_amount) values ('00000000-0000-4000-a000-000000000011', 'admin_grant', 1)$$,
   '42501', null, 'service_role cannot bypass the RPCs with a direct insert');
 select throws_ok('delete from public.token_usage', '42501', null, 'service_role cannot delete usage');
-reset role;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

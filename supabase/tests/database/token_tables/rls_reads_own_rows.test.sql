@@ -20,42 +20,37 @@ select public.run_drip('00000000-0000-4000-a000-0000000000a1', now());
 select public.run_drip('00000000-0000-4000-a000-0000000000a2', now());
 
 -- anon: no rows at all (and no privilege to ask).
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok('select count(*) from public.token_transactions', '42501', null, 'anon cannot read token_transactions');
 select throws_ok('select count(*) from public.token_usage', '42501', null, 'anon cannot read token_usage');
 select throws_ok('select count(*) from public.token_drips', '42501', null, 'anon cannot read token_drips');
-reset role;
+select tests.clear_authentication();
 
 -- authenticated alice: her rows only.
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-a000-000000000001');
 select results_eq('select token_amount::bigint from public.token_transactions', array[11::bigint], 'alice sees only her transaction');
 select results_eq('select tokens::bigint from public.token_usage', array[1::bigint], 'alice sees only her usage');
 select results_eq('select drip_amount::bigint from public.token_drips', array[5::bigint], 'alice sees only her drip');
 select is_empty($$select 1 from public.token_transactions where user_id = '00000000-0000-4000-a000-000000000002'$$, 'alice cannot see bob''s transactions even by asking');
-reset role;
+select tests.clear_authentication();
 
 -- authenticated bob: his rows only.
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-a000-000000000002');
 select results_eq('select token_amount::bigint from public.token_transactions', array[22::bigint], 'bob sees only his transaction');
 select results_eq('select tokens::bigint from public.token_usage', array[2::bigint], 'bob sees only his usage');
-reset role;
+select tests.clear_authentication();
 
 -- authenticated without a user id (a bad token) sees nothing.
-set local role authenticated;
-select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
+select tests.authenticate_with_claims('{"role": "authenticated"}');
 select is_empty('select 1 from public.token_transactions', 'authenticated without sub sees nothing');
-reset role;
+select tests.clear_authentication();
 
 -- service_role: everything.
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select results_eq('select count(*)::int from public.token_transactions', array[2], 'service_role sees all transactions');
 select results_eq('select count(*)::int from public.token_usage', array[2], 'service_role sees all usage');
 select results_eq('select count(*)::int from public.token_drips', array[2], 'service_role sees all drips');
-reset role;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

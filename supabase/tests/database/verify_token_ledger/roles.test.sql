@@ -12,29 +12,24 @@ select ok(not has_function_privilege('anon', 'public.verify_token_ledger(uuid)',
 select ok(not has_function_privilege('authenticated', 'public.verify_token_ledger(uuid)', 'execute'), 'authenticated has no EXECUTE');
 select ok(has_function_privilege('service_role', 'public.verify_token_ledger(uuid)', 'execute'), 'service_role has EXECUTE');
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok($$select * from public.verify_token_ledger()$$, '42501', null, 'anon cannot verify the ledger');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8503-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-8503-000000000001');
 select throws_ok($$select * from public.verify_token_ledger('00000000-0000-4000-8503-000000000001')$$, '42501', null,
   'a user cannot verify even its own ledger');
-reset role;
+select tests.clear_authentication();
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-8503-000000000003","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.authenticate_as_admin('00000000-0000-4000-8503-000000000003');
 select throws_ok($$select * from public.verify_token_ledger()$$, '42501', null, 'an admin cannot verify the ledger');
-reset role;
+select tests.clear_authentication();
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select lives_ok($$select * from public.verify_token_ledger()$$, 'the service verifies the whole ledger');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-8503-000000000001')$$,
   'and one user''s');
-reset role;
+select tests.clear_authentication();
 
 select lives_ok($$select * from public.verify_token_ledger('00000000-0000-4000-8503-000000000001')$$,
   'a session that did not switch role (SQL editor, cron) may verify');
