@@ -144,7 +144,7 @@ $$;
 --   drips=N                 token_drips rows
 --   usage=N used=T          token_usage rows, sum of tokens
 --   holds=N held=H          token_holds rows, sum of tokens_held of those still 'held'
---   next_cycle=C            customer_subscriptions: the next drip cycle of each (oldest first)
+--   next_cycle=C            customer_subscriptions: the next drip cycle of each (by id)
 -- 'none' when the user has nothing at all. Read as the session user (RLS would hide rows).
 create or replace function tests.ledger_footprint(p_user_id uuid)
 returns text
@@ -175,7 +175,7 @@ as $$
   cross join lateral (select pg_catalog.count(*) n,
       coalesce(pg_catalog.sum(x.tokens_held) filter (where x.status = 'held'), 0) held
     from public.token_holds x where x.user_id = p_user_id) h
-  cross join lateral (select pg_catalog.string_agg(x.next_cycle_number::text, ',' order by x.created_at, x.id) cycles
+  cross join lateral (select pg_catalog.string_agg(x.next_cycle_number::text, ',' order by x.id) cycles
     from public.customer_subscriptions x where x.user_id = p_user_id) s
 $$;
 
