@@ -18,14 +18,4 @@ PG_META_DB_URL=$url PG_META_GENERATE_TYPES=typescript PG_META_GENERATE_TYPES_INC
   node "$ROOT/node_modules/@supabase/postgres-meta/dist/server/server.js" >"$generated" ||
   die "type generation failed"
 
-if [ $check = 1 ]; then
-  if ! diff -u "$target" "$generated"; then
-    echo "supabase/types/database.types.ts is out of date: run \`npm run gen:types\` and commit it" >&2
-    exit 1
-  fi
-  echo "types up to date"
-else
-  mkdir -p "$(dirname "$target")"
-  cp "$generated" "$target"
-  log "wrote ${target#"$ROOT"/}"
-fi
+generated_output "$check" "$generated" "$target" "npm run gen:types"

@@ -103,3 +103,22 @@ pg_env() {
     console.log(Object.entries(out).map(([k, v]) => `export ${k}=${q(v)}`).join("; "));
   ' "$1"
 }
+
+# generated_output CHECK GENERATED TARGET COMMAND: a generated file or folder into the repo.
+# CHECK=1: fail, showing the difference, when the committed TARGET is not what was generated
+# (npm test's drift checks); otherwise replace TARGET with it.
+generated_output() {
+  local check=$1 generated=$2 target=$3 command=$4 name=${3#"$ROOT"/}
+  if [ "$check" = 1 ]; then
+    if ! diff -ru "$target" "$generated"; then
+      echo "$name is out of date: run \`$command\` and commit it" >&2
+      exit 1
+    fi
+    echo "$name is up to date"
+  else
+    rm -rf "$target"
+    mkdir -p "$(dirname "$target")"
+    cp -r --no-preserve=mode "$generated" "$target" # mktemp made them private
+    log "wrote $name"
+  fi
+}

@@ -40,14 +40,4 @@ psql_url "$url" -At -c "
   (cd "$ROOT" && deno run --allow-read="$jobs" --allow-write="$generated" --quiet scripts/schema-split.ts "$generated" "$jobs") ||
   die "schema dump failed"
 
-if [ $check = 1 ]; then
-  if ! diff -ru "$target" "$generated"; then
-    echo "supabase/schema/ differs from the migrations: run \`npm run schema:dump\` and commit it" >&2
-    exit 1
-  fi
-  echo "supabase/schema/ matches the migrations"
-else
-  rm -rf "$target"
-  cp -r "$generated" "$target"
-  log "wrote supabase/schema/ ($(find "$target" -name '*.pgsql' | wc -l) files)"
-fi
+generated_output "$check" "$generated" "$target" "npm run schema:dump"
