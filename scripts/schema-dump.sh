@@ -33,7 +33,9 @@ fi
 psql_url "$url" -At -c "
   select format('select cron.schedule(%L, %L, %L);', j.jobname, j.schedule, j.command)
          || case when j.active then '' else format(E'\nselect cron.alter_job(%s, active => false);', j.jobid) end
-  from cron.job j order by j.jobname" >"$jobs" || die "reading cron.job failed"
+  from cron.job j
+  where j.jobname not like 'npm-test-%' -- scheduled by scripts/test.sh for its own checks
+  order by j.jobname" >"$jobs" || die "reading cron.job failed"
 
 # Only our schemas: auth, extensions and the compatibility layer are Supabase's.
 "$PG_BIN/pg_dump" --schema-only --no-owner --schema=public --schema=private --dbname="$url" |
