@@ -198,6 +198,62 @@ Deno.test("stripe flows: completed and async_payment_succeeded for one session, 
     assert.equal(key, `checkout:${b.session}`);
   }));
 
+// Issue 9, item 2: a uuid client_reference_id that is not a user made a paid checkout "ignored".
+Deno.test("stripe flows: a paid checkout whose client_reference_id is not a user goes to metadata.user_id", () =>
+  withWebhook(async (url, sql) => {
+    const b = await newBuyer(sql);
+    const event = checkoutCompleted(b, (e) => {
+      e.data.object.client_reference_id = crypto.randomUUID(); // a uuid, but nobody's
+      e.data.object.metadata.user_id = b.userId;
+    });
+    const body = await expect200(url, event, "processed");
+    assert.equal(body.result.user_id, b.userId);
+    assert.deepEqual(await transactions(sql, b.userId), [`purchase ${PACK_TOKENS}`]);
+  }));
+
+// Issue 9, item 2: a paid checkout naming nobody vanished as "ignored". Now it is kept as
+// unattributed (200: only an operator can resolve it, Stripe's retries cannot), and the
+// operator's attribute_payment grants it through the purchase path, once.
+Deno.test("stripe flows: a paid checkout naming no known user is 200 unattributed, kept, and attributed once by an operator", () =>
+  withWebhook(async (url, sql) => {
+    const b = await newBuyer(sql);
+    const event = checkoutCompleted(b, (e) => {
+      e.data.object.client_reference_id = crypto.randomUUID();
+      e.data.object.customer_details = { email: "lost@example.test" };
+    });
+    const first = await expect200(url, event, "unattributed");
+    assert.equal(first.result.stripe_checkout_session_id, b.session);
+    assert.equal(first.result.amount_cents, PRICE_CENTS);
+    const [kept] = await sql`
+      select stripe_event_id, amount_cents, customer_email, attributed_user_id, payload = ${event}::jsonb as same_payload
+      from public.unattributed_payments where stripe_checkout_session_id = ${b.session}`;
+    assert.deepEqual({ ...kept }, {
+      stripe_event_id: JSON.parse(event).id,
+      amount_cents: String(PRICE_CENTS), // bigint
+      customer_email: "lost@example.test",
+      attributed_user_id: null,
+      same_payload: true,
+    });
+    assert.equal((await eventRow(sql, event)).status, "unattributed");
+    assert.deepEqual(await transactions(sql, b.userId), []);
+    await expect200(url, event, "duplicate");
+
+    // The operator finds the buyer (by the e-mail) and attributes the payment, twice.
+    const attribute = () =>
+      sql`select public.attribute_payment(${b.session}, ${b.userId}::uuid) as r`.then(([row]) => row.r);
+    const granted = await attribute();
+    assert.equal(granted.replayed, false);
+    assert.equal(granted.token_amount, PACK_TOKENS);
+    assert.equal((await attribute()).replayed, true);
+    // Stripe's redelivery after attribution is a duplicate; a later event of the session replays.
+    await expect200(url, event, "duplicate");
+    const later = await expect200(url, asyncPaymentSucceeded({ ...b, userId: crypto.randomUUID() }), "processed");
+    assert.equal(later.result.transaction_id, granted.transaction_id);
+    assert.equal(later.result.replayed, true);
+    assert.deepEqual(await transactions(sql, b.userId), [`purchase ${PACK_TOKENS}`]);
+    assert.deepEqual(await balance(sql, b.userId), { balance: PACK_TOKENS, debt: 0 });
+  }));
+
 Deno.test("stripe flows: subscription updates out of order: the older one is ignored, the row keeps the newer state", () =>
   withWebhook(async (url, sql) => {
     const b = await newBuyer(sql);

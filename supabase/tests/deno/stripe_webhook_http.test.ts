@@ -117,6 +117,91 @@ Deno.test("stripe-webhook: correctly signed JSON that is not a Stripe event is 4
   });
 });
 
+// Signed events that are JSON, but not a usable event: the database could not store them (jsonb
+// has no \u0000 and no lone surrogate, numeric has a range, parsing has a depth limit) or
+// handle_stripe_event refuses them (22023). Every one must be 400 before the database is asked.
+// (Issue 9, item 8: these answered 500, and Stripe retries a 500 for three days.)
+Deno.test("stripe-webhook: signed JSON the ledger cannot store is 400 before the database", async () => {
+  const parsed = JSON.parse(event);
+  const withField = (edit: (e: Record<string, unknown>) => void) => {
+    const copy = structuredClone(parsed);
+    edit(copy);
+    return JSON.stringify(copy);
+  };
+  const session = (edit: (s: Record<string, unknown>) => void) =>
+    withField((e) => edit((e.data as Record<string, Record<string, unknown>>).object));
+  // A number literal JSON.stringify cannot write: a placeholder string replaced in the text.
+  const withLiteral = (literal: string) =>
+    session((s) => (s.amount_total = "__literal__")).replace('"__literal__"', literal);
+  let deep: unknown = "bottom";
+  for (let i = 0; i < 5000; i++) deep = [deep];
+  const bodies: Record<string, string> = {
+    "no created": withField((e) => delete e.created),
+    "created null": withField((e) => (e.created = null)),
+    "created a fraction": withField((e) => (e.created = 1768435260.5)),
+    "created a string": withField((e) => (e.created = "1768435260")),
+    "created negative": withField((e) => (e.created = -1)),
+    "created past the year 9999": withField((e) => (e.created = 253402300800)),
+    "created 1e400": withField((e) => (e.created = 0)).replace('"created":0', '"created":1e400'),
+    "id of 249 characters": withField((e) => (e.id = `evt_${"a".repeat(245)}`)),
+    "id of 300 characters": withField((e) => (e.id = `evt_${"a".repeat(296)}`)),
+    "type of 256 characters": withField((e) => (e.type = "a".repeat(256))),
+    "type not a string": withField((e) => (e.type = ["checkout.session.completed"])),
+    "livemode not a boolean": withField((e) => (e.livemode = "yes")),
+    "data.object an array": withField((e) => (e.data = { object: [] })),
+    "data.object an array of the session": withField((e) => (e.data = { object: [parsed.data.object] })),
+    "\\u0000 in a value": session((s) => (s.client_reference_id = "a\0b")),
+    "\\u0000 in a key": session((s) => (s.metadata = { "pack\0id": "pack_small" })),
+    "\\u0000 in the type": withField((e) => (e.type = "checkout.session.completed\0")),
+    "a lone surrogate": session((s) => (s.customer_email = "\ud800@example.test")),
+    "a number numeric cannot hold (1e-200000)": withLiteral("1e-200000"),
+    "a number numeric cannot hold (1e200000)": withLiteral("1e200000"),
+    "nested 5,000 deep": session((s) => (s.metadata = { deep })),
+  };
+  await withWebhook(async (url) => {
+    const answers: Record<string, string> = {};
+    for (const [what, body] of Object.entries(bodies)) {
+      const res = await postEvent(url, body);
+      answers[what] = `${res.status} ${(await res.json()).error}`;
+    }
+    // Compared all at once, so that a failure lists every case that got through.
+    assert.deepEqual(answers, Object.fromEntries(Object.keys(bodies).map((w) => [w, "400 invalid_payload"])));
+  });
+});
+
+// The other side of the same rule: events at its edges are usable, so they get as far as the
+// database (here a closed port: 500). A rule that refused them would lose real payments.
+Deno.test("stripe-webhook: events at the edges of the rule reach the database", async () => {
+  const parsed = JSON.parse(event);
+  const withField = (edit: (e: Record<string, unknown>) => void) => {
+    const copy = structuredClone(parsed);
+    edit(copy);
+    return JSON.stringify(copy);
+  };
+  let deep: unknown = "bottom";
+  for (let i = 0; i < 40; i++) deep = [deep];
+  const bodies: Record<string, string> = {
+    "id of 248 characters": withField((e) => (e.id = `evt_${"a".repeat(244)}`)),
+    "created 0": withField((e) => (e.created = 0)),
+    "created written 1768435260.0": event.replace('"created": 1768435260,', '"created": 1768435260.0,'),
+    "created written 1.76843526e9": event.replace('"created": 1768435260,', '"created": 1.76843526e9,'),
+    "no livemode": withField((e) => delete e.livemode),
+    "an escaped backslash before u0000 (text, not a NUL)": withField((e) => (e.type = "x\\u0000")),
+    "an emoji (a surrogate pair)": withField((e) => (e.type = "checkout.session.completed \u{1F600}")),
+    "a large number numeric can hold": event.replace('"amount_total": 500', '"amount_total": 1e300'),
+    "nested 40 deep": withField((e) => ((e.data as Record<string, Record<string, unknown>>).object.metadata = { deep })),
+  };
+  await withWebhook(async (url) => {
+    const answers: Record<string, string> = {};
+    for (const [what, body] of Object.entries(bodies)) {
+      assert.notEqual(body, event, `${what}: the edit did not apply`);
+      const res = await postEvent(url, body);
+      answers[what] = `${res.status} ${(await res.json()).error}`;
+    }
+    assert.deepEqual(answers, Object.fromEntries(Object.keys(bodies).map((w) => [w, "500 database_error"])));
+  });
+});
+
 Deno.test("stripe-webhook: a valid event while the database is unreachable is 500", async () => {
   await withWebhook(async (url) => {
     const res = await postEvent(url, event);

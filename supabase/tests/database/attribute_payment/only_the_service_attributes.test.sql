@@ -1,0 +1,60 @@
+-- Only the service attributes payments and reads public.unattributed_payments (an operator's
+-- tool: the rows hold other people's payments and e-mail addresses). anon, signed-in users and
+-- admins get 42501 and nothing is written; nobody writes the table directly.
+begin;
+select plan(13);
+
+insert into auth.users (id, email) values
+  ('00000000-0000-4000-8726-000000000001', 'attr-roles-alice@example.test'),
+  ('00000000-0000-4000-8726-000000000002', 'attr-roles-admin@example.test');
+insert into public.token_packs (id, stripe_price_id, name, tokens) values
+  ('attr_roles_pack', 'price_attr_roles_pack', 'Attribution test pack', 1000);
+select public.handle_stripe_event($${
+  "id": "evt_test_attr_roles_1",
+  "object": "event",
+  "created": 1768435260,
+  "data": {"object": {"id": "cs_test_attr_roles_1", "object": "checkout.session", "amount_total": 500,
+    "currency": "usd", "metadata": {"pack_id": "attr_roles_pack"}, "mode": "payment",
+    "payment_intent": "pi_test_attr_roles_1", "payment_status": "paid"}},
+  "livemode": false,
+  "type": "checkout.session.completed"
+}$$::jsonb);
+
+select ok(not has_function_privilege('anon', 'public.attribute_payment(text, uuid)', 'execute'), 'anon has no EXECUTE');
+select ok(not has_function_privilege('authenticated', 'public.attribute_payment(text, uuid)', 'execute'), 'authenticated has no EXECUTE');
+select ok(has_function_privilege('service_role', 'public.attribute_payment(text, uuid)', 'execute'), 'service_role has EXECUTE');
+select ok(not has_table_privilege('authenticated', 'public.unattributed_payments', 'select'), 'authenticated cannot read the table');
+
+set local role anon;
+select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select throws_ok($$select public.attribute_payment('cs_test_attr_roles_1', '00000000-0000-4000-8726-000000000001')$$,
+  '42501', null, 'anon cannot');
+reset role;
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8726-000000000001","role":"authenticated"}', true);
+select throws_ok($$select public.attribute_payment('cs_test_attr_roles_1', '00000000-0000-4000-8726-000000000001')$$,
+  '42501', null, 'a signed-in user cannot claim a payment for itself');
+select throws_ok($$select * from public.unattributed_payments$$, '42501', null, 'nor read the unattributed payments');
+reset role;
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"00000000-0000-4000-8726-000000000002","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select throws_ok($$select public.attribute_payment('cs_test_attr_roles_1', '00000000-0000-4000-8726-000000000001')$$,
+  '42501', null, 'an admin cannot either (a payment is attributed by the service)');
+reset role;
+select is((select attributed_user_id from public.unattributed_payments where stripe_checkout_session_id = 'cs_test_attr_roles_1'),
+  null, 'nothing was attributed');
+
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select throws_ok($$update public.unattributed_payments set attributed_user_id = '00000000-0000-4000-8726-000000000001'$$,
+  '42501', null, 'the service does not write the table directly');
+select is((select count(*)::int from public.unattributed_payments where stripe_checkout_session_id = 'cs_test_attr_roles_1'),
+  1, 'the service reads it');
+select is(public.attribute_payment('cs_test_attr_roles_1', '00000000-0000-4000-8726-000000000001') ->> 'token_amount',
+  '1000', 'the service attributes it');
+reset role;
+select is(public.get_token_balance('00000000-0000-4000-8726-000000000001') ->> 'balance', '1000', 'alice has the pack');
+
+select * from finish();
+rollback;

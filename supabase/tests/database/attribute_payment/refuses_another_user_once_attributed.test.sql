@@ -1,0 +1,33 @@
+-- Once a payment is attributed, attributing it to another user is PT409 (the session is the
+-- key, and it was used for a different request) and writes nothing: a session is bought once.
+begin;
+select plan(4);
+
+insert into auth.users (id, email) values
+  ('00000000-0000-4000-8724-000000000001', 'attr-other-alice@example.test'),
+  ('00000000-0000-4000-8724-000000000002', 'attr-other-bob@example.test');
+insert into public.token_packs (id, stripe_price_id, name, tokens) values
+  ('attr_other_pack', 'price_attr_other_pack', 'Attribution test pack', 1000);
+
+select public.handle_stripe_event($${
+  "id": "evt_test_attr_other_1",
+  "object": "event",
+  "created": 1768435260,
+  "data": {"object": {"id": "cs_test_attr_other_1", "object": "checkout.session", "amount_total": 500,
+    "currency": "usd", "metadata": {"pack_id": "attr_other_pack"}, "mode": "payment",
+    "payment_intent": "pi_test_attr_other_1", "payment_status": "paid"}},
+  "livemode": false,
+  "type": "checkout.session.completed"
+}$$::jsonb);
+select public.attribute_payment('cs_test_attr_other_1', '00000000-0000-4000-8724-000000000001');
+
+select throws_ok($$select public.attribute_payment('cs_test_attr_other_1', '00000000-0000-4000-8724-000000000002')$$,
+  'PT409', null, 'attributing the same payment to another user is PT409');
+select is(public.get_token_balance('00000000-0000-4000-8724-000000000002') ->> 'balance', '0', 'the other user got nothing');
+select is((select attributed_user_id from public.unattributed_payments where stripe_checkout_session_id = 'cs_test_attr_other_1'),
+  '00000000-0000-4000-8724-000000000001'::uuid, 'the payment stays with the first user');
+select is((select count(*)::int from public.token_transactions where stripe_checkout_session_id = 'cs_test_attr_other_1'),
+  1, 'one purchase');
+
+select * from finish();
+rollback;

@@ -1,0 +1,39 @@
+-- A payment kept as unattributed is settled by a later event of the same session that names a
+-- known user (the user signed up in between, and the session's async_payment_succeeded or a
+-- Dashboard resend with a new id arrives): the purchase goes to that user through the usual
+-- path, and the kept payment records it, so no operator attributes it a second time.
+begin;
+select plan(5);
+
+insert into public.token_packs (id, stripe_price_id, name, tokens) values
+  ('hse_later_pack', 'price_hse_later_pack', 'Later test pack', 1000);
+select set_config('hse.paid', $${
+  "id": "evt_test_hse_later_1",
+  "object": "event",
+  "created": 1768435260,
+  "data": {"object": {"id": "cs_test_hse_later_1", "object": "checkout.session", "amount_total": 500,
+    "client_reference_id": "00000000-0000-4000-8727-000000000001",
+    "currency": "usd", "metadata": {"pack_id": "hse_later_pack"}, "mode": "payment",
+    "payment_intent": "pi_test_hse_later_1", "payment_status": "paid"}},
+  "livemode": false,
+  "type": "checkout.session.completed"
+}$$, true);
+select is(public.handle_stripe_event(current_setting('hse.paid')::jsonb) ->> 'status', 'unattributed',
+  'the user does not exist yet: unattributed');
+
+insert into auth.users (id, email) values ('00000000-0000-4000-8727-000000000001', 'hse-later-alice@example.test');
+select set_config('test.later', public.handle_stripe_event(jsonb_set(jsonb_set(current_setting('hse.paid')::jsonb,
+  '{id}', '"evt_test_hse_later_2"'), '{type}', '"checkout.session.async_payment_succeeded"'))::text, true);
+select is(current_setting('test.later')::jsonb ->> 'status', 'processed', 'a later event of the session naming her is processed');
+select is(current_setting('test.later')::jsonb #>> '{result,user_id}', '00000000-0000-4000-8727-000000000001',
+  'the pack goes to her');
+select results_eq(
+  $$select attributed_user_id, purchase_transaction_id from public.unattributed_payments
+     where stripe_checkout_session_id = 'cs_test_hse_later_1'$$,
+  $$values ('00000000-0000-4000-8727-000000000001'::uuid, (current_setting('test.later')::jsonb #>> '{result,transaction_id}')::uuid)$$,
+  'the kept payment records to whom and which purchase');
+select is(public.attribute_payment('cs_test_hse_later_1', '00000000-0000-4000-8727-000000000001') ->> 'replayed',
+  'true', 'attributing it to her afterwards only replays the purchase');
+
+select * from finish();
+rollback;

@@ -1,0 +1,51 @@
+-- A refund or dispute of a payment that is still unattributed takes nothing back (nothing was
+-- granted) and is recorded as ignored, with the reason, even when the charge's metadata says it
+-- is a pack (which otherwise means "the purchase has not arrived yet: retry", 55000, HTTP 500
+-- for days). The kept payment remembers it, so it can no longer be attributed.
+begin;
+select plan(6);
+
+insert into public.token_packs (id, stripe_price_id, name, tokens) values
+  ('hse_unref_pack', 'price_hse_unref_pack', 'Unattributed refund test pack', 1000);
+select public.handle_stripe_event($${
+  "id": "evt_test_hse_unref_1",
+  "object": "event",
+  "created": 1768435260,
+  "data": {"object": {"id": "cs_test_hse_unref_1", "object": "checkout.session", "amount_total": 500,
+    "currency": "usd", "metadata": {"pack_id": "hse_unref_pack"}, "mode": "payment",
+    "payment_intent": "pi_test_hse_unref_1", "payment_status": "paid"}},
+  "livemode": false,
+  "type": "checkout.session.completed"
+}$$::jsonb);
+select set_config('hse.refund', $${
+  "id": "evt_test_hse_unref_refund",
+  "object": "event",
+  "created": 1768521600,
+  "data": {"object": {"id": "ch_test_hse_unref_1", "object": "charge", "amount": 500, "amount_refunded": 500,
+    "currency": "usd", "metadata": {"pack_id": "hse_unref_pack"}, "payment_intent": "pi_test_hse_unref_1", "refunded": true}},
+  "livemode": false,
+  "type": "charge.refunded"
+}$$, true);
+select set_config('hse.dispute', $${
+  "id": "evt_test_hse_unref_dispute",
+  "object": "event",
+  "created": 1768521700,
+  "data": {"object": {"id": "du_test_hse_unref_1", "object": "dispute", "amount": 500, "charge": "ch_test_hse_unref_1",
+    "currency": "usd", "metadata": {}, "payment_intent": "pi_test_hse_unref_1", "status": "needs_response"}},
+  "livemode": false,
+  "type": "charge.dispute.created"
+}$$, true);
+
+select set_config('test.refund', public.handle_stripe_event(current_setting('hse.refund')::jsonb)::text, true);
+select is(current_setting('test.refund')::jsonb ->> 'status', 'ignored', 'the refund of an unattributed payment is ignored');
+select matches(current_setting('test.refund')::jsonb #>> '{result,ignored}', 'unattributed', 'the reason says so');
+select is(public.handle_stripe_event(current_setting('hse.dispute')::jsonb) ->> 'status', 'ignored',
+  'so is a dispute of it');
+select is((select refund_or_dispute_event_id from public.unattributed_payments where stripe_checkout_session_id = 'cs_test_hse_unref_1'),
+  'evt_test_hse_unref_refund', 'the kept payment remembers the first refund');
+select is_empty($$select 1 from public.token_transactions where stripe_payment_intent_id = 'pi_test_hse_unref_1'$$,
+  'nothing was granted or taken back');
+select is_empty($$select * from public.verify_token_ledger()$$, 'the ledger is consistent');
+
+select * from finish();
+rollback;
