@@ -330,14 +330,49 @@ create table if not exists public.stripe_events (
   created timestamptz not null,
   livemode boolean not null default false,
   payload jsonb not null,
-  status text not null check (status in ('processed', 'ignored')),
-  -- what the event did, or why it was ignored
+  -- unattributed: a paid checkout naming no known user, kept in unattributed_payments
+  status text not null check (status in ('processed', 'ignored', 'unattributed')),
+  -- what the event did, or why it was ignored or left unattributed
   result jsonb not null default '{}'::jsonb,
   error text,
   received_at timestamptz not null default now(),
   processed_at timestamptz not null default now()
 );
 create index if not exists stripe_events_type_created_idx on public.stripe_events (type, created);
+
+-- Paid pack checkouts that named no known user (neither client_reference_id nor
+-- metadata.user_id): kept for an operator instead of being dropped, until attribute_payment
+-- grants one through the purchase path. State, not ledger: attribution fills the attributed_*
+-- columns in place; the purchase itself is the ledger row.
+create table if not exists public.unattributed_payments (
+  stripe_checkout_session_id text primary key,
+  -- the first event that reported it, and that event as received
+  stripe_event_id text not null references public.stripe_events (id),
+  payload jsonb not null,
+  amount_cents bigint not null,
+  currency text not null,
+  -- as the session names it (metadata.pack_id, or the pack of metadata.price_id); it may not
+  -- be a pack the ledger sells (attribution then fails until it is added)
+  pack_id text,
+  stripe_payment_intent_id text,
+  stripe_customer_id text,
+  customer_email text,
+  -- what the session named, as Stripe sent it: neither is a known user
+  client_reference_id text,
+  metadata_user_id text,
+  received_at timestamptz not null default now(),
+  -- a refund or dispute of the payment that arrived while it was unattributed: it can no
+  -- longer be attributed (the customer has, or may get, the money back)
+  refund_or_dispute_event_id text references public.stripe_events (id),
+  -- set once, by attribute_payment or by a later event of the session naming a known user
+  attributed_user_id uuid references auth.users (id) on delete set null,
+  attributed_at timestamptz,
+  purchase_transaction_id uuid references public.token_transactions (id) on delete set null
+);
+create index if not exists unattributed_payments_payment_intent_idx
+  on public.unattributed_payments (stripe_payment_intent_id) where stripe_payment_intent_id is not null;
+create index if not exists unattributed_payments_received_at_idx
+  on public.unattributed_payments (received_at) where attributed_at is null;
 
 -- Refund and dispute state of each purchase (state, not ledger: it is updated in place).
 create table if not exists private.purchase_clawback_state (
@@ -462,8 +497,12 @@ grant select on table public.token_holds to authenticated, service_role;
 drop policy if exists "users read their own rows" on public.token_holds;
 create policy "users read their own rows" on public.token_holds
   for select to authenticated using ((select auth.uid()) = user_id);
--- Stripe events are the service's business (the webhook writes them through its RPC).
-grant select on table public.stripe_events to service_role;
+-- Stripe events are the service's business (the webhook writes them through its RPC), and so
+-- are unattributed payments (other people's payments and e-mail addresses; written only by
+-- handle_stripe_event and attribute_payment).
+alter table public.unattributed_payments enable row level security;
+revoke all on table public.unattributed_payments from anon, authenticated, service_role;
+grant select on table public.stripe_events, public.unattributed_payments to service_role;
 revoke all on table private.purchase_clawback_state from public;
 
 -- Subscriptions: users read their own (policy above); only the service writes.

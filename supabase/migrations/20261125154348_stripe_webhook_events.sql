@@ -7,20 +7,23 @@
 --   * refunds and disputes are reconciled against the purchase's state, so each token is
 --     clawed back at most once and never more than the purchase granted;
 --   * an event whose prerequisite has not arrived yet (a refund before its purchase, an
---     invoice before its subscription) raises, the function answers 500, and Stripe retries.
+--     invoice before its subscription) raises, the function answers 500, and Stripe retries;
+--   * a paid checkout that names no known user is kept in unattributed_payments (answered 200,
+--     status unattributed) until an operator attributes it (attribute_payment).
 
 ------------------------------------------------------------------------------------------
 -- Helpers
 ------------------------------------------------------------------------------------------
 
--- A Stripe epoch (seconds) as a timestamp; null when it is not one.
+-- A Stripe epoch (seconds) as a timestamp; null when it is not one. A whole number may come
+-- with a zero fraction (1767225540.0): jsonb keeps the number as it was written.
 create or replace function private.epoch(p_value text)
 returns timestamptz
 language sql
 immutable
 set search_path = pg_catalog, pg_temp
 as $$
-  select case when p_value ~ '^[0-9]{1,12}$' then to_timestamp(p_value::double precision) end
+  select case when p_value ~ '^[0-9]{1,12}(\.0+)?$' then to_timestamp(p_value::numeric::double precision) end
 $$;
 revoke execute on function private.epoch(text) from public, anon, authenticated, service_role;
 
@@ -49,9 +52,98 @@ end;
 $$;
 revoke execute on function private.not_yet(text) from public, anon, authenticated, service_role;
 
+-- Why p_event is not a usable Stripe event, or null when it is one. The stripe-webhook function
+-- applies the same rule (supabase/functions/stripe-webhook/usable_event.ts) and answers 400
+-- without calling; here it guards every other caller. The id leaves room for the keys made
+-- from it ('stripe:<event id>' within 255 characters); created must be whole seconds.
+create or replace function private.stripe_event_problem(p_event jsonb)
+returns text
+language sql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+  select case
+    when p_event is null or jsonb_typeof(p_event) <> 'object' then 'not a JSON object'
+    when jsonb_typeof(p_event -> 'id') is distinct from 'string' or p_event ->> 'id' !~ '^evt_[A-Za-z0-9_]{1,244}$'
+      then 'id must be evt_ and 1 to 244 letters, digits or underscores'
+    when p_event -> 'object' is distinct from '"event"'::jsonb
+      then 'object must be "event" (a snapshot event; thin events are not taken)'
+    when jsonb_typeof(p_event -> 'type') is distinct from 'string' or length(p_event ->> 'type') not between 1 and 255
+      then 'type must be a string of 1 to 255 characters'
+    when jsonb_typeof(p_event -> 'created') is distinct from 'number'
+      or (p_event ->> 'created')::numeric not between 0 and 253402300799
+      or (p_event ->> 'created')::numeric % 1 <> 0
+      then 'created must be whole seconds since 1970 (a JSON number, before the year 10000)'
+    when jsonb_typeof(p_event -> 'livemode') not in ('boolean', 'null') then 'livemode must be true or false'
+    when jsonb_typeof(p_event -> 'data' -> 'object') is distinct from 'object' then 'data.object must be a JSON object'
+  end
+$$;
+revoke execute on function private.stripe_event_problem(jsonb) from public, anon, authenticated, service_role;
+
 ------------------------------------------------------------------------------------------
 -- Checkout: purchases, and linking a Stripe customer to a user
 ------------------------------------------------------------------------------------------
+
+-- The user a checkout session names: client_reference_id when it is a known user, otherwise
+-- metadata.user_id when that is one (an app may put its own reference in client_reference_id,
+-- or name a user that was deleted since); null when neither is.
+create or replace function private.checkout_user(p_session jsonb)
+returns uuid
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select u.id
+    from (values (1, private.as_uuid(p_session ->> 'client_reference_id')),
+                 (2, private.as_uuid(p_session -> 'metadata' ->> 'user_id'))) as named (rank, id)
+    join auth.users u on u.id = named.id
+   order by named.rank
+   limit 1
+$$;
+revoke execute on function private.checkout_user(jsonb) from public, anon, authenticated, service_role;
+
+-- The pack a checkout session names: metadata.pack_id, or the pack of metadata.price_id.
+create or replace function private.checkout_pack(p_session jsonb)
+returns text
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select coalesce(p_session -> 'metadata' ->> 'pack_id',
+    (select p.id from public.token_packs p where p.stripe_price_id = p_session -> 'metadata' ->> 'price_id'))
+$$;
+revoke execute on function private.checkout_pack(jsonb) from public, anon, authenticated, service_role;
+
+-- The purchase a paid pack session stands for, granted to p_user. The one path for the
+-- webhook and for attribute_payment: the same key ('checkout:<session id>') and the same
+-- request, so a session is bought once, whichever way and however often it arrives.
+create or replace function private.checkout_purchase(p_event jsonb, p_user uuid, p_metadata jsonb)
+returns jsonb
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_session jsonb := p_event -> 'data' -> 'object';
+  v_pack text := private.checkout_pack(p_event -> 'data' -> 'object');
+begin
+  if v_pack is null then
+    perform private.invalid('The checkout session names no token pack (metadata.pack_id or metadata.price_id).');
+  end if;
+  return public.record_purchase(
+    p_user_id => p_user,
+    p_pack_id => v_pack,
+    p_idempotency_key => 'checkout:' || (v_session ->> 'id'),
+    p_amount_cents => coalesce((v_session ->> 'amount_total')::bigint, 0),
+    p_currency => coalesce(v_session ->> 'currency', 'usd'),
+    p_stripe_checkout_session_id => v_session ->> 'id',
+    p_stripe_payment_intent_id => v_session ->> 'payment_intent',
+    p_stripe_customer_id => v_session ->> 'customer',
+    p_stripe_event_id => p_event ->> 'id',
+    p_metadata => jsonb_build_object('stripe_event_type', p_event ->> 'type') || p_metadata
+  );
+end;
+$$;
+revoke execute on function private.checkout_purchase(jsonb, uuid, jsonb) from public, anon, authenticated, service_role;
 
 create or replace function private.stripe_checkout(p_event jsonb)
 returns jsonb
@@ -60,15 +152,14 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_session jsonb := p_event -> 'data' -> 'object';
-  v_user uuid := coalesce(private.as_uuid(v_session ->> 'client_reference_id'),
-                          private.as_uuid(v_session -> 'metadata' ->> 'user_id'));
-  v_pack text := v_session -> 'metadata' ->> 'pack_id';
+  v_user uuid := private.checkout_user(p_event -> 'data' -> 'object');
+  v_kept public.unattributed_payments;
+  v_result jsonb;
 begin
-  if v_user is null or not exists (select 1 from auth.users u where u.id = v_user) then
-    return jsonb_build_object('ignored', 'the session names no known user (client_reference_id or metadata.user_id)');
-  end if;
-
   if v_session ->> 'mode' = 'subscription' then
+    if v_user is null then
+      return jsonb_build_object('ignored', 'the session names no known user (client_reference_id or metadata.user_id)');
+    end if;
     if v_session ->> 'customer' is null then
       return jsonb_build_object('ignored', 'subscription session without a customer');
     end if;
@@ -84,25 +175,46 @@ begin
   if coalesce(v_session ->> 'payment_status', '') not in ('paid', 'no_payment_required') then
     return jsonb_build_object('ignored', 'payment not completed yet; checkout.session.async_payment_succeeded will follow');
   end if;
-  if v_pack is null and v_session -> 'metadata' ->> 'price_id' is not null then
-    select p.id into v_pack from public.token_packs p where p.stripe_price_id = v_session -> 'metadata' ->> 'price_id';
+
+  -- A session kept as unattributed: once attributed, it belongs to that user whatever a later
+  -- event names (the purchase replays); the lock orders this with attribute_payment.
+  select * into v_kept from public.unattributed_payments u
+   where u.stripe_checkout_session_id = v_session ->> 'id' for update;
+  if v_kept.attributed_at is not null then
+    v_user := v_kept.attributed_user_id;
   end if;
-  if v_pack is null then
-    perform private.invalid('The checkout session names no token pack (metadata.pack_id or metadata.price_id).');
+  if v_user is null then
+    -- Paid, but for nobody we know: keep it for an operator rather than drop it. 200, not a
+    -- retryable error: no retry can name the user, only an operator can.
+    insert into public.unattributed_payments (
+      stripe_checkout_session_id, stripe_event_id, payload, amount_cents, currency, pack_id,
+      stripe_payment_intent_id, stripe_customer_id, customer_email, client_reference_id, metadata_user_id
+    ) values (
+      v_session ->> 'id', p_event ->> 'id', p_event, coalesce((v_session ->> 'amount_total')::bigint, 0),
+      lower(coalesce(v_session ->> 'currency', 'usd')), private.checkout_pack(v_session),
+      v_session ->> 'payment_intent', v_session ->> 'customer',
+      coalesce(v_session #>> '{customer_details,email}', v_session ->> 'customer_email'),
+      v_session ->> 'client_reference_id', v_session -> 'metadata' ->> 'user_id'
+    )
+    on conflict (stripe_checkout_session_id) do nothing;
+    return jsonb_build_object(
+      'unattributed', 'the session names no known user (client_reference_id or metadata.user_id): '
+        || 'kept in unattributed_payments until an operator attributes it (attribute_payment)',
+      'stripe_checkout_session_id', v_session ->> 'id',
+      'amount_cents', coalesce((v_session ->> 'amount_total')::bigint, 0),
+      'currency', lower(coalesce(v_session ->> 'currency', 'usd')),
+      'pack_id', private.checkout_pack(v_session));
   end if;
+
   -- One purchase per session, whichever of completed / async_payment_succeeded comes first.
-  return public.record_purchase(
-    p_user_id => v_user,
-    p_pack_id => v_pack,
-    p_idempotency_key => 'checkout:' || (v_session ->> 'id'),
-    p_amount_cents => coalesce((v_session ->> 'amount_total')::bigint, 0),
-    p_currency => coalesce(v_session ->> 'currency', 'usd'),
-    p_stripe_checkout_session_id => v_session ->> 'id',
-    p_stripe_payment_intent_id => v_session ->> 'payment_intent',
-    p_stripe_customer_id => v_session ->> 'customer',
-    p_stripe_event_id => p_event ->> 'id',
-    p_metadata => jsonb_build_object('stripe_event_type', p_event ->> 'type')
-  );
+  v_result := private.checkout_purchase(p_event, v_user, '{}'::jsonb);
+  if v_kept.stripe_checkout_session_id is not null and v_kept.attributed_at is null then
+    -- A later event named a known user (who signed up since): the kept payment is settled.
+    update public.unattributed_payments u
+       set attributed_user_id = v_user, attributed_at = now(), purchase_transaction_id = (v_result ->> 'transaction_id')::uuid
+     where u.stripe_checkout_session_id = v_kept.stripe_checkout_session_id;
+  end if;
+  return v_result;
 end;
 $$;
 revoke execute on function private.stripe_checkout(jsonb) from public, anon, authenticated, service_role;
@@ -321,12 +433,26 @@ declare
   v_pi text := v_obj ->> 'payment_intent';
   v_charge text := case when v_type = 'charge.refunded' then v_obj ->> 'id' else v_obj ->> 'charge' end;
   v_purchase public.token_transactions;
+  v_unattributed text;
   v_kind text;
 begin
   select * into v_purchase from public.token_transactions t
    where t.transaction_type = 'purchase' and not t.is_legacy and t.stripe_payment_intent_id = v_pi
    order by t.created_at limit 1;
   if v_purchase.id is null then
+    -- A payment kept as unattributed: nothing was granted, so nothing is taken back. A refund
+    -- or a dispute (not an inquiry) is remembered, so that the payment is not attributed later.
+    select u.stripe_checkout_session_id into v_unattributed from public.unattributed_payments u
+     where u.stripe_payment_intent_id = v_pi and u.attributed_at is null for update;
+    if v_unattributed is not null then
+      if v_type = 'charge.refunded' or (v_type = 'charge.dispute.created' and coalesce(v_obj ->> 'status', '') not like 'warning%') then
+        update public.unattributed_payments u set refund_or_dispute_event_id = coalesce(u.refund_or_dispute_event_id, p_event ->> 'id')
+         where u.stripe_checkout_session_id = v_unattributed;
+      end if;
+      return jsonb_build_object('ignored', format(
+        'payment_intent %s is the unattributed payment of checkout session %s: no tokens were granted, none are taken back',
+        v_pi, v_unattributed));
+    end if;
     -- Not a token purchase we know of. When the charge says it is one (the app sets
     -- payment_intent_data.metadata.pack_id), the purchase event has not arrived yet: retry.
     if v_obj -> 'metadata' ? 'pack_id' then
@@ -387,6 +513,7 @@ declare
   v_id text := p_event ->> 'id';
   v_type text := p_event ->> 'type';
   v_created timestamptz;
+  v_problem text := private.stripe_event_problem(p_event);
   v_prior public.stripe_events;
   v_effect jsonb;
   v_status text := 'processed';
@@ -394,10 +521,10 @@ begin
   if private.caller_kind() <> 'service' then
     perform private.deny('Only the service handles Stripe events.');
   end if;
-  if p_event is null or jsonb_typeof(p_event) <> 'object' or jsonb_typeof(p_event -> 'data' -> 'object') is distinct from 'object'
-     or v_id is null or v_id !~ '^evt_[A-Za-z0-9_]{1,250}$' or coalesce(v_type, '') = ''
-     or private.epoch(p_event ->> 'created') is null then
-    perform private.invalid('p_event must be a Stripe event: an object with id (evt_...), type, created and data.object.');
+  if v_problem is not null then
+    raise exception using errcode = '22023', message = 'p_event is not a usable Stripe event: ' || v_problem || '.',
+      detail = 'A snapshot event: an object with id (evt_...), object "event", type, created (whole seconds) and data.object.',
+      hint = 'Pass the verified event exactly as Stripe sent it.';
   end if;
   v_created := private.epoch(p_event ->> 'created');
 
@@ -418,14 +545,70 @@ begin
     when v_type in ('charge.refunded', 'charge.dispute.created', 'charge.dispute.closed') then private.stripe_refund_or_dispute(p_event)
     else jsonb_build_object('ignored', format('event type %s is not handled', v_type))
   end;
-  if v_effect ? 'ignored' then
-    v_status := 'ignored';
-  end if;
+  v_status := case when v_effect ? 'ignored' then 'ignored' when v_effect ? 'unattributed' then 'unattributed' else 'processed' end;
   update public.stripe_events e
-     set status = v_status, result = v_effect, error = v_effect ->> 'ignored', processed_at = now()
+     set status = v_status, result = v_effect, error = coalesce(v_effect ->> 'ignored', v_effect ->> 'unattributed'),
+         processed_at = now()
    where e.id = v_id;
   return jsonb_build_object('event_id', v_id, 'type', v_type, 'status', v_status, 'result', v_effect);
 end;
 $$;
 revoke execute on function public.handle_stripe_event(jsonb) from public, anon, authenticated, service_role;
 grant execute on function public.handle_stripe_event(jsonb) to service_role;
+
+------------------------------------------------------------------------------------------
+-- Operators: attributing a payment that named no known user
+------------------------------------------------------------------------------------------
+
+-- Grants an unattributed payment to p_user_id through the purchase path (the webhook's own
+-- key, 'checkout:<session id>'). The session is the idempotency key: the same call again
+-- replays the purchase; another user for an attributed session is PT409.
+create or replace function public.attribute_payment(p_stripe_checkout_session_id text, p_user_id uuid)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_kept public.unattributed_payments;
+  v_result jsonb;
+begin
+  if private.caller_kind() <> 'service' then
+    perform private.deny('Only the service attributes payments.');
+  end if;
+  if p_stripe_checkout_session_id is null or p_user_id is null then
+    perform private.invalid('p_stripe_checkout_session_id and p_user_id are required.');
+  end if;
+  -- Locked: a concurrent attribution, or an event of the same session, waits for this one.
+  select * into v_kept from public.unattributed_payments u
+   where u.stripe_checkout_session_id = p_stripe_checkout_session_id for update;
+  if not found then
+    raise exception using errcode = '22023',
+      message = format('No unattributed payment for checkout session %s.', left(p_stripe_checkout_session_id, 255)),
+      hint = 'The session ids are in public.unattributed_payments.';
+  end if;
+  if v_kept.attributed_at is not null and v_kept.attributed_user_id is distinct from p_user_id then
+    raise exception using errcode = 'PT409',
+      message = format('Checkout session %s is already attributed to another user.', v_kept.stripe_checkout_session_id),
+      detail = format('attributed to %s at %s', coalesce(v_kept.attributed_user_id::text, 'a deleted user'), v_kept.attributed_at),
+      hint = 'A session is bought once. Correct a wrong attribution with grant_tokens (a deduction and a grant).';
+  end if;
+  if v_kept.attributed_at is null and v_kept.refund_or_dispute_event_id is not null then
+    raise exception using errcode = '22023',
+      message = format('Checkout session %s was refunded or disputed before it was attributed.', v_kept.stripe_checkout_session_id),
+      detail = format('event %s', v_kept.refund_or_dispute_event_id),
+      hint = 'If tokens are still owed, grant them with grant_tokens.';
+  end if;
+  if not exists (select 1 from auth.users u where u.id = p_user_id) then
+    perform private.invalid(format('Unknown user %s.', p_user_id));
+  end if;
+
+  v_result := private.checkout_purchase(v_kept.payload, p_user_id, jsonb_build_object('attributed', true));
+  update public.unattributed_payments u
+     set attributed_user_id = p_user_id, attributed_at = now(), purchase_transaction_id = (v_result ->> 'transaction_id')::uuid
+   where u.stripe_checkout_session_id = v_kept.stripe_checkout_session_id and u.attributed_at is null;
+  return v_result;
+end;
+$$;
+revoke execute on function public.attribute_payment(text, uuid) from public, anon, authenticated, service_role;
+grant execute on function public.attribute_payment(text, uuid) to service_role;

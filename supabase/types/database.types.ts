@@ -572,11 +572,94 @@ export type Database = {
           },
         ]
       }
+      unattributed_payments: {
+        Row: {
+          amount_cents: number
+          attributed_at: string | null
+          attributed_user_id: string | null
+          client_reference_id: string | null
+          currency: string
+          customer_email: string | null
+          metadata_user_id: string | null
+          pack_id: string | null
+          payload: NonNullable<Json>
+          purchase_transaction_id: string | null
+          received_at: string
+          refund_or_dispute_event_id: string | null
+          stripe_checkout_session_id: string
+          stripe_customer_id: string | null
+          stripe_event_id: string
+          stripe_payment_intent_id: string | null
+        }
+        Insert: {
+          amount_cents: number
+          attributed_at?: string | null
+          attributed_user_id?: string | null
+          client_reference_id?: string | null
+          currency: string
+          customer_email?: string | null
+          metadata_user_id?: string | null
+          pack_id?: string | null
+          payload: NonNullable<Json>
+          purchase_transaction_id?: string | null
+          received_at?: string
+          refund_or_dispute_event_id?: string | null
+          stripe_checkout_session_id: string
+          stripe_customer_id?: string | null
+          stripe_event_id: string
+          stripe_payment_intent_id?: string | null
+        }
+        Update: {
+          amount_cents?: number
+          attributed_at?: string | null
+          attributed_user_id?: string | null
+          client_reference_id?: string | null
+          currency?: string
+          customer_email?: string | null
+          metadata_user_id?: string | null
+          pack_id?: string | null
+          payload?: NonNullable<Json>
+          purchase_transaction_id?: string | null
+          received_at?: string
+          refund_or_dispute_event_id?: string | null
+          stripe_checkout_session_id?: string
+          stripe_customer_id?: string | null
+          stripe_event_id?: string
+          stripe_payment_intent_id?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "unattributed_payments_purchase_transaction_id_fkey"
+            columns: ["purchase_transaction_id"]
+            isOneToOne: false
+            referencedRelation: "token_transactions"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "unattributed_payments_refund_or_dispute_event_id_fkey"
+            columns: ["refund_or_dispute_event_id"]
+            isOneToOne: false
+            referencedRelation: "stripe_events"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "unattributed_payments_stripe_event_id_fkey"
+            columns: ["stripe_event_id"]
+            isOneToOne: false
+            referencedRelation: "stripe_events"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
     }
     Views: {
       [_ in never]: never
     }
     Functions: {
+      attribute_payment: {
+        Args: { p_stripe_checkout_session_id: string; p_user_id: string }
+        Returns: Json
+      }
       expire_holds: { Args: { p_as_of?: string }; Returns: Json }
       expire_tokens: { Args: { p_as_of?: string }; Returns: Json }
       get_token_balance: { Args: { p_user_id?: string }; Returns: Json }

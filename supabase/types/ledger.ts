@@ -86,6 +86,17 @@ export interface DripResult {
   balance_after: number;
 }
 
+/** handle_stripe_event's result: the body the stripe-webhook function answers Stripe with. */
+export interface StripeEventResult {
+  event_id: string;
+  type: string;
+  /** unattributed: a paid pack checkout naming no known user, kept for attribute_payment. */
+  status: "processed" | "ignored" | "unattributed" | "duplicate";
+  result: Record<string, unknown>;
+}
+
+// attribute_payment returns a TransactionResult (the purchase, "replayed" when called again).
+
 /** SQLSTATEs the ledger raises, as supabase-js reports them in `error.code`. */
 export const LedgerErrorCode = {
   invalidArgument: "22023",

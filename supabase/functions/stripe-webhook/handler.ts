@@ -6,8 +6,9 @@
 // Answers:
 //   405  anything but POST.
 //   400  missing or bad `Stripe-Signature`, timestamp older than the tolerance (300 s), or a
-//        body that is not a Stripe event. Nothing is written.
-//   200  the RPC committed; its result (status "processed", "duplicate" or "ignored") is the body.
+//        body that is not a usable Stripe snapshot event (usable_event.ts). Nothing is written.
+//   200  the RPC committed; its result (status "processed", "duplicate", "ignored" or
+//        "unattributed") is the body.
 //   500  configuration missing, or any database error (see `callRpc`). Stripe retries.
 //
 // Environment, read per request so a changed value takes effect without a restart:
@@ -16,6 +17,7 @@
 
 import Stripe from "stripe";
 import postgres from "postgres";
+import { type EventHead, usableEvent } from "./usable_event.ts";
 
 // Only the static webhook helpers are used: no Stripe API call is made, so no API key is needed.
 const cryptoProvider = Stripe.createSubtleCryptoProvider();
@@ -52,21 +54,6 @@ export async function closeDb(): Promise<void> {
 const json = (body: unknown, status: number, headers: HeadersInit = {}) =>
   Response.json(body, { status, headers });
 
-type EventHead = { id: string; type: string };
-
-/** The parts of a snapshot event the handler relies on; the database checks the rest. */
-function eventHead(value: unknown): EventHead | undefined {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  const e = value as Record<string, unknown>;
-  const data = e.data as Record<string, unknown> | undefined;
-  if (typeof e.id !== "string" || !/^evt_\w+$/.test(e.id)) return undefined;
-  if (e.object !== "event" || typeof e.type !== "string" || e.type === "") return undefined;
-  if (typeof data !== "object" || data === null || typeof data.object !== "object" || data.object === null) {
-    return undefined;
-  }
-  return { id: e.id, type: e.type };
-}
-
 export async function handler(req: Request): Promise<Response> {
   if (req.method !== "POST") {
     await req.body?.cancel();
@@ -100,16 +87,21 @@ export async function handler(req: Request): Promise<Response> {
       ? json({ error: "invalid_signature", message: "signature verification failed" }, 400)
       : json({ error: "invalid_payload", message: "body is not a Stripe snapshot event" }, 400);
   }
-  const head = eventHead(event);
-  if (!head) return json({ error: "invalid_payload", message: "body is not a Stripe snapshot event" }, 400);
+  if (typeof event !== "object") return json({ error: "invalid_payload", message: "body is not a JSON object" }, 400);
+  const head = usableEvent(body);
+  if (typeof head === "string") {
+    console.warn(`stripe-webhook: rejected: not a usable event: ${head}`);
+    return json({ error: "invalid_payload", message: `body is not a usable Stripe snapshot event: ${head}` }, 400);
+  }
 
   return await callRpc(dbUrl, body, head);
 }
 
 // Any database error answers 500, whatever its SQLSTATE, including 22023 (invalid parameter)
-// raised by handle_stripe_event for an event it cannot handle. The event is authentic (the
-// signature checked out), so a failure is ours: a bug, missing reference data (an unknown
-// pack or price), a migration not yet applied, or an outage. The RPC runs in one transaction,
+// raised by handle_stripe_event for an event it cannot apply yet. The event is authentic (the
+// signature checked out) and usable (usable_event.ts applies the RPC's own 22023 rule for the
+// envelope first), so a failure is ours: a bug, missing reference data (an unknown pack or
+// price), a migration not yet applied, or an outage. The RPC runs in one transaction,
 // so the failed attempt left nothing behind, not even the event row; Stripe retries a non-2xx
 // answer with backoff (live mode: for up to three days), and once the cause is fixed a retry
 // (or a resend from the Stripe dashboard) is processed as a first delivery. A 4xx would be retried too, but it would

@@ -225,7 +225,7 @@ Deno.test("stripe flows: a paid checkout naming no known user is 200 unattribute
     assert.equal(first.result.stripe_checkout_session_id, b.session);
     assert.equal(first.result.amount_cents, PRICE_CENTS);
     const [kept] = await sql`
-      select stripe_event_id, amount_cents, customer_email, attributed_user_id, payload = ${event}::jsonb as same_payload
+      select stripe_event_id, amount_cents, customer_email, attributed_user_id, payload = ${event}::text::jsonb as same_payload
       from public.unattributed_payments where stripe_checkout_session_id = ${b.session}`;
     assert.deepEqual({ ...kept }, {
       stripe_event_id: JSON.parse(event).id,
