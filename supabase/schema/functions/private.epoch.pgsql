@@ -6,7 +6,7 @@ CREATE OR REPLACE FUNCTION private.epoch(p_value text) RETURNS timestamp with ti
     LANGUAGE sql IMMUTABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
-  select case when p_value ~ '^[0-9]{1,12}$' then to_timestamp(p_value::double precision) end
+  select case when p_value ~ '^[0-9]{1,12}(\.0+)?$' then to_timestamp(p_value::numeric::double precision) end
 $_$;
 
 REVOKE ALL ON FUNCTION private.epoch(p_value text) FROM PUBLIC;

@@ -8,15 +8,14 @@ CREATE OR REPLACE FUNCTION private.stripe_checkout(p_event jsonb) RETURNS jsonb
     AS $$
 declare
   v_session jsonb := p_event -> 'data' -> 'object';
-  v_user uuid := coalesce(private.as_uuid(v_session ->> 'client_reference_id'),
-                          private.as_uuid(v_session -> 'metadata' ->> 'user_id'));
-  v_pack text := v_session -> 'metadata' ->> 'pack_id';
+  v_user uuid := private.checkout_user(p_event -> 'data' -> 'object');
+  v_kept public.unattributed_payments;
+  v_result jsonb;
 begin
-  if v_user is null or not exists (select 1 from auth.users u where u.id = v_user) then
-    return jsonb_build_object('ignored', 'the session names no known user (client_reference_id or metadata.user_id)');
-  end if;
-
   if v_session ->> 'mode' = 'subscription' then
+    if v_user is null then
+      return jsonb_build_object('ignored', 'the session names no known user (client_reference_id or metadata.user_id)');
+    end if;
     if v_session ->> 'customer' is null then
       return jsonb_build_object('ignored', 'subscription session without a customer');
     end if;
@@ -32,25 +31,46 @@ begin
   if coalesce(v_session ->> 'payment_status', '') not in ('paid', 'no_payment_required') then
     return jsonb_build_object('ignored', 'payment not completed yet; checkout.session.async_payment_succeeded will follow');
   end if;
-  if v_pack is null and v_session -> 'metadata' ->> 'price_id' is not null then
-    select p.id into v_pack from public.token_packs p where p.stripe_price_id = v_session -> 'metadata' ->> 'price_id';
+
+  -- A session kept as unattributed: once attributed, it belongs to that user whatever a later
+  -- event names (the purchase replays); the lock orders this with attribute_payment.
+  select * into v_kept from public.unattributed_payments u
+   where u.stripe_checkout_session_id = v_session ->> 'id' for update;
+  if v_kept.attributed_at is not null then
+    v_user := v_kept.attributed_user_id;
   end if;
-  if v_pack is null then
-    perform private.invalid('The checkout session names no token pack (metadata.pack_id or metadata.price_id).');
+  if v_user is null then
+    -- Paid, but for nobody we know: keep it for an operator rather than drop it. 200, not a
+    -- retryable error: no retry can name the user, only an operator can.
+    insert into public.unattributed_payments (
+      stripe_checkout_session_id, stripe_event_id, payload, amount_cents, currency, pack_id,
+      stripe_payment_intent_id, stripe_customer_id, customer_email, client_reference_id, metadata_user_id
+    ) values (
+      v_session ->> 'id', p_event ->> 'id', p_event, coalesce((v_session ->> 'amount_total')::bigint, 0),
+      lower(coalesce(v_session ->> 'currency', 'usd')), private.checkout_pack(v_session),
+      v_session ->> 'payment_intent', v_session ->> 'customer',
+      coalesce(v_session #>> '{customer_details,email}', v_session ->> 'customer_email'),
+      v_session ->> 'client_reference_id', v_session -> 'metadata' ->> 'user_id'
+    )
+    on conflict (stripe_checkout_session_id) do nothing;
+    return jsonb_build_object(
+      'unattributed', 'the session names no known user (client_reference_id or metadata.user_id): '
+        || 'kept in unattributed_payments until an operator attributes it (attribute_payment)',
+      'stripe_checkout_session_id', v_session ->> 'id',
+      'amount_cents', coalesce((v_session ->> 'amount_total')::bigint, 0),
+      'currency', lower(coalesce(v_session ->> 'currency', 'usd')),
+      'pack_id', private.checkout_pack(v_session));
   end if;
+
   -- One purchase per session, whichever of completed / async_payment_succeeded comes first.
-  return public.record_purchase(
-    p_user_id => v_user,
-    p_pack_id => v_pack,
-    p_idempotency_key => 'checkout:' || (v_session ->> 'id'),
-    p_amount_cents => coalesce((v_session ->> 'amount_total')::bigint, 0),
-    p_currency => coalesce(v_session ->> 'currency', 'usd'),
-    p_stripe_checkout_session_id => v_session ->> 'id',
-    p_stripe_payment_intent_id => v_session ->> 'payment_intent',
-    p_stripe_customer_id => v_session ->> 'customer',
-    p_stripe_event_id => p_event ->> 'id',
-    p_metadata => jsonb_build_object('stripe_event_type', p_event ->> 'type')
-  );
+  v_result := private.checkout_purchase(p_event, v_user, '{}'::jsonb);
+  if v_kept.stripe_checkout_session_id is not null and v_kept.attributed_at is null then
+    -- A later event named a known user (who signed up since): the kept payment is settled.
+    update public.unattributed_payments u
+       set attributed_user_id = v_user, attributed_at = now(), purchase_transaction_id = (v_result ->> 'transaction_id')::uuid
+     where u.stripe_checkout_session_id = v_kept.stripe_checkout_session_id;
+  end if;
+  return v_result;
 end;
 $$;
 

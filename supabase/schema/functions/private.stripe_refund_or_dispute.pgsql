@@ -12,12 +12,26 @@ declare
   v_pi text := v_obj ->> 'payment_intent';
   v_charge text := case when v_type = 'charge.refunded' then v_obj ->> 'id' else v_obj ->> 'charge' end;
   v_purchase public.token_transactions;
+  v_unattributed text;
   v_kind text;
 begin
   select * into v_purchase from public.token_transactions t
    where t.transaction_type = 'purchase' and not t.is_legacy and t.stripe_payment_intent_id = v_pi
    order by t.created_at limit 1;
   if v_purchase.id is null then
+    -- A payment kept as unattributed: nothing was granted, so nothing is taken back. A refund
+    -- or a dispute (not an inquiry) is remembered, so that the payment is not attributed later.
+    select u.stripe_checkout_session_id into v_unattributed from public.unattributed_payments u
+     where u.stripe_payment_intent_id = v_pi and u.attributed_at is null for update;
+    if v_unattributed is not null then
+      if v_type = 'charge.refunded' or (v_type = 'charge.dispute.created' and coalesce(v_obj ->> 'status', '') not like 'warning%') then
+        update public.unattributed_payments u set refund_or_dispute_event_id = coalesce(u.refund_or_dispute_event_id, p_event ->> 'id')
+         where u.stripe_checkout_session_id = v_unattributed;
+      end if;
+      return jsonb_build_object('ignored', format(
+        'payment_intent %s is the unattributed payment of checkout session %s: no tokens were granted, none are taken back',
+        v_pi, v_unattributed));
+    end if;
     -- Not a token purchase we know of. When the charge says it is one (the app sets
     -- payment_intent_data.metadata.pack_id), the purchase event has not arrived yet: retry.
     if v_obj -> 'metadata' ? 'pack_id' then

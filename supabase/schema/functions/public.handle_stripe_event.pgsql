@@ -5,11 +5,12 @@
 CREATE OR REPLACE FUNCTION public.handle_stripe_event(p_event jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
+    AS $$
 declare
   v_id text := p_event ->> 'id';
   v_type text := p_event ->> 'type';
   v_created timestamptz;
+  v_problem text := private.stripe_event_problem(p_event);
   v_prior public.stripe_events;
   v_effect jsonb;
   v_status text := 'processed';
@@ -17,10 +18,10 @@ begin
   if private.caller_kind() <> 'service' then
     perform private.deny('Only the service handles Stripe events.');
   end if;
-  if p_event is null or jsonb_typeof(p_event) <> 'object' or jsonb_typeof(p_event -> 'data' -> 'object') is distinct from 'object'
-     or v_id is null or v_id !~ '^evt_[A-Za-z0-9_]{1,250}$' or coalesce(v_type, '') = ''
-     or private.epoch(p_event ->> 'created') is null then
-    perform private.invalid('p_event must be a Stripe event: an object with id (evt_...), type, created and data.object.');
+  if v_problem is not null then
+    raise exception using errcode = '22023', message = 'p_event is not a usable Stripe event: ' || v_problem || '.',
+      detail = 'A snapshot event: an object with id (evt_...), object "event", type, created (whole seconds) and data.object.',
+      hint = 'Pass the verified event exactly as Stripe sent it.';
   end if;
   v_created := private.epoch(p_event ->> 'created');
 
@@ -41,15 +42,14 @@ begin
     when v_type in ('charge.refunded', 'charge.dispute.created', 'charge.dispute.closed') then private.stripe_refund_or_dispute(p_event)
     else jsonb_build_object('ignored', format('event type %s is not handled', v_type))
   end;
-  if v_effect ? 'ignored' then
-    v_status := 'ignored';
-  end if;
+  v_status := case when v_effect ? 'ignored' then 'ignored' when v_effect ? 'unattributed' then 'unattributed' else 'processed' end;
   update public.stripe_events e
-     set status = v_status, result = v_effect, error = v_effect ->> 'ignored', processed_at = now()
+     set status = v_status, result = v_effect, error = coalesce(v_effect ->> 'ignored', v_effect ->> 'unattributed'),
+         processed_at = now()
    where e.id = v_id;
   return jsonb_build_object('event_id', v_id, 'type', v_type, 'status', v_status, 'result', v_effect);
 end;
-$_$;
+$$;
 
 REVOKE ALL ON FUNCTION public.handle_stripe_event(p_event jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.handle_stripe_event(p_event jsonb) TO service_role;

@@ -13,7 +13,7 @@ CREATE TABLE public.stripe_events (
     error text,
     received_at timestamp with time zone DEFAULT now() NOT NULL,
     processed_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT stripe_events_status_check CHECK ((status = ANY (ARRAY['processed'::text, 'ignored'::text])))
+    CONSTRAINT stripe_events_status_check CHECK ((status = ANY (ARRAY['processed'::text, 'ignored'::text, 'unattributed'::text])))
 );
 
 ALTER TABLE ONLY public.stripe_events
