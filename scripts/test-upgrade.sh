@@ -2,9 +2,9 @@
 # Legacy upgrade test: our migrations applied to a database that already holds the seed's
 # token tables with rows (the product's real database), losing nothing.
 #   1. a throw-away `upgrade` cluster with the Supabase compatibility layer
-#   2. supabase/tests/upgrade/legacy_schema.sql: the seed's tables, legacy rows, a snapshot
+#   2. supabase/upgrade_test/legacy_schema.sql: the seed's tables, legacy rows, a snapshot
 #   3. every migration, with `supabase db push` (no seed)
-#   4. pgTAP: supabase/tests/000_test_helpers.sql (the shared helpers), supabase/tests/upgrade/*.test.sql
+#   4. pgTAP: supabase/tests/000_test_helpers.sql (the shared helpers), supabase/upgrade_test/*.test.sql
 # Prints TAP lines (one per setup step, then pg_prove's) for scripts/test.sh to count;
 # exits non-zero when anything failed. The cluster is destroyed at the end.
 source "$(dirname "$0")/lib.sh"
@@ -12,7 +12,9 @@ source "$ROOT/scripts/cluster.sh"
 
 UPGRADE_DB_PORT=${UPGRADE_DB_PORT:-54331}
 url=$(db_url_for "$UPGRADE_DB_PORT")
-tests=$ROOT/supabase/tests/upgrade
+# Not under supabase/tests: `supabase test db` runs every .sql file there against a migrated
+# database, where the legacy tables cannot be created again.
+tests=$ROOT/supabase/upgrade_test
 
 cluster_destroy upgrade # a leftover of an interrupted run
 trap 'cluster_destroy upgrade' EXIT

@@ -1,6 +1,7 @@
 -- Canceled subscriptions never drip: one inserted canceled is never scheduled; one canceled
 -- after cycle 1 loses its schedule and issues nothing at later boundaries, whatever the
--- as-of. What was dripped stays (its expiry is expire_tokens' job: expire_tokens/canceled_subscription).
+-- as-of. What was dripped stays (its expiry is expire_tokens' job:
+-- expire_tokens/expires_a_canceled_subscriptions_drip_lot_on_schedule).
 begin;
 select plan(9);
 set local timezone to 'UTC';

@@ -1,6 +1,6 @@
 -- The product's database as it is before this project: the seed's tables with rows
 -- (shared/seed/existing-token-tables.md), on top of the Supabase compatibility layer.
--- Run by scripts/test-upgrade.sh before the migrations; supabase/tests/upgrade/*.test.sql
+-- Run by scripts/test-upgrade.sh before the migrations; supabase/upgrade_test/*.test.sql
 -- then check that the migrations kept every row and carried every balance forward.
 --
 -- Users (fixed ids, the cluster is thrown away after each run):
