@@ -19,6 +19,7 @@ before=$(bench_sql -c "select count(*) from public.token_transactions where tran
 log "webhook: $WEBHOOK_EVENTS events per level, concurrency $WEBHOOK_CONCURRENCY"
 # One line per level on the terminal (stderr, also kept in webhook.log); the numbers on stdout.
 (cd "$ROOT" && NO_COLOR=1 deno run --allow-all --quiet bench/webhook.ts --db "$BENCH_URL" \
+  --admin-db "$(db_admin_url_for "$BENCH_DB_PORT")" \
   --events "$WEBHOOK_EVENTS" --concurrency "$WEBHOOK_CONCURRENCY" --warmup "$WEBHOOK_WARMUP" \
   --clk-tck "$(getconf CLK_TCK)") \
   >"$BENCH_LOGS/webhook.tsv" 2> >(tee "$BENCH_LOGS/webhook.log" >&2) ||

@@ -1,5 +1,5 @@
 -- Give the ledger a history before run (d) of bench/10-core.sh: `rows` token_usage rows spread
--- evenly over the `nusers` benchmark users, loaded set-based as the superuser.
+-- evenly over the `nusers` benchmark users, loaded set-based as postgres.
 --   psql -v rows=1000000 -v nusers=10000
 -- Each row is a 1-token `chat` usage as record_usage writes it (ledger check: balance_after =
 -- balance_before - tokens, an idempotency key, is_legacy false). Balances and lots go down by

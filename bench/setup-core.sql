@@ -1,8 +1,8 @@
--- Setup of the core ledger benchmark (bench/10-core.sh), as the superuser.
+-- Setup of the core ledger benchmark (bench/10-core.sh), as postgres.
 --   psql -v nusers=10000 -v grant=1000000000
 -- The floor: bare tables, no constraints beyond primary keys, no RLS, no triggers.
 -- The ledger: nusers users in auth.users, each granted `grant` tokens through
--- public.grant_tokens (the superuser is trusted like the service).
+-- public.grant_tokens (postgres is trusted like the service).
 \set ON_ERROR_STOP on
 
 create schema if not exists bench; -- other sections may have made it

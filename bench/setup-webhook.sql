@@ -1,4 +1,4 @@
--- Setup of the webhook benchmark (bench/40-webhook.sh), as the superuser.
+-- Setup of the webhook benchmark (bench/40-webhook.sh), as postgres.
 --   psql -v nusers=1000
 -- The buyers (bench-webhook-<i>@example.test in auth.users) and the pack they buy: the bench
 -- cluster has no seed, so the pack comes from here.

@@ -4,7 +4,10 @@
 // database. Run by bench/40-webhook.sh (`npm run bench`); it can also run on its own against a
 // database prepared with bench/setup-webhook.sql:
 //
-//   deno run -A bench/webhook.ts --db URL [--events 1000] [--concurrency "1 10"] [--warmup 100]
+//   deno run -A bench/webhook.ts --db URL [--admin-db URL] [--events 1000] [--concurrency "1 10"] [--warmup 100]
+//
+// --admin-db is a superuser's URL for the checkpoint before each level (default: --db); the
+// local clusters' postgres is not a superuser, as on Supabase.
 //
 // For each concurrency level: `events` new events (fresh event and session ids, one pack each,
 // buyers taken in turn from the bench users), signed before the clock starts, then sent by
@@ -43,6 +46,7 @@ const clockTicks = wholeNumber("clk-tck", arg("clk-tck", "100")); // getconf CLK
 const secret = `whsec_bench_${crypto.randomUUID().replaceAll("-", "")}`;
 
 const sql = postgres(dbUrl, { max: 1, prepare: false, onnotice: () => {} });
+const admin = postgres(arg("admin-db", dbUrl), { max: 1, prepare: false, onnotice: () => {} });
 const userRows = await sql`select id from auth.users where email like ${usersLike} order by id`;
 const users = userRows.map((r) => r.id as string);
 if (users.length === 0) {
@@ -183,7 +187,7 @@ try {
 
   for (const concurrency of levels) {
     const list = await signedEvents(events);
-    await sql`checkpoint`; // every level starts with dirty pages written, as bench_settle does
+    await admin`checkpoint`; // every level starts with dirty pages written, as bench_settle does
     const wal0 = await walBytes();
     const server0 = serverTicks(postmaster);
     const function0 = cpuTicks(server.pid, true);
@@ -220,4 +224,5 @@ try {
 } finally {
   await stopServer();
   await sql.end();
+  await admin.end();
 }

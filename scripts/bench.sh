@@ -58,7 +58,8 @@ BENCH_RATIOS="$BENCH_LOGS/ratios.tsv"
 # bench_url [database] -> URL of a database in the bench cluster (default: the ledger database)
 bench_url() { db_url_for "$BENCH_DB_PORT" "${1:-postgres}"; }
 
-# bench_sql FILE|-c SQL [psql args...]: run SQL against the ledger database as the superuser.
+# bench_sql FILE|-c SQL [psql args...]: run SQL against the ledger database as postgres
+# (not a superuser, as on Supabase; trusted like the service by the ledger).
 bench_sql() {
   if [ "$1" = -c ]; then
     psql_url "$BENCH_URL" "$@"
@@ -68,8 +69,9 @@ bench_sql() {
 }
 
 # Start every measured run from the same state: dirty pages written, statistics fresh.
+# CHECKPOINT needs the superuser (supabase_admin): postgres is not one, as on Supabase.
 bench_settle() { # [database]
-  psql_url "$(bench_url "${1:-postgres}")" -c 'checkpoint' >/dev/null
+  psql_url "$(db_admin_url_for "$BENCH_DB_PORT" "${1:-postgres}")" -c 'checkpoint' >/dev/null
 }
 
 # CPU time used by the bench cluster's server processes so far, in clock ticks: the postmaster,
@@ -189,7 +191,7 @@ trap 'exit 143' TERM
 log "creating the bench cluster (durable: fsync on)"
 cluster_destroy bench # a leftover from an interrupted run
 cluster_start bench "$BENCH_DB_PORT"
-apply_compat "$BENCH_URL"
+apply_compat "$BENCH_DB_PORT"
 db_push "$BENCH_URL"
 
 sections=()

@@ -14,6 +14,10 @@ cluster_names() {
   return 0
 }
 
+# Written into a cluster folder at initdb. A cluster without it was made when `postgres` was
+# the bootstrap superuser: it cannot be turned into Supabase's layout in place.
+CLUSTER_LAYOUT="supabase_admin superuser, postgres not"
+
 cluster_running() { # name port
   local dir
   dir=$(cluster_dir "$1")
@@ -32,10 +36,13 @@ cluster_init() {
   pwfile=$(mktemp)
   echo "$DB_PASSWORD" >"$pwfile"
   chmod 644 "$pwfile"
-  as_pg_owner "$PG_BIN/initdb" -D "$dir/pgdata" -U postgres --pwfile="$pwfile" \
+  # The bootstrap superuser is supabase_admin, as on Supabase; supabase-compat.sql creates
+  # `postgres` without superuser.
+  as_pg_owner "$PG_BIN/initdb" -D "$dir/pgdata" -U supabase_admin --pwfile="$pwfile" \
     --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
     { rm -f "$pwfile"; cat "$dir/initdb.log" >&2; die "initdb failed for the $name cluster"; }
   rm -f "$pwfile"
+  echo "$CLUSTER_LAYOUT" >"$dir/layout"
   {
     echo "# token ledger: $name cluster"
     echo "listen_addresses = '127.0.0.1'"
@@ -70,6 +77,8 @@ cluster_start() { # name port [fast]
     die "port $port is taken by another server; stop it or set DB_PORT/TEST_DB_PORT"
   fi
   [ -f "$dir/pgdata/PG_VERSION" ] || cluster_init "$@"
+  [ "$(cat "$dir/layout" 2>/dev/null)" = "$CLUSTER_LAYOUT" ] ||
+    die "the $name cluster was created when postgres was a superuser; rebuild it with \`npm run db:reset\` (its data is lost)"
   log "starting the $name cluster on 127.0.0.1:$port"
   # Our ports lie in Linux's ephemeral range, so an outgoing connection can hold one for a
   # moment ("Address already in use"): try again a few times before giving up.
@@ -104,8 +113,8 @@ cluster_destroy() { # name
 
 # Apply the Supabase compatibility layer (plain Postgres only), then migrations and seed
 # with the pinned Supabase CLI so that the migration history is kept as Supabase keeps it.
-apply_compat() { # url
-  psql_url "$1" -f "$ROOT/scripts/local/supabase-compat.sql" >/dev/null
+apply_compat() { # port: as the cluster's superuser, the platform's part
+  psql_url "$(db_admin_url_for "$1")" -f "$ROOT/scripts/local/supabase-compat.sql" >/dev/null
 }
 
 # The CLI's chatter (prompts answered by --yes, one line per file) goes to a log, shown on failure.

@@ -9,6 +9,6 @@ source "$ROOT/scripts/cluster.sh"
 bash "$ROOT/scripts/install.sh"
 cluster_destroy dev
 cluster_start dev "$DB_PORT"
-apply_compat "$(db_url_for "$DB_PORT")"
+apply_compat "$DB_PORT"
 db_push "$(db_url_for "$DB_PORT")" --include-seed
 log "database reset: $(db_url_for "$DB_PORT")"

@@ -73,6 +73,13 @@ db_url_for() { # port [database]
   echo "postgresql://postgres:$DB_PASSWORD@127.0.0.1:$1/${2:-postgres}?sslmode=disable"
 }
 
+# The superuser of a local cluster, `supabase_admin` as on Supabase: only for the platform's own
+# set-up (scripts/local/supabase-compat.sql, extensions, checkpoints). Everything of the project
+# (migrations, seed, tests, jobs) runs as `postgres`, which is not a superuser.
+db_admin_url_for() { # port [database]
+  echo "postgresql://supabase_admin:$DB_PASSWORD@127.0.0.1:$1/${2:-postgres}?sslmode=disable"
+}
+
 # psql against a URL, quiet, stopping at the first error.
 psql_url() {
   local url=$1

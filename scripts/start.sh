@@ -17,7 +17,7 @@ else
   # Every step is a no-op on a database that is up to date, so a second `npm start` only checks.
   cluster_start dev "$DB_PORT"
   db_url=$(db_url_for "$DB_PORT")
-  apply_compat "$db_url"              # written to run any number of times
+  apply_compat "$DB_PORT"             # written to run any number of times
   db_push "$db_url" --include-seed    # pending migrations; the seed once (the CLI records it)
 fi
 

@@ -36,11 +36,11 @@ step() {
 }
 
 start() {
-  cluster_start upgrade "$UPGRADE_DB_PORT" fast && apply_compat "$url"
+  cluster_start upgrade "$UPGRADE_DB_PORT" fast && apply_compat "$UPGRADE_DB_PORT"
 }
 migrate() {
   # pgTAP only afterwards: the migrations meet the database as the product has it.
-  db_push "$url" && psql_url "$url" -c 'create extension if not exists pgtap with schema extensions'
+  db_push "$url" && psql_url "$(db_admin_url_for "$UPGRADE_DB_PORT")" -c 'create extension if not exists pgtap with schema extensions'
 }
 
 step 1 "a throw-away cluster with the Supabase compatibility layer" start

@@ -11,17 +11,22 @@ if [ -n "${SUPABASE_DB_URL:-}" ]; then
   # A database the user chose (e.g. `supabase start`): it is not reset here; reset it first
   # with `supabase db reset` for a clean run.
   TEST_DB_URL=$SUPABASE_DB_URL
+  TEST_ADMIN_URL=$SUPABASE_DB_URL # there, supautils lets postgres create pgTAP
   log "testing against SUPABASE_DB_URL (not reset)"
   db_push "$TEST_DB_URL" || exit 1
 else
   TEST_DB_URL=$(db_url_for "$TEST_DB_PORT")
+  TEST_ADMIN_URL=$(db_admin_url_for "$TEST_DB_PORT") # extensions are the platform's to create
   log "resetting the test database"
   cluster_destroy test
   # The test database is throw-away: gone when the run ends (KEEP_TEST_DB=1 keeps it to look at).
   [ "${KEEP_TEST_DB:-0}" = 1 ] || trap 'cluster_destroy test' EXIT
   cluster_start test "$TEST_DB_PORT" fast || exit 1
-  apply_compat "$TEST_DB_URL" || exit 1
+  apply_compat "$TEST_DB_PORT" || exit 1
   db_push "$TEST_DB_URL" --include-seed || exit 1
+  # `supabase db lint` creates plpgsql_check if missing, which on Supabase supautils allows
+  # postgres to do; here only the platform's superuser may.
+  psql_url "$TEST_ADMIN_URL" -c 'create extension if not exists plpgsql_check with schema extensions' >/dev/null || exit 1
 fi
 export TEST_DB_URL
 # The pg_cron probe (supabase/tests/cron) waits for a minutely job: schedule it now, so the
@@ -54,7 +59,7 @@ count_tap() {
 # 1. pgTAP, recursively over supabase/tests/database, as `supabase test db` does. First, on its
 # own, supabase/tests/000_test_helpers.sql: it creates the shared `tests` schema (and checks it),
 # which the files of database/ then use in parallel.
-psql_url "$TEST_DB_URL" -c 'create extension if not exists pgtap with schema extensions' >/dev/null
+psql_url "$TEST_ADMIN_URL" -c 'create extension if not exists pgtap with schema extensions' >/dev/null
 log "pgTAP"
 (eval "$(pg_env "$TEST_DB_URL")" &&
   pg_prove --ext .sql --verbose --failures "$ROOT/supabase/tests/000_test_helpers.sql" &&

@@ -1,43 +1,107 @@
 -- Supabase compatibility layer for a PLAIN PostgreSQL only.
 --
 -- A real Supabase database (hosted, or `supabase start`) already has everything below; this
--- file is never a migration and is never applied there. It recreates just enough of
--- Supabase's platform for our migrations and tests to meet the same rules and the same
--- pitfalls: the API roles, the `auth` schema with `auth.users` and the JWT helpers, the
--- `extensions` schema, and Supabase's default privileges (anon, authenticated and
--- service_role get ALL on every new table, function and sequence in `public`).
--- Safe to run twice.
+-- file is never a migration and is never applied there. It recreates the parts of Supabase's
+-- platform that our migrations and tests meet, with Supabase's roles as they are, so that what
+-- fails there fails here:
+--   * `supabase_admin` is the superuser (the cluster's bootstrap user, scripts/cluster.sh) and
+--     runs this file: the platform's set-up, as Supabase's own init scripts do.
+--   * `postgres` runs the migrations, the seed, the tests and the pg_cron jobs, and is NOT a
+--     superuser: createrole, createdb, replication, bypassrls, and the memberships it has on
+--     Supabase. It owns the database (and so may create schemas), as on Supabase.
+--   * the API roles with Supabase's attributes and timeouts; `authenticator`, which PostgREST
+--     logs in as; `auth.users` owned by `supabase_auth_admin`; the JWT helpers; the
+--     `extensions` schema; Supabase's default privileges in `public`.
+--   * the extensions the migrations enable. On Supabase, `postgres` may create allow-listed
+--     extensions such as pg_cron because supautils runs the statement as a superuser; Debian
+--     has no supautils, so the platform creates them here beforehand and the migrations'
+--     `create extension if not exists` finds them.
+-- The attributes, settings and memberships follow the roles test of Supabase's postgres
+-- repository. Safe to run any number of times.
 
--- API roles, as PostgREST switches to them.
+-- Roles -----------------------------------------------------------------------------------
+
 do $$
+declare
+  r record;
 begin
-  if not exists (select 1 from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'authenticator') then
-    create role authenticator login noinherit password 'postgres';
-  end if;
+  for r in select * from (values
+    ('postgres', 'login'),
+    ('anon', 'nologin'),
+    ('authenticated', 'nologin'),
+    ('service_role', 'nologin'),
+    ('authenticator', 'login'),
+    ('supabase_auth_admin', 'login'),
+    ('supabase_storage_admin', 'login')) as v(name, kind)
+  loop
+    if not exists (select 1 from pg_roles where rolname = r.name) then
+      execute format('create role %I %s', r.name, r.kind);
+    end if;
+  end loop;
 end
 $$;
+
+-- postgres: what you log in as, what runs migrations and pg_cron jobs. Not a superuser.
+alter role postgres nosuperuser createrole createdb replication bypassrls login password 'postgres';
+alter role postgres set search_path = "$user", public, extensions;
+grant anon, authenticated, service_role, supabase_auth_admin, supabase_storage_admin,
+  pg_monitor, pg_read_all_data, pg_signal_backend to postgres;
+alter role supabase_admin set search_path = "$user", public, auth, extensions;
+
+-- The API roles, as PostgREST switches to them, with Supabase's statement timeouts.
+alter role anon nologin inherit nobypassrls;
+alter role authenticated nologin inherit nobypassrls;
+alter role service_role nologin inherit bypassrls;
+alter role anon set statement_timeout = '3s';
+alter role authenticated set statement_timeout = '8s';
+
+-- PostgREST logs in as authenticator and switches to the role the request's JWT names.
+-- (Supabase also preloads `safeupdate` for it, which Debian does not package.)
+alter role authenticator login noinherit password 'postgres';
+alter role authenticator set statement_timeout = '8s';
+alter role authenticator set lock_timeout = '8s';
 grant anon, authenticated, service_role to authenticator;
 
--- Extensions live in their own schema, as on Supabase.
+-- The platform's service roles (no password: nothing logs in as them here).
+alter role supabase_auth_admin noinherit createrole login;
+alter role supabase_auth_admin set search_path = auth;
+alter role supabase_auth_admin set idle_in_transaction_session_timeout = 60000;
+alter role supabase_storage_admin noinherit createrole login;
+alter role supabase_storage_admin set search_path = storage;
+grant authenticator to supabase_storage_admin;
+
+-- The database belongs to postgres, as on Supabase (so it may create schemas).
+alter database postgres owner to postgres;
+grant all on database postgres to postgres;
+
+-- Extensions ------------------------------------------------------------------------------
+
+-- They live in their own schema, which postgres owns, as on Supabase.
 create schema if not exists extensions;
-grant usage on schema extensions to postgres, anon, authenticated, service_role;
+alter schema extensions owner to postgres;
+grant usage on schema extensions to anon, authenticated, service_role;
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
-alter database postgres set search_path = "$user", public, extensions;
 
--- auth schema: the columns of auth.users that applications use.
+-- pg_cron, with the access Supabase gives postgres when it is enabled: schedule and see its
+-- own jobs (cron.job only through cron.schedule), read and clean the run history.
+create extension if not exists pg_cron with schema pg_catalog;
+grant usage on schema cron to postgres with grant option;
+grant all on all functions in schema cron to postgres with grant option;
+grant all privileges on all tables in schema cron to postgres with grant option;
+grant all privileges on all sequences in schema cron to postgres with grant option;
+revoke all on table cron.job from postgres;
+grant select on table cron.job to postgres with grant option;
+
+-- auth --------------------------------------------------------------------------------------
+
+-- The schema belongs to the platform, its tables to Supabase Auth's role; postgres may use
+-- them fully (a sign-up trigger on auth.users, the seed's users) through its grants.
 create schema if not exists auth;
 grant usage on schema auth to anon, authenticated, service_role;
+grant usage, create on schema auth to postgres, supabase_auth_admin;
 
+-- The columns of auth.users that applications use.
 create table if not exists auth.users (
   instance_id uuid,
   id uuid primary key,
@@ -57,6 +121,8 @@ create table if not exists auth.users (
   banned_until timestamptz,
   deleted_at timestamptz
 );
+alter table auth.users owner to supabase_auth_admin;
+grant all on auth.users to postgres;
 grant select on auth.users to service_role;
 
 -- JWT helpers, reading request.jwt.claims exactly as Supabase's do
@@ -93,14 +159,21 @@ language sql stable as $$
   )::jsonb
 $$;
 
-grant execute on function auth.uid(), auth.role(), auth.email(), auth.jwt() to anon, authenticated, service_role;
+alter function auth.uid() owner to supabase_auth_admin;
+alter function auth.role() owner to supabase_auth_admin;
+alter function auth.email() owner to supabase_auth_admin;
+alter function auth.jwt() owner to supabase_auth_admin;
+grant execute on function auth.uid(), auth.role(), auth.email(), auth.jwt()
+  to postgres, anon, authenticated, service_role;
 
--- Supabase's grants on public and its default privileges for objects postgres creates there.
-grant usage on schema public to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on functions to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on sequences to anon, authenticated, service_role;
+-- public: Supabase's grants and default privileges -------------------------------------------
 
--- PostgREST's statement timeouts per role, as Supabase sets them.
-alter role anon set statement_timeout = '3s';
-alter role authenticated set statement_timeout = '8s';
+-- What postgres (and the platform) create in public is open to the API roles by default;
+-- migrations revoke what a role must not have.
+grant usage on schema public to postgres, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on tables to postgres, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on functions to postgres, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on sequences to postgres, anon, authenticated, service_role;
+alter default privileges for role supabase_admin in schema public grant all on tables to postgres, anon, authenticated, service_role;
+alter default privileges for role supabase_admin in schema public grant all on functions to postgres, anon, authenticated, service_role;
+alter default privileges for role supabase_admin in schema public grant all on sequences to postgres, anon, authenticated, service_role;

@@ -76,6 +76,8 @@ select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-8713-0000000
 
 -- A role that is neither an API role nor privileged is not the service.
 create role hse_roles_nobody nologin;
+-- postgres is not a superuser (as on Supabase): it may switch only to a role it belongs to.
+grant hse_roles_nobody to current_user;
 grant execute on function public.handle_stripe_event(jsonb) to hse_roles_nobody;
 grant usage on schema extensions to hse_roles_nobody; -- for pgTAP itself
 set local role hse_roles_nobody;

@@ -27,6 +27,8 @@ select is_empty(
 
 insert into auth.users (id, email) values ('00000000-0000-4000-8000-00000000a77a', 'attacker@example.com');
 create role ledger_test_attacker login in role authenticated;
+-- postgres is not a superuser (as on Supabase): it may switch only to a role it belongs to.
+grant ledger_test_attacker to current_user;
 
 -- The attacker logs in as its own role, plants the types in its temporary schema, then acts as
 -- `authenticated` (it is a member) with a user's claims.
