@@ -25,7 +25,7 @@ if [ -z "$url" ]; then
   cluster_destroy schema # a leftover of an interrupted run
   trap 'cleanup; cluster_destroy schema' EXIT
   cluster_start schema "$SCHEMA_DB_PORT" fast
-  apply_compat "$url"
+  apply_compat "$SCHEMA_DB_PORT"
   db_push "$url"
 fi
 
