@@ -13,7 +13,7 @@
 #   BENCH_JOBS     pgbench threads (default 2)
 #   BENCH_PROTOCOL pgbench query protocol: simple, extended or prepared (default simple)
 #   BENCH_ONLY     space-separated section names to run (default: all but the opt-in ones),
-#                  e.g. "core" or "core core-variants"
+#                  e.g. "core" or "core holds"
 #   BENCH_KEEP=1   leave the cluster running at the end, for a closer look (destroyed next run)
 #   BENCH_DB_PORT  port of the bench cluster (default 54340)
 #

@@ -110,6 +110,7 @@ check() { # name command...
 log "checks"
 check type-drift bash "$ROOT/scripts/gen-types.sh" --check "$TEST_DB_URL"
 check schema-drift bash "$ROOT/scripts/schema-dump.sh" --check "$TEST_DB_URL"
+check import-pins bash -c "cd '$ROOT' && deno run --allow-read --quiet scripts/check-import-pins.ts"
 check docs-typecheck bash -c "cd '$ROOT' && deno check --quiet docs/examples/"
 check db-lint bash -c "cd '$ROOT' && supabase db lint --db-url '$TEST_DB_URL' --schema public,private --level warning --fail-on warning"
 check db-advisors bash "$ROOT/scripts/advisors.sh" "$TEST_DB_URL"
