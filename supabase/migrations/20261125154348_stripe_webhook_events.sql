@@ -55,7 +55,8 @@ revoke execute on function private.not_yet(text) from public, anon, authenticate
 -- Why p_event is not a usable Stripe event, or null when it is one. The stripe-webhook function
 -- applies the same rule (supabase/functions/stripe-webhook/usable_event.ts) and answers 400
 -- without calling; here it guards every other caller. The id leaves room for the keys made
--- from it ('stripe:<event id>' within 255 characters); created must be whole seconds.
+-- from it ('stripe:<event id>' within 255 characters). created must be whole seconds as the
+-- function reads it: a double (float8 here), so both round a long literal the same way.
 create or replace function private.stripe_event_problem(p_event jsonb)
 returns text
 language sql
@@ -71,8 +72,10 @@ as $$
     when jsonb_typeof(p_event -> 'type') is distinct from 'string' or length(p_event ->> 'type') not between 1 and 255
       then 'type must be a string of 1 to 255 characters'
     when jsonb_typeof(p_event -> 'created') is distinct from 'number'
-      or (p_event ->> 'created')::numeric not between 0 and 253402300799
-      or (p_event ->> 'created')::numeric % 1 <> 0
+      -- (the coarse bounds first: beyond them the float8 cast could overflow)
+      or (p_event ->> 'created')::numeric not between -1 and 253402300800
+      or (p_event ->> 'created')::numeric::float8 not between 0 and 253402300799
+      or (p_event ->> 'created')::numeric::float8 <> trunc((p_event ->> 'created')::numeric::float8)
       then 'created must be whole seconds since 1970 (a JSON number, before the year 10000)'
     when jsonb_typeof(p_event -> 'livemode') not in ('boolean', 'null') then 'livemode must be true or false'
     when jsonb_typeof(p_event -> 'data' -> 'object') is distinct from 'object' then 'data.object must be a JSON object'
@@ -513,6 +516,7 @@ declare
   v_id text := p_event ->> 'id';
   v_type text := p_event ->> 'type';
   v_created timestamptz;
+  v_event jsonb;
   v_problem text := private.stripe_event_problem(p_event);
   v_prior public.stripe_events;
   v_effect jsonb;
@@ -526,7 +530,10 @@ begin
       detail = 'A snapshot event: an object with id (evt_...), object "event", type, created (whole seconds) and data.object.',
       hint = 'Pass the verified event exactly as Stripe sent it.';
   end if;
-  v_created := private.epoch(p_event ->> 'created');
+  v_created := to_timestamp((p_event ->> 'created')::numeric::float8);
+  -- The handlers read created as plain seconds; a usable created may be written otherwise
+  -- (1767225540.0, 1.76722554e9). stripe_events keeps the payload exactly as received.
+  v_event := jsonb_set(p_event, '{created}', to_jsonb(extract(epoch from v_created)::bigint));
 
   -- Record first: a concurrent delivery of the same id waits here, then sees the row.
   insert into public.stripe_events (id, type, created, livemode, payload, status)
@@ -538,11 +545,11 @@ begin
   end if;
 
   v_effect := case
-    when v_type in ('checkout.session.completed', 'checkout.session.async_payment_succeeded') then private.stripe_checkout(p_event)
+    when v_type in ('checkout.session.completed', 'checkout.session.async_payment_succeeded') then private.stripe_checkout(v_event)
     when v_type in ('customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted')
-      then private.stripe_subscription(p_event)
-    when v_type = 'invoice.paid' then private.stripe_invoice_paid(p_event)
-    when v_type in ('charge.refunded', 'charge.dispute.created', 'charge.dispute.closed') then private.stripe_refund_or_dispute(p_event)
+      then private.stripe_subscription(v_event)
+    when v_type = 'invoice.paid' then private.stripe_invoice_paid(v_event)
+    when v_type in ('charge.refunded', 'charge.dispute.created', 'charge.dispute.closed') then private.stripe_refund_or_dispute(v_event)
     else jsonb_build_object('ignored', format('event type %s is not handled', v_type))
   end;
   v_status := case when v_effect ? 'ignored' then 'ignored' when v_effect ? 'unattributed' then 'unattributed' else 'processed' end;

@@ -15,8 +15,10 @@ CREATE OR REPLACE FUNCTION private.stripe_event_problem(p_event jsonb) RETURNS t
     when jsonb_typeof(p_event -> 'type') is distinct from 'string' or length(p_event ->> 'type') not between 1 and 255
       then 'type must be a string of 1 to 255 characters'
     when jsonb_typeof(p_event -> 'created') is distinct from 'number'
-      or (p_event ->> 'created')::numeric not between 0 and 253402300799
-      or (p_event ->> 'created')::numeric % 1 <> 0
+      -- (the coarse bounds first: beyond them the float8 cast could overflow)
+      or (p_event ->> 'created')::numeric not between -1 and 253402300800
+      or (p_event ->> 'created')::numeric::float8 not between 0 and 253402300799
+      or (p_event ->> 'created')::numeric::float8 <> trunc((p_event ->> 'created')::numeric::float8)
       then 'created must be whole seconds since 1970 (a JSON number, before the year 10000)'
     when jsonb_typeof(p_event -> 'livemode') not in ('boolean', 'null') then 'livemode must be true or false'
     when jsonb_typeof(p_event -> 'data' -> 'object') is distinct from 'object' then 'data.object must be a JSON object'

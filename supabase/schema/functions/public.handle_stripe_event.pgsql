@@ -10,6 +10,7 @@ declare
   v_id text := p_event ->> 'id';
   v_type text := p_event ->> 'type';
   v_created timestamptz;
+  v_event jsonb;
   v_problem text := private.stripe_event_problem(p_event);
   v_prior public.stripe_events;
   v_effect jsonb;
@@ -23,7 +24,10 @@ begin
       detail = 'A snapshot event: an object with id (evt_...), object "event", type, created (whole seconds) and data.object.',
       hint = 'Pass the verified event exactly as Stripe sent it.';
   end if;
-  v_created := private.epoch(p_event ->> 'created');
+  v_created := to_timestamp((p_event ->> 'created')::numeric::float8);
+  -- The handlers read created as plain seconds; a usable created may be written otherwise
+  -- (1767225540.0, 1.76722554e9). stripe_events keeps the payload exactly as received.
+  v_event := jsonb_set(p_event, '{created}', to_jsonb(extract(epoch from v_created)::bigint));
 
   -- Record first: a concurrent delivery of the same id waits here, then sees the row.
   insert into public.stripe_events (id, type, created, livemode, payload, status)
@@ -35,11 +39,11 @@ begin
   end if;
 
   v_effect := case
-    when v_type in ('checkout.session.completed', 'checkout.session.async_payment_succeeded') then private.stripe_checkout(p_event)
+    when v_type in ('checkout.session.completed', 'checkout.session.async_payment_succeeded') then private.stripe_checkout(v_event)
     when v_type in ('customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted')
-      then private.stripe_subscription(p_event)
-    when v_type = 'invoice.paid' then private.stripe_invoice_paid(p_event)
-    when v_type in ('charge.refunded', 'charge.dispute.created', 'charge.dispute.closed') then private.stripe_refund_or_dispute(p_event)
+      then private.stripe_subscription(v_event)
+    when v_type = 'invoice.paid' then private.stripe_invoice_paid(v_event)
+    when v_type in ('charge.refunded', 'charge.dispute.created', 'charge.dispute.closed') then private.stripe_refund_or_dispute(v_event)
     else jsonb_build_object('ignored', format('event type %s is not handled', v_type))
   end;
   v_status := case when v_effect ? 'ignored' then 'ignored' when v_effect ? 'unattributed' then 'unattributed' else 'processed' end;

@@ -135,6 +135,8 @@ Deno.test("stripe-webhook: signed JSON the ledger cannot store is 400 before the
     session((s) => (s.amount_total = "__literal__")).replace('"__literal__"', literal);
   let deep: unknown = "bottom";
   for (let i = 0; i < 5000; i++) deep = [deep];
+  let justTooDeep: unknown = "bottom";
+  for (let i = 0; i < 97; i++) justTooDeep = [justTooDeep]; // 4 levels above: 101
   const bodies: Record<string, string> = {
     "no created": withField((e) => delete e.created),
     "created null": withField((e) => (e.created = null)),
@@ -157,6 +159,7 @@ Deno.test("stripe-webhook: signed JSON the ledger cannot store is 400 before the
     "a number numeric cannot hold (1e-200000)": withLiteral("1e-200000"),
     "a number numeric cannot hold (1e200000)": withLiteral("1e200000"),
     "nested 5,000 deep": session((s) => (s.metadata = { deep })),
+    "nested 101 deep": session((s) => (s.metadata = { deep: justTooDeep })),
   };
   await withWebhook(async (url) => {
     const answers: Record<string, string> = {};

@@ -5,13 +5,14 @@
 --             made from it, like 'stripe:<event id>', fit the 255-character key limit);
 --   object    "event";
 --   type      a string of 1 to 255 characters;
---   created   a JSON number of whole seconds, 0 up to the end of the year 9999;
+--   created   a JSON number of whole seconds, 0 up to the end of the year 9999, read as a
+--             double like the function reads it (a literal that rounds to a whole number is one);
 --   livemode  true, false, or absent;
 --   data.object  a JSON object.
 -- (\u0000 and unpaired surrogates cannot reach the function: jsonb cannot hold them.)
 -- (Issue 9, item 8: such events failed with other errors, 23514 or 22P02, or were recorded.)
 begin;
-select plan(21);
+select plan(24);
 
 insert into auth.users (id, email) values ('00000000-0000-4000-8728-000000000001', 'hse-store-alice@example.test');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
@@ -57,6 +58,16 @@ select is(public.handle_stripe_event(jsonb_set(jsonb_set(current_setting('hse.ev
   'ignored', 'a whole created written with a fraction part, and no livemode, are usable');
 select is((select created from public.stripe_events where id = 'evt_test_hse_store_2'), to_timestamp(1767225540),
   'created is that second');
+select is(public.handle_stripe_event(jsonb_set(jsonb_set(current_setting('hse.event')::jsonb,
+    '{created}', '1767225540.0000000000000000001'), '{id}', '"evt_test_hse_store_3"')) ->> 'status',
+  'ignored', 'a created that a double rounds to whole seconds is usable, as the function reads it');
+select is(public.handle_stripe_event(jsonb_set(jsonb_set(current_setting('hse.event')::jsonb,
+    '{created}', '1.76722554e9'), '{id}', '"evt_test_hse_store_4"')) ->> 'status',
+  'ignored', 'a created written with an exponent is usable');
+select results_eq(
+  $$select created from public.stripe_events where id in ('evt_test_hse_store_3', 'evt_test_hse_store_4')$$,
+  $$values (to_timestamp(1767225540)), (to_timestamp(1767225540))$$,
+  'both are that second');
 -- The longest id: a purchase, then a refund keyed 'stripe:<event id>' (255 characters).
 select is(public.handle_stripe_event(jsonb_set($${
   "object": "event",
