@@ -15,7 +15,10 @@
 
 DRIPS_SUBS=${BENCH_DRIPS_SUBS:-100000}
 DRIPS_BATCH=${BENCH_DRIPS_BATCH:-5000} # the cron job's batch
-DRIPS_T="2030-01-01 00:00:00+00" # cycle 1 of every subscription; far from now(), which other calls use
+# Cycle 1 of every subscription: far from now(), which other calls use, yet within the 366
+# days of now() that an as-of may be (docs/api.md, "As-of times"); cycle 2 is 28 days later.
+DRIPS_T="$(date -u -d '+300 days' +%Y-%m-%d) 00:00:00+00"
+DRIPS_T2="$(date -u -d '+328 days' +%Y-%m-%d) 00:00:00+00"
 
 log "drips: $DRIPS_SUBS subscriptions due at $DRIPS_T"
 bench_sql -c "
@@ -84,9 +87,9 @@ bench_settle
 # (d-2)
 log "(d-2) run_due_drips until none is due, two workers at once"
 t0=$(now_ms)
-drips_drain 2 "2030-01-29 00:00:00+00"
+drips_drain 2 "$DRIPS_T2"
 d2_ms=$(($(now_ms) - t0))
-issued=$(bench_sql -c "select count(*) from public.token_drips where billing_period_start = '2030-01-29 00:00:00+00'" -At)
+issued=$(bench_sql -c "select count(*) from public.token_drips where billing_period_start = '$DRIPS_T2'" -At)
 [ "$issued" = "$DRIPS_SUBS" ] || die "drips: cycle 2 issued $issued drips, expected $DRIPS_SUBS"
 bad=$(bench_sql -c 'select count(*) from public.verify_token_ledger()' -At)
 [ "$bad" = 0 ] || die "drips: verify_token_ledger() reports $bad users out of balance"

@@ -149,6 +149,58 @@ end;
 $$;
 revoke execute on function private.check_key(text) from public, anon, authenticated, service_role;
 
+-- A caller's key: check_key, and not one of the prefixes of the keys the ledger writes itself
+-- (checkout:<session>, invoice:<invoice>, stripe:<event>, expiration:<lot>,
+-- opening_balance:<user>, hold:<hold>:<usage>; signup:, void: and legacy: for the ledger's
+-- other writers). A caller who took such a key first would make the ledger's own write a
+-- PT409 on every retry (a paid checkout never credited). The public RPCs check their key
+-- here; the ledger's own callers use the private functions, which check only check_key.
+-- record_usage and reserve_tokens test the same list inline (hot path) and call this only
+-- to raise; tests/database/idempotency_keys covers every prefix in every RPC.
+create or replace function private.check_caller_key(p_key text)
+returns void
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform private.check_key(p_key);
+  if strpos(p_key, ':') > 0
+     and split_part(p_key, ':', 1) in ('checkout', 'invoice', 'stripe', 'expiration', 'opening_balance', 'signup', 'hold', 'void', 'legacy') then
+    raise exception using
+      errcode = '22023',
+      message = 'p_idempotency_key may not start with checkout:, invoice:, stripe:, expiration:, opening_balance:, signup:, hold:, void: or legacy: (the ledger''s own keys).',
+      detail = format('key: %s', p_key),
+      hint = 'Use a key of your own, e.g. named after your feature and operation: chat:<message id>.';
+  end if;
+end;
+$$;
+revoke execute on function private.check_caller_key(text) from public, anon, authenticated, service_role;
+
+-- An as-of time (run_drip, run_due_drips, expire_tokens, expire_holds): required, finite and
+-- within 366 days of now either way. Another time than now is for tests and catch-up; beyond
+-- the window, infinity would loop until the statement timeout and a far future would issue
+-- years of drips at once.
+create or replace function private.check_as_of(p_as_of timestamptz)
+returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if p_as_of is null then
+    perform private.invalid('p_as_of is required.');
+  elsif not isfinite(p_as_of) or p_as_of < now() - interval '366 days' or p_as_of > now() + interval '366 days' then
+    raise exception using
+      errcode = '22023',
+      message = 'p_as_of must be within 366 days of now().',
+      detail = format('p_as_of: %s, now: %s', p_as_of, now()),
+      hint = 'Pass now() (the default); another time is for tests and catch-up.';
+  end if;
+end;
+$$;
+revoke execute on function private.check_as_of(timestamptz) from public, anon, authenticated, service_role;
+
 create or replace function private.check_metadata(p_metadata jsonb)
 returns jsonb
 language plpgsql
@@ -191,10 +243,11 @@ language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 begin
+  -- What is available is never reported below 0 (lots may expire under holds; debt).
   raise exception using
     errcode = 'PT402',
     message = 'Insufficient tokens.',
-    detail = format('balance: %s, required: %s', p_available, p_required);
+    detail = format('balance: %s, required: %s', greatest(p_available, 0), p_required);
 end;
 $$;
 revoke execute on function private.insufficient(bigint, bigint) from public, anon, authenticated, service_role;
@@ -339,7 +392,8 @@ $$;
 revoke execute on function private.held_tokens(uuid, timestamptz, uuid) from public, anon, authenticated, service_role;
 
 -- What the user may spend now: the balance (after settle_user, every lot counted is live)
--- minus what active holds reserve.
+-- minus what active holds reserve, never below 0 (the holds may exceed the balance after
+-- lots expired under them or a clawback; a balance in debt is negative).
 create or replace function private.available_tokens(p_user_id uuid, p_as_of timestamptz)
 returns bigint
 language plpgsql
@@ -347,8 +401,8 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  return coalesce((select b.balance from public.token_balances b where b.user_id = p_user_id), 0)
-         - private.held_tokens(p_user_id, p_as_of);
+  return greatest(coalesce((select b.balance from public.token_balances b where b.user_id = p_user_id), 0)
+                  - private.held_tokens(p_user_id, p_as_of), 0);
 end;
 $$;
 revoke execute on function private.available_tokens(uuid, timestamptz) from public, anon, authenticated, service_role;
@@ -380,7 +434,7 @@ as $$
     'balance', totals.balance,
     'debt', totals.debt,
     'held', totals.held,
-    'available', totals.balance - totals.held,
+    'available', greatest(totals.balance - totals.held, 0),
     'lots', coalesce((
       select jsonb_agg(jsonb_build_object('source', live.source, 'remaining', live.remaining, 'expires_at', live.expires_at)
                        order by live.expires_at nulls last, live.created_at, live.id)

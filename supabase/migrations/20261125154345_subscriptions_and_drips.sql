@@ -320,9 +320,7 @@ begin
   if private.caller_kind() <> 'service' then
     perform private.deny('Only the service runs drips.');
   end if;
-  if p_as_of is null then
-    perform private.invalid('p_as_of is required.');
-  end if;
+  perform private.check_as_of(p_as_of);
   select s.user_id into v_user from public.customer_subscriptions s where s.id = p_subscription_id;
   if v_user is null then
     perform private.invalid(format('Unknown subscription %s.', p_subscription_id));
@@ -362,9 +360,7 @@ begin
   if private.caller_kind() <> 'service' then
     perform private.deny('Only the service runs drips.');
   end if;
-  if p_as_of is null then
-    perform private.invalid('p_as_of is required.');
-  end if;
+  perform private.check_as_of(p_as_of);
   if p_limit is null or p_limit < 1 or p_limit > 100000 then
     perform private.invalid('p_limit must be between 1 and 100000.');
   end if;
@@ -437,9 +433,7 @@ begin
   if private.caller_kind() <> 'service' then
     perform private.deny('Only the service expires tokens.');
   end if;
-  if p_as_of is null then
-    perform private.invalid('p_as_of is required.');
-  end if;
+  perform private.check_as_of(p_as_of);
   for v_user in
     select distinct l.user_id from public.token_lots l
     where l.remaining > 0 and l.expires_at <= p_as_of

@@ -41,8 +41,12 @@ begin
   if p_tokens is null or p_tokens <= 0 or p_tokens > 1000000000000000 then
     perform private.check_amount(p_tokens, 'p_tokens');
   end if;
-  if p_idempotency_key is null or length(p_idempotency_key) > 255 or btrim(p_idempotency_key) = '' then
-    perform private.check_key(p_idempotency_key);
+  -- (private.check_caller_key's reserved prefixes, written out)
+  if p_idempotency_key is null or length(p_idempotency_key) > 255 or btrim(p_idempotency_key) = ''
+     or (strpos(p_idempotency_key, ':') > 0
+         and split_part(p_idempotency_key, ':', 1) in ('checkout', 'invoice', 'stripe', 'expiration', 'opening_balance',
+                                                       'signup', 'hold', 'void', 'legacy')) then
+    perform private.check_caller_key(p_idempotency_key);
   end if;
   if p_feature is null then
     perform private.invalid('p_feature is required.');
@@ -115,7 +119,9 @@ grant execute on function public.record_usage(text, bigint, text, uuid, text, js
 -- grant_tokens
 ------------------------------------------------------------------------------------------
 
-create or replace function public.grant_tokens(
+-- The grant itself. The ledger's own grants (the webhook's invoice:<invoice> grants) call it
+-- directly with their reserved keys; public.grant_tokens checks the caller first.
+create or replace function private.grant_tokens(
   p_user_id uuid,
   p_amount bigint,
   p_type text,
@@ -126,7 +132,6 @@ create or replace function public.grant_tokens(
 )
 returns jsonb
 language plpgsql
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -135,9 +140,6 @@ declare
   v_hash text;
   v_tx public.token_transactions;
 begin
-  if v_kind not in ('service', 'admin') then
-    perform private.deny('Only the service or an admin may grant or deduct tokens.');
-  end if;
   v_metadata := private.check_metadata(p_metadata);
   if p_user_id is null then
     perform private.invalid('p_user_id is required.');
@@ -149,6 +151,9 @@ begin
   end if;
   if p_expires_at is not null and p_type = 'admin_deduction' then
     perform private.invalid('p_expires_at applies to grants, not to a deduction.');
+  end if;
+  if not isfinite(p_expires_at) then
+    perform private.invalid('p_expires_at must be a finite time: omit it for tokens that never expire.');
   end if;
   if p_source is not null and length(p_source) > 200 then
     perform private.invalid('p_source must be at most 200 characters.');
@@ -184,6 +189,30 @@ begin
   return private.transaction_result(v_tx, false);
 end;
 $$;
+revoke execute on function private.grant_tokens(uuid, bigint, text, text, text, timestamptz, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function public.grant_tokens(
+  p_user_id uuid,
+  p_amount bigint,
+  p_type text,
+  p_idempotency_key text,
+  p_source text default null,
+  p_expires_at timestamptz default null,
+  p_metadata jsonb default '{}'::jsonb
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if private.caller_kind() not in ('service', 'admin') then
+    perform private.deny('Only the service or an admin may grant or deduct tokens.');
+  end if;
+  perform private.check_caller_key(p_idempotency_key);
+  return private.grant_tokens(p_user_id, p_amount, p_type, p_idempotency_key, p_source, p_expires_at, p_metadata);
+end;
+$$;
 revoke execute on function public.grant_tokens(uuid, bigint, text, text, text, timestamptz, jsonb) from public, anon, authenticated, service_role;
 -- authenticated may call it; the function itself admits only admins (app_metadata.role).
 grant execute on function public.grant_tokens(uuid, bigint, text, text, text, timestamptz, jsonb) to authenticated, service_role;
@@ -192,7 +221,9 @@ grant execute on function public.grant_tokens(uuid, bigint, text, text, text, ti
 -- record_purchase
 ------------------------------------------------------------------------------------------
 
-create or replace function public.record_purchase(
+-- The purchase itself. The webhook records checkouts through it with their reserved
+-- checkout:<session> keys; public.record_purchase checks the caller first.
+create or replace function private.record_purchase(
   p_user_id uuid,
   p_pack_id text,
   p_idempotency_key text,
@@ -206,7 +237,6 @@ create or replace function public.record_purchase(
 )
 returns jsonb
 language plpgsql
-security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -215,9 +245,6 @@ declare
   v_hash text;
   v_tx public.token_transactions;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service records purchases.');
-  end if;
   v_metadata := private.check_metadata(p_metadata);
   if p_user_id is null then
     perform private.invalid('p_user_id is required.');
@@ -231,6 +258,16 @@ begin
   end if;
   if p_currency is null or p_currency !~ '^[A-Za-z]{3}$' then
     perform private.invalid('p_currency must be a three-letter ISO currency code.');
+  end if;
+  -- Stripe's ids are far shorter; a long one is not Stripe's (and would not fit the indexes).
+  if length(p_stripe_checkout_session_id) > 255 then
+    perform private.invalid('p_stripe_checkout_session_id must be at most 255 characters.');
+  elsif length(p_stripe_payment_intent_id) > 255 then
+    perform private.invalid('p_stripe_payment_intent_id must be at most 255 characters.');
+  elsif length(p_stripe_customer_id) > 255 then
+    perform private.invalid('p_stripe_customer_id must be at most 255 characters.');
+  elsif length(p_stripe_event_id) > 255 then
+    perform private.invalid('p_stripe_event_id must be at most 255 characters.');
   end if;
   v_hash := md5(jsonb_build_array(p_user_id, p_pack_id, p_amount_cents, lower(p_currency), p_stripe_checkout_session_id,
     p_stripe_payment_intent_id, p_stripe_customer_id)::text);
@@ -266,6 +303,34 @@ begin
   v_tx.request_hash := v_hash;
   v_tx := private.post_transaction(v_tx, now());
   return private.transaction_result(v_tx, false);
+end;
+$$;
+revoke execute on function private.record_purchase(uuid, text, text, bigint, text, text, text, text, text, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function public.record_purchase(
+  p_user_id uuid,
+  p_pack_id text,
+  p_idempotency_key text,
+  p_amount_cents bigint,
+  p_currency text,
+  p_stripe_checkout_session_id text default null,
+  p_stripe_payment_intent_id text default null,
+  p_stripe_customer_id text default null,
+  p_stripe_event_id text default null,
+  p_metadata jsonb default '{}'::jsonb
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if private.caller_kind() <> 'service' then
+    perform private.deny('Only the service records purchases.');
+  end if;
+  perform private.check_caller_key(p_idempotency_key);
+  return private.record_purchase(p_user_id, p_pack_id, p_idempotency_key, p_amount_cents, p_currency,
+    p_stripe_checkout_session_id, p_stripe_payment_intent_id, p_stripe_customer_id, p_stripe_event_id, p_metadata);
 end;
 $$;
 revoke execute on function public.record_purchase(uuid, text, text, bigint, text, text, text, text, text, jsonb) from public, anon, authenticated, service_role;

@@ -3,7 +3,7 @@
 -- cannot all pass a balance check, because each reservation takes the user's lock and
 -- counts every other active hold.
 --
---   available = balance - tokens held by active holds
+--   available = balance - tokens held by active holds (reported as 0 when negative)
 -- A hold is active while status = 'held' and expires_at > now: a lapsed hold stops counting
 -- at its expires_at even before the token-holds cron job marks it 'expired'.
 -- Holds are state, not ledger: the ledger row is the token_usage row a settle writes.
@@ -44,11 +44,12 @@ begin
   if p_tokens is null or p_tokens <= 0 or p_tokens > 1000000000000000 then
     perform private.check_amount(p_tokens, 'p_tokens');
   end if;
-  if p_idempotency_key is null or length(p_idempotency_key) > 255 or btrim(p_idempotency_key) = '' then
-    perform private.check_key(p_idempotency_key);
-  end if;
-  if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
-    perform private.invalid(format('Unknown feature %L.', p_feature));
+  -- (private.check_caller_key's reserved prefixes, written out)
+  if p_idempotency_key is null or length(p_idempotency_key) > 255 or btrim(p_idempotency_key) = ''
+     or (strpos(p_idempotency_key, ':') > 0
+         and split_part(p_idempotency_key, ':', 1) in ('checkout', 'invoice', 'stripe', 'expiration', 'opening_balance',
+                                                       'signup', 'hold', 'void', 'legacy')) then
+    perform private.check_caller_key(p_idempotency_key);
   end if;
   if p_ttl_seconds is null or p_ttl_seconds < 1 or p_ttl_seconds > 86400 then
     perform private.invalid('p_ttl_seconds must be between 1 and 86400.');
@@ -65,8 +66,18 @@ begin
     if v_hold.request_hash <> v_hash then
       perform private.key_reused(p_idempotency_key);
     end if;
+    -- The first result, with the hold's state now: a hold past expires_at no longer counts,
+    -- so it is reported expired even before the token-holds job marks it.
     return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_user, 'tokens_held', v_hold.tokens_held,
-      'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after, 'status', v_hold.status, 'replayed', true);
+      'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after,
+      'status', case when v_hold.status = 'held' and v_hold.expires_at <= v_now then 'expired' else v_hold.status end,
+      'replayed', true);
+  end if;
+
+  -- Checked after the replay lookup, as in record_usage: a retry of a reservation returns
+  -- its hold even if the feature has been switched off since.
+  if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
+    perform private.invalid(format('Unknown feature %L.', p_feature));
   end if;
 
   -- Bring the user up to now only when something is due: a lapsed lot or a drip.
@@ -221,7 +232,7 @@ begin
       raise exception using
         errcode = 'PT402',
         message = 'The hold lapsed and the tokens are no longer available.',
-        detail = format('balance: %s, required: %s, hold expired at: %s', v_free, p_tokens_used, v_hold.expires_at),
+        detail = format('balance: %s, required: %s, hold expired at: %s', greatest(v_free, 0), p_tokens_used, v_hold.expires_at),
         hint = 'Reserve again before the next call, or use a longer p_ttl_seconds.';
     end if;
   end if;
@@ -229,7 +240,9 @@ begin
   if p_tokens_used > 0 then
     -- Lots pay for the covered part only: the overage goes straight to debt, so the tokens
     -- behind the user's other active holds stay in their lots. The first lot in burn order
-    -- usually covers it (one UPDATE); otherwise the general burn.
+    -- usually covers it (one UPDATE); otherwise the general burn, which may find less: a hold
+    -- reserves from the balance, not from lots, and tokens that expired under it are gone.
+    -- Whatever the lots did not pay is overage, so the usage row shows all the debt it makes.
     v_burned := p_tokens_used - v_overage;
     if v_burned > 0 then
       update public.token_lots l set remaining = l.remaining - v_burned
@@ -242,6 +255,7 @@ begin
         v_burned := private.burn_lots(v_hold.user_id, v_burned, v_now);
       end if;
     end if;
+    v_overage := p_tokens_used - v_burned;
     update public.token_balances b
        set balance = v_balance - p_tokens_used, debt = b.debt + (p_tokens_used - v_burned), updated_at = v_now
      where b.user_id = v_hold.user_id;
@@ -287,6 +301,9 @@ begin
      where h.id = v_hold.id
     returning * into v_hold;
   end if;
+  -- Lots that lapsed since the last change leave the balance first (as every mutation does),
+  -- so available_after does not count them; it is never below 0.
+  perform private.settle_user(v_hold.user_id, now());
   return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_hold.user_id, 'status', v_hold.status,
     'released', v_hold.tokens_released, 'available_after', private.available_tokens(v_hold.user_id, now()),
     'replayed', v_replayed);
@@ -309,9 +326,7 @@ begin
   if private.caller_kind() <> 'service' then
     perform private.deny('Only the service expires holds.');
   end if;
-  if p_as_of is null then
-    perform private.invalid('p_as_of is required.');
-  end if;
+  perform private.check_as_of(p_as_of);
   update public.token_holds h set status = 'expired', tokens_released = h.tokens_held, closed_at = p_as_of
    where h.status = 'held' and h.expires_at <= p_as_of;
   get diagnostics v_count = row_count;

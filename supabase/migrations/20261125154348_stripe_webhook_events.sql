@@ -132,7 +132,8 @@ begin
   if v_pack is null then
     perform private.invalid('The checkout session names no token pack (metadata.pack_id or metadata.price_id).');
   end if;
-  return public.record_purchase(
+  -- The private entry point: checkout: keys are reserved to the ledger.
+  return private.record_purchase(
     p_user_id => p_user,
     p_pack_id => v_pack,
     p_idempotency_key => 'checkout:' || (v_session ->> 'id'),
@@ -330,7 +331,8 @@ begin
   select * into v_plan from public.subscription_plans p where p.id = v_sub.plan_id;
 
   if v_plan.annual_grant_tokens is not null and coalesce((v_invoice ->> 'amount_paid')::bigint, 0) > 0 then
-    v_result := v_result || jsonb_build_object('grant', public.grant_tokens(
+    -- The private entry point: invoice: keys are reserved to the ledger.
+    v_result := v_result || jsonb_build_object('grant', private.grant_tokens(
       p_user_id => v_sub.user_id,
       p_amount => v_plan.annual_grant_tokens,
       p_type => 'subscription_grant',

@@ -83,7 +83,7 @@ async function newUser(sql: Sql, amount: number) {
 /** One hold reserved up front (as the service), outside the raced calls. */
 async function holdFor(sql: Sql, userId: string, tokens: number) {
   const [row] = await sql`
-    select public.reserve_tokens(${FEATURE}, ${tokens}::bigint, ${`hold:${crypto.randomUUID()}`},
+    select public.reserve_tokens(${FEATURE}, ${tokens}::bigint, ${`reserve:${crypto.randomUUID()}`},
                                  ${userId}::uuid) as r`;
   return (row.r as Hold).hold_id;
 }
@@ -334,7 +334,7 @@ Deno.test("holds: parallel settles beyond their holds: every overage becomes deb
       balance: -500,
       debt: 500,
       held: 0,
-      available: -500,
+      available: 0, // never reported below 0
       usages: 10,
       used: 1500,
       overage: 500,

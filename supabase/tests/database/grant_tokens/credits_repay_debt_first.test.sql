@@ -40,7 +40,7 @@ select results_eq(
 -- nothing can be spent or deducted while in debt
 select tests.authenticate_as('00000000-0000-4000-8203-000000000001');
 select is(tests.error_detail($$select public.record_usage('chat', 1, 'gt-debt-u1')$$),
-  'balance: -20, required: 1', 'usage in debt is PT402 with the negative balance');
+  'balance: 0, required: 1', 'usage in debt is PT402; what is available is reported as 0, never negative');
 select is(
   (select jsonb_object_agg(key, value) from jsonb_each(public.get_token_balance())
     where key in ('balance', 'debt', 'lots', 'next_expiry')),

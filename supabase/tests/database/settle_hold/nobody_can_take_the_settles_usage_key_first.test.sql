@@ -1,15 +1,18 @@
 -- The usage row of a settle has a key of its own that nobody can know in advance: a user who
 -- knows the hold id cannot take the settle's key first with record_usage and so block the
--- settle (unique_violation), and there is still at most one usage row per hold.
+-- settle (unique_violation), and there is still at most one usage row per hold. (Keys that
+-- start with hold: are reserved to the ledger besides: a caller's is 22023.)
 begin;
-select plan(5);
+select plan(6);
 
 insert into auth.users (id, email) values ('00000000-0000-4000-b206-000000000001', 'sh-key-alice@example.test');
 select public.grant_tokens('00000000-0000-4000-b206-000000000001', 100, 'admin_grant', 'sh-key-grant');
 
 select tests.authenticate_as('00000000-0000-4000-b206-000000000001');
 select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-key-hold') ->> 'hold_id', true);
-select public.record_usage('chat', 1, 'hold:' || current_setting('test.hold'));
+select throws_ok(format('select public.record_usage(''chat'', 1, %L)', 'hold:' || current_setting('test.hold')), '22023', null,
+  'a caller''s key spelled like the hold''s is refused: hold: is reserved');
+select public.record_usage('chat', 1, 'hold-' || current_setting('test.hold'));
 select set_config('test.r', public.settle_hold(current_setting('test.hold')::uuid, 30)::text, true);
 select tests.clear_authentication();
 

@@ -35,7 +35,7 @@ select tests.clear_authentication();
 update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.lapsed')::uuid;
 select tests.authenticate_as('00000000-0000-4000-b203-000000000001');
 select public.settle_hold((public.reserve_tokens('chat', 100, 'sh-zero-all') ->> 'hold_id')::uuid, 120);
-select is(public.get_token_balance() ->> 'available', '-20', 'the user is 20 tokens in debt');
+select is(public.get_token_balance() ->> 'debt', '20', 'the user is 20 tokens in debt');
 select is(public.settle_hold(current_setting('test.lapsed')::uuid, 0) - 'hold_id' - 'balance_before' - 'balance_after',
   '{"usage_id":null,"user_id":"00000000-0000-4000-b203-000000000001","tokens":0,"released":30,"overage_tokens":0,"replayed":false}'::jsonb,
   'the lapsed hold still settles zero tokens: they spend nothing');
