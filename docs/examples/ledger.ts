@@ -31,19 +31,25 @@ export async function myBalance(): Promise<TokenBalance> {
   return data as unknown as TokenBalance;
 }
 
-// A server (service role key) grants a trial that expires in 14 days.
+// A server (service role key) grants a trial that expires 14 days after the user signed up.
+// Every argument must be the same on a retry, or the retry is PT409 instead of a replay: the
+// expiry is derived from the user's sign-up time, never from the clock of this call. (A trial
+// granted more than 14 days after sign-up is refused: p_expires_at must be in the future.)
 export async function grantTrial(userId: string): Promise<TransactionResult> {
   const service = createClient<Database>(
     Deno.env.get("SUPABASE_URL") ?? "http://127.0.0.1:54321",
     Deno.env.get("SUPABASE_SERVICE_ROLE_KEY") ?? "",
   );
+  const found = await service.auth.admin.getUserById(userId);
+  if (found.error) throw found.error;
+  const signedUp = Date.parse(found.data.user.created_at);
   const { data, error } = await service.rpc("grant_tokens", {
     p_user_id: userId,
     p_amount: 50_000,
     p_type: "trial_grant",
-    p_idempotency_key: `trial:${userId}`,
+    p_idempotency_key: `trial:${userId}`, // one trial per user; a retry replays it
     p_source: "signup",
-    p_expires_at: new Date(Date.now() + 14 * 86_400_000).toISOString(),
+    p_expires_at: new Date(signedUp + 14 * 86_400_000).toISOString(),
   });
   if (error) throw error;
   return data as unknown as TransactionResult;
