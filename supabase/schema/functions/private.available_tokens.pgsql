@@ -7,8 +7,8 @@ CREATE OR REPLACE FUNCTION private.available_tokens(p_user_id uuid, p_as_of time
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 begin
-  return coalesce((select b.balance from public.token_balances b where b.user_id = p_user_id), 0)
-         - private.held_tokens(p_user_id, p_as_of);
+  return greatest(coalesce((select b.balance from public.token_balances b where b.user_id = p_user_id), 0)
+                  - private.held_tokens(p_user_id, p_as_of), 0);
 end;
 $$;
 

@@ -25,7 +25,7 @@ CREATE OR REPLACE FUNCTION private.balance_snapshot(p_user_id uuid, p_as_of time
     'balance', totals.balance,
     'debt', totals.debt,
     'held', totals.held,
-    'available', totals.balance - totals.held,
+    'available', greatest(totals.balance - totals.held, 0),
     'lots', coalesce((
       select jsonb_agg(jsonb_build_object('source', live.source, 'remaining', live.remaining, 'expires_at', live.expires_at)
                        order by live.expires_at nulls last, live.created_at, live.id)

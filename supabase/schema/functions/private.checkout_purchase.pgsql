@@ -13,7 +13,8 @@ begin
   if v_pack is null then
     perform private.invalid('The checkout session names no token pack (metadata.pack_id or metadata.price_id).');
   end if;
-  return public.record_purchase(
+  -- The private entry point: checkout: keys are reserved to the ledger.
+  return private.record_purchase(
     p_user_id => p_user,
     p_pack_id => v_pack,
     p_idempotency_key => 'checkout:' || (v_session ->> 'id'),

@@ -7,10 +7,11 @@ CREATE OR REPLACE FUNCTION private.insufficient(p_available bigint, p_required b
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 begin
+  -- What is available is never reported below 0 (lots may expire under holds; debt).
   raise exception using
     errcode = 'PT402',
     message = 'Insufficient tokens.',
-    detail = format('balance: %s, required: %s', p_available, p_required);
+    detail = format('balance: %s, required: %s', greatest(p_available, 0), p_required);
 end;
 $$;
 

@@ -30,7 +30,8 @@ begin
   select * into v_plan from public.subscription_plans p where p.id = v_sub.plan_id;
 
   if v_plan.annual_grant_tokens is not null and coalesce((v_invoice ->> 'amount_paid')::bigint, 0) > 0 then
-    v_result := v_result || jsonb_build_object('grant', public.grant_tokens(
+    -- The private entry point: invoice: keys are reserved to the ledger.
+    v_result := v_result || jsonb_build_object('grant', private.grant_tokens(
       p_user_id => v_sub.user_id,
       p_amount => v_plan.annual_grant_tokens,
       p_type => 'subscription_grant',

@@ -12,9 +12,7 @@ begin
   if private.caller_kind() <> 'service' then
     perform private.deny('Only the service expires holds.');
   end if;
-  if p_as_of is null then
-    perform private.invalid('p_as_of is required.');
-  end if;
+  perform private.check_as_of(p_as_of);
   update public.token_holds h set status = 'expired', tokens_released = h.tokens_held, closed_at = p_as_of
    where h.status = 'held' and h.expires_at <= p_as_of;
   get diagnostics v_count = row_count;

@@ -14,9 +14,7 @@ begin
   if private.caller_kind() <> 'service' then
     perform private.deny('Only the service expires tokens.');
   end if;
-  if p_as_of is null then
-    perform private.invalid('p_as_of is required.');
-  end if;
+  perform private.check_as_of(p_as_of);
   for v_user in
     select distinct l.user_id from public.token_lots l
     where l.remaining > 0 and l.expires_at <= p_as_of

@@ -6,59 +6,12 @@ CREATE OR REPLACE FUNCTION public.grant_tokens(p_user_id uuid, p_amount bigint, 
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-declare
-  v_kind text := private.caller_kind();
-  v_metadata jsonb;
-  v_hash text;
-  v_tx public.token_transactions;
 begin
-  if v_kind not in ('service', 'admin') then
+  if private.caller_kind() not in ('service', 'admin') then
     perform private.deny('Only the service or an admin may grant or deduct tokens.');
   end if;
-  v_metadata := private.check_metadata(p_metadata);
-  if p_user_id is null then
-    perform private.invalid('p_user_id is required.');
-  end if;
-  perform private.check_amount(p_amount, 'p_amount');
-  perform private.check_key(p_idempotency_key);
-  if p_type is null or p_type not in ('admin_grant', 'admin_deduction', 'subscription_grant', 'trial_grant') then
-    perform private.invalid('p_type must be one of admin_grant, admin_deduction, subscription_grant, trial_grant.');
-  end if;
-  if p_expires_at is not null and p_type = 'admin_deduction' then
-    perform private.invalid('p_expires_at applies to grants, not to a deduction.');
-  end if;
-  if p_source is not null and length(p_source) > 200 then
-    perform private.invalid('p_source must be at most 200 characters.');
-  end if;
-  v_hash := md5(jsonb_build_array(p_user_id, p_amount, p_type, p_source, p_expires_at, v_metadata)::text);
-
-  perform private.lock_balance(p_user_id);
-  v_tx := private.prior_transaction(p_idempotency_key, v_hash);
-  if v_tx.id is not null then
-    return private.transaction_result(v_tx, true);
-  end if;
-  -- Checked after the replay lookup: a retry of a grant whose expiry has since passed still
-  -- gets its first result.
-  if p_expires_at is not null and p_expires_at <= now() then
-    perform private.invalid('p_expires_at must be in the future.');
-  end if;
-
-  perform private.settle_user(p_user_id, now());
-  v_tx := null;
-  v_tx.user_id := p_user_id;
-  v_tx.transaction_type := p_type;
-  v_tx.token_amount := case when p_type = 'admin_deduction' then -p_amount else p_amount end;
-  v_tx.source := coalesce(p_source, v_kind);
-  v_tx.expires_at := p_expires_at;
-  v_tx.metadata := v_metadata;
-  v_tx.actor_id := (select auth.uid());
-  v_tx.idempotency_key := p_idempotency_key;
-  v_tx.request_hash := v_hash;
-  if p_type = 'admin_deduction' and private.available_tokens(p_user_id, now()) < p_amount then
-    perform private.insufficient(private.available_tokens(p_user_id, now()), p_amount);
-  end if;
-  v_tx := private.post_transaction(v_tx, now());
-  return private.transaction_result(v_tx, false);
+  perform private.check_caller_key(p_idempotency_key);
+  return private.grant_tokens(p_user_id, p_amount, p_type, p_idempotency_key, p_source, p_expires_at, p_metadata);
 end;
 $$;
 

@@ -5,66 +5,16 @@
 CREATE OR REPLACE FUNCTION public.record_purchase(p_user_id uuid, p_pack_id text, p_idempotency_key text, p_amount_cents bigint, p_currency text, p_stripe_checkout_session_id text DEFAULT NULL::text, p_stripe_payment_intent_id text DEFAULT NULL::text, p_stripe_customer_id text DEFAULT NULL::text, p_stripe_event_id text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
-declare
-  v_metadata jsonb;
-  v_pack public.token_packs;
-  v_hash text;
-  v_tx public.token_transactions;
+    AS $$
 begin
   if private.caller_kind() <> 'service' then
     perform private.deny('Only the service records purchases.');
   end if;
-  v_metadata := private.check_metadata(p_metadata);
-  if p_user_id is null then
-    perform private.invalid('p_user_id is required.');
-  end if;
-  perform private.check_key(p_idempotency_key);
-  if p_pack_id is null then
-    perform private.invalid('p_pack_id is required.');
-  end if;
-  if p_amount_cents is null or p_amount_cents < 0 then
-    perform private.invalid('p_amount_cents must be zero or more.');
-  end if;
-  if p_currency is null or p_currency !~ '^[A-Za-z]{3}$' then
-    perform private.invalid('p_currency must be a three-letter ISO currency code.');
-  end if;
-  v_hash := md5(jsonb_build_array(p_user_id, p_pack_id, p_amount_cents, lower(p_currency), p_stripe_checkout_session_id,
-    p_stripe_payment_intent_id, p_stripe_customer_id)::text);
-
-  perform private.lock_balance(p_user_id);
-  v_tx := private.prior_transaction(p_idempotency_key, v_hash);
-  if v_tx.id is not null then
-    return private.transaction_result(v_tx, true);
-  end if;
-
-  -- Checked after the replay lookup: a second event about a recorded purchase (completed,
-  -- then async_payment_succeeded) returns its first result even if the pack was retired since.
-  select * into v_pack from public.token_packs tp where tp.id = p_pack_id;
-  if not found or not v_pack.active then
-    perform private.invalid(format('Unknown or inactive token pack %L.', p_pack_id));
-  end if;
-
-  perform private.settle_user(p_user_id, now());
-  v_tx := null;
-  v_tx.user_id := p_user_id;
-  v_tx.transaction_type := 'purchase';
-  v_tx.token_amount := v_pack.tokens;
-  v_tx.source := 'stripe';
-  v_tx.pack_id := v_pack.id;
-  v_tx.amount_cents := p_amount_cents;
-  v_tx.currency := lower(p_currency);
-  v_tx.stripe_checkout_session_id := p_stripe_checkout_session_id;
-  v_tx.stripe_payment_intent_id := p_stripe_payment_intent_id;
-  v_tx.stripe_customer_id := p_stripe_customer_id;
-  v_tx.stripe_event_id := p_stripe_event_id;
-  v_tx.metadata := v_metadata;
-  v_tx.idempotency_key := p_idempotency_key;
-  v_tx.request_hash := v_hash;
-  v_tx := private.post_transaction(v_tx, now());
-  return private.transaction_result(v_tx, false);
+  perform private.check_caller_key(p_idempotency_key);
+  return private.record_purchase(p_user_id, p_pack_id, p_idempotency_key, p_amount_cents, p_currency,
+    p_stripe_checkout_session_id, p_stripe_payment_intent_id, p_stripe_customer_id, p_stripe_event_id, p_metadata);
 end;
-$_$;
+$$;
 
 REVOKE ALL ON FUNCTION public.record_purchase(p_user_id uuid, p_pack_id text, p_idempotency_key text, p_amount_cents bigint, p_currency text, p_stripe_checkout_session_id text, p_stripe_payment_intent_id text, p_stripe_customer_id text, p_stripe_event_id text, p_metadata jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.record_purchase(p_user_id uuid, p_pack_id text, p_idempotency_key text, p_amount_cents bigint, p_currency text, p_stripe_checkout_session_id text, p_stripe_payment_intent_id text, p_stripe_customer_id text, p_stripe_event_id text, p_metadata jsonb) TO service_role;

@@ -29,8 +29,12 @@ begin
   if p_tokens is null or p_tokens <= 0 or p_tokens > 1000000000000000 then
     perform private.check_amount(p_tokens, 'p_tokens');
   end if;
-  if p_idempotency_key is null or length(p_idempotency_key) > 255 or btrim(p_idempotency_key) = '' then
-    perform private.check_key(p_idempotency_key);
+  -- (private.check_caller_key's reserved prefixes, written out)
+  if p_idempotency_key is null or length(p_idempotency_key) > 255 or btrim(p_idempotency_key) = ''
+     or (strpos(p_idempotency_key, ':') > 0
+         and split_part(p_idempotency_key, ':', 1) in ('checkout', 'invoice', 'stripe', 'expiration', 'opening_balance',
+                                                       'signup', 'hold', 'void', 'legacy')) then
+    perform private.check_caller_key(p_idempotency_key);
   end if;
   if p_feature is null then
     perform private.invalid('p_feature is required.');

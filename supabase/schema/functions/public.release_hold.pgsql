@@ -19,6 +19,9 @@ begin
      where h.id = v_hold.id
     returning * into v_hold;
   end if;
+  -- Lots that lapsed since the last change leave the balance first (as every mutation does),
+  -- so available_after does not count them; it is never below 0.
+  perform private.settle_user(v_hold.user_id, now());
   return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_hold.user_id, 'status', v_hold.status,
     'released', v_hold.tokens_released, 'available_after', private.available_tokens(v_hold.user_id, now()),
     'replayed', v_replayed);

@@ -24,11 +24,12 @@ begin
   if p_tokens is null or p_tokens <= 0 or p_tokens > 1000000000000000 then
     perform private.check_amount(p_tokens, 'p_tokens');
   end if;
-  if p_idempotency_key is null or length(p_idempotency_key) > 255 or btrim(p_idempotency_key) = '' then
-    perform private.check_key(p_idempotency_key);
-  end if;
-  if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
-    perform private.invalid(format('Unknown feature %L.', p_feature));
+  -- (private.check_caller_key's reserved prefixes, written out)
+  if p_idempotency_key is null or length(p_idempotency_key) > 255 or btrim(p_idempotency_key) = ''
+     or (strpos(p_idempotency_key, ':') > 0
+         and split_part(p_idempotency_key, ':', 1) in ('checkout', 'invoice', 'stripe', 'expiration', 'opening_balance',
+                                                       'signup', 'hold', 'void', 'legacy')) then
+    perform private.check_caller_key(p_idempotency_key);
   end if;
   if p_ttl_seconds is null or p_ttl_seconds < 1 or p_ttl_seconds > 86400 then
     perform private.invalid('p_ttl_seconds must be between 1 and 86400.');
@@ -45,8 +46,18 @@ begin
     if v_hold.request_hash <> v_hash then
       perform private.key_reused(p_idempotency_key);
     end if;
+    -- The first result, with the hold's state now: a hold past expires_at no longer counts,
+    -- so it is reported expired even before the token-holds job marks it.
     return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_user, 'tokens_held', v_hold.tokens_held,
-      'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after, 'status', v_hold.status, 'replayed', true);
+      'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after,
+      'status', case when v_hold.status = 'held' and v_hold.expires_at <= v_now then 'expired' else v_hold.status end,
+      'replayed', true);
+  end if;
+
+  -- Checked after the replay lookup, as in record_usage: a retry of a reservation returns
+  -- its hold even if the feature has been switched off since.
+  if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
+    perform private.invalid(format('Unknown feature %L.', p_feature));
   end if;
 
   -- Bring the user up to now only when something is due: a lapsed lot or a drip.

@@ -13,9 +13,7 @@ begin
   if private.caller_kind() <> 'service' then
     perform private.deny('Only the service runs drips.');
   end if;
-  if p_as_of is null then
-    perform private.invalid('p_as_of is required.');
-  end if;
+  perform private.check_as_of(p_as_of);
   select s.user_id into v_user from public.customer_subscriptions s where s.id = p_subscription_id;
   if v_user is null then
     perform private.invalid(format('Unknown subscription %s.', p_subscription_id));

@@ -22,9 +22,7 @@ begin
   if private.caller_kind() <> 'service' then
     perform private.deny('Only the service runs drips.');
   end if;
-  if p_as_of is null then
-    perform private.invalid('p_as_of is required.');
-  end if;
+  perform private.check_as_of(p_as_of);
   if p_limit is null or p_limit < 1 or p_limit > 100000 then
     perform private.invalid('p_limit must be between 1 and 100000.');
   end if;

@@ -76,7 +76,7 @@ begin
       raise exception using
         errcode = 'PT402',
         message = 'The hold lapsed and the tokens are no longer available.',
-        detail = format('balance: %s, required: %s, hold expired at: %s', v_free, p_tokens_used, v_hold.expires_at),
+        detail = format('balance: %s, required: %s, hold expired at: %s', greatest(v_free, 0), p_tokens_used, v_hold.expires_at),
         hint = 'Reserve again before the next call, or use a longer p_ttl_seconds.';
     end if;
   end if;
@@ -84,7 +84,9 @@ begin
   if p_tokens_used > 0 then
     -- Lots pay for the covered part only: the overage goes straight to debt, so the tokens
     -- behind the user's other active holds stay in their lots. The first lot in burn order
-    -- usually covers it (one UPDATE); otherwise the general burn.
+    -- usually covers it (one UPDATE); otherwise the general burn, which may find less: a hold
+    -- reserves from the balance, not from lots, and tokens that expired under it are gone.
+    -- Whatever the lots did not pay is overage, so the usage row shows all the debt it makes.
     v_burned := p_tokens_used - v_overage;
     if v_burned > 0 then
       update public.token_lots l set remaining = l.remaining - v_burned
@@ -97,6 +99,7 @@ begin
         v_burned := private.burn_lots(v_hold.user_id, v_burned, v_now);
       end if;
     end if;
+    v_overage := p_tokens_used - v_burned;
     update public.token_balances b
        set balance = v_balance - p_tokens_used, debt = b.debt + (p_tokens_used - v_burned), updated_at = v_now
      where b.user_id = v_hold.user_id;
