@@ -25,35 +25,30 @@ select ok(not has_function_privilege('authenticated', 'public.attribute_payment(
 select ok(has_function_privilege('service_role', 'public.attribute_payment(text, uuid)', 'execute'), 'service_role has EXECUTE');
 select ok(not has_table_privilege('authenticated', 'public.unattributed_payments', 'select'), 'authenticated cannot read the table');
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok($$select public.attribute_payment('cs_test_attr_roles_1', '00000000-0000-4000-8726-000000000001')$$,
   '42501', null, 'anon cannot');
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8726-000000000001","role":"authenticated"}', true);
+select tests.clear_authentication();
+select tests.authenticate_as('00000000-0000-4000-8726-000000000001');
 select throws_ok($$select public.attribute_payment('cs_test_attr_roles_1', '00000000-0000-4000-8726-000000000001')$$,
   '42501', null, 'a signed-in user cannot claim a payment for itself');
 select throws_ok($$select * from public.unattributed_payments$$, '42501', null, 'nor read the unattributed payments');
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"00000000-0000-4000-8726-000000000002","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.clear_authentication();
+select tests.authenticate_as_admin('00000000-0000-4000-8726-000000000002');
 select throws_ok($$select public.attribute_payment('cs_test_attr_roles_1', '00000000-0000-4000-8726-000000000001')$$,
   '42501', null, 'an admin cannot either (a payment is attributed by the service)');
-reset role;
+select tests.clear_authentication();
 select is((select attributed_user_id from public.unattributed_payments where stripe_checkout_session_id = 'cs_test_attr_roles_1'),
   null, 'nothing was attributed');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok($$update public.unattributed_payments set attributed_user_id = '00000000-0000-4000-8726-000000000001'$$,
   '42501', null, 'the service does not write the table directly');
 select is((select count(*)::int from public.unattributed_payments where stripe_checkout_session_id = 'cs_test_attr_roles_1'),
   1, 'the service reads it');
 select is(public.attribute_payment('cs_test_attr_roles_1', '00000000-0000-4000-8726-000000000001') ->> 'token_amount',
   '1000', 'the service attributes it');
-reset role;
+select tests.clear_authentication();
 select is(public.get_token_balance('00000000-0000-4000-8726-000000000001') ->> 'balance', '1000', 'alice has the pack');
 
 select * from finish();

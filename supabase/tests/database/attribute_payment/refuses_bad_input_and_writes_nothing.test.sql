@@ -37,13 +37,6 @@ select public.handle_stripe_event($${
   "type": "charge.refunded"
 }$$::jsonb);
 
-create function pg_temp.footprint() returns text language sql as $f$
-  select format('transactions=%s attributed=%s',
-    (select count(*) from public.token_transactions t where t.stripe_checkout_session_id like 'cs_test_attr_bad_%'),
-    (select count(*) from public.unattributed_payments u
-      where u.stripe_checkout_session_id like 'cs_test_attr_bad_%' and u.attributed_user_id is not null))
-$f$;
-
 select throws_ok($$select public.attribute_payment(null, '00000000-0000-4000-8725-000000000001')$$,
   '22023', null, 'no session: 22023');
 select throws_ok($$select public.attribute_payment('cs_test_attr_bad_1', null)$$,
@@ -61,14 +54,18 @@ select throws_ok($$select public.attribute_payment('cs_test_attr_bad_3', '000000
 select matches(
   (select error from public.stripe_events where id = 'evt_test_attr_bad_3_refund'),
   'unattributed', 'its refund was recorded, as ignored: nothing had been granted to take back');
-select is(pg_temp.footprint(), 'transactions=0 attributed=0', 'nothing was written');
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-8725-000000000001'), 'attributed=' ||
+    (select count(*) from public.unattributed_payments u
+      where u.stripe_checkout_session_id like 'cs_test_attr_bad_%' and u.attributed_user_id is not null)), 'none attributed=0', 'nothing was written');
 select is(public.get_token_balance('00000000-0000-4000-8725-000000000001') ->> 'balance', '0', 'the user got nothing');
 
 -- The operator adds the pack: the same call now goes through.
 insert into public.token_packs (id, name, tokens) values ('attr_bad_late_pack', 'Added late', 10);
 select is(public.attribute_payment('cs_test_attr_bad_2', '00000000-0000-4000-8725-000000000001') ->> 'token_amount',
   '10', 'once the pack exists, the payment can be attributed');
-select is(pg_temp.footprint(), 'transactions=1 attributed=1', 'one purchase, one payment attributed');
+select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-8725-000000000001'), 'attributed=' ||
+    (select count(*) from public.unattributed_payments u
+      where u.stripe_checkout_session_id like 'cs_test_attr_bad_%' and u.attributed_user_id is not null)), 'balance=10 lots=1 remaining=10 transactions=1 attributed=1', 'one purchase, one payment attributed');
 select is_empty($$select * from public.verify_token_ledger()$$, 'the ledger is consistent');
 
 select * from finish();
