@@ -7,28 +7,33 @@
 --     `database/...`, so the helpers exist before any test needs them. The file commits (every
 --     other test file rolls back), so the schema stays between files.
 --   * `npm test` runs this file first on its own, then `database/` with `--jobs 2`, and the
---     upgrade test runs it before `upgrade/*.test.sql` (scripts/test.sh, scripts/test-upgrade.sh).
+--     upgrade test runs it before `supabase/upgrade_test/*.test.sql` (scripts/test.sh,
+--     scripts/test-upgrade.sh).
 --   * Creating the schema inside every test file would serialize parallel files on the catalog
 --     and copy the helpers 120 times; the seed would put test helpers in every dev database and
 --     would miss the upgrade test, which applies no seed.
--- Everything is idempotent (`create or replace`), so running it again changes nothing.
--- The helpers touch only pg_catalog and auth: none depends on pgTAP, which `supabase test db`
--- drops again after the run when it created it.
+-- The schema is dropped and created afresh on every run, so a database never keeps a helper
+-- (or an old signature of one) that this file no longer defines.
+-- No helper calls pgTAP, which `supabase test db` drops again after the run when it created it.
 --
 -- Roles switch the way PostgREST does it for each request: `set_config('role', ..., true)` and
 -- `set_config('request.jwt.claims', ..., true)`, both local to the transaction, with claims
 -- shaped like Supabase Auth's access tokens (sub, role, aud, email, app_metadata, ...).
--- Every function pins `search_path = pg_catalog, pg_temp` and qualifies every name, as the
--- project's own functions do.
+-- Every function pins `search_path = pg_catalog, pg_temp` and qualifies every table and
+-- function, as the project's own functions do.
 begin;
 
-create schema if not exists tests;
+set local client_min_messages = warning; -- no notice for each helper the drop cascades to
+drop schema if exists tests cascade;
+create schema tests;
 comment on schema tests is 'pgTAP helpers, created by supabase/tests/000_test_helpers.sql (test runs only)';
 -- The switching helpers are called while acting as any API role (to switch again or back).
 grant usage on schema tests to anon, authenticated, service_role;
 
 -- tests.create_user: a row in auth.users as sign-up leaves it (email provider); returns its id.
-create or replace function tests.create_user(p_email text, p_id uuid default null)
+-- p_tokens > 0 also grants that many tokens (one admin_grant, as the service would), the usual
+-- starting balance of a test.
+create function tests.create_user(p_email text, p_id uuid default null, p_tokens bigint default 0)
 returns uuid
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -39,6 +44,9 @@ begin
   insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data)
   values (v_id, 'authenticated', 'authenticated', p_email,
     '{"provider": "email", "providers": ["email"]}'::jsonb, '{}'::jsonb);
+  if p_tokens > 0 then
+    perform public.grant_tokens(v_id, p_tokens, 'admin_grant', 'tests.create_user:' || v_id);
+  end if;
   return v_id;
 end
 $$;
@@ -46,7 +54,7 @@ $$;
 -- tests.authenticate_with_claims: act as PostgREST does for a request bearing these JWT claims:
 -- the role is the claim `role` (PostgREST's anonymous role when there is none). For tokens of
 -- unusual shape (no sub, user_metadata claiming admin, ...); the helpers below cover the rest.
-create or replace function tests.authenticate_with_claims(p_claims jsonb)
+create function tests.authenticate_with_claims(p_claims jsonb)
 returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -59,7 +67,7 @@ $$;
 
 -- The claims Supabase Auth signs for a user: app_metadata and user_metadata come from the
 -- user's row (when it exists: a token may outlive its user).
-create or replace function tests.user_claims(p_user_id uuid, p_app_metadata jsonb default '{}')
+create function tests.user_claims(p_user_id uuid, p_app_metadata jsonb default '{}')
 returns jsonb
 language sql
 stable
@@ -80,7 +88,7 @@ $$;
 
 -- tests.authenticate_as: a signed-in user (role authenticated). The user's row is read as the
 -- session user first: the caller may be acting as a role that cannot read auth.users.
-create or replace function tests.authenticate_as(p_user_id uuid)
+create function tests.authenticate_as(p_user_id uuid)
 returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -93,7 +101,7 @@ $$;
 
 -- tests.authenticate_as_admin: a signed-in user whose app_metadata.role is 'admin' (only the
 -- service can write app_metadata, so this is what the ledger trusts).
-create or replace function tests.authenticate_as_admin(p_user_id uuid)
+create function tests.authenticate_as_admin(p_user_id uuid)
 returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -105,7 +113,7 @@ end
 $$;
 
 -- tests.authenticate_as_anon: a request with the anon key.
-create or replace function tests.authenticate_as_anon()
+create function tests.authenticate_as_anon()
 returns void
 language sql
 set search_path = pg_catalog, pg_temp
@@ -114,7 +122,7 @@ as $$
 $$;
 
 -- tests.authenticate_as_service_role: a request with the service_role key (the Edge Function).
-create or replace function tests.authenticate_as_service_role()
+create function tests.authenticate_as_service_role()
 returns void
 language sql
 set search_path = pg_catalog, pg_temp
@@ -124,7 +132,7 @@ $$;
 
 -- tests.clear_authentication: back to the session user (postgres) with no claims, as a
 -- connection outside PostgREST (psql, pg_cron, a migration).
-create or replace function tests.clear_authentication()
+create function tests.clear_authentication()
 returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -146,7 +154,7 @@ $$;
 --   holds=N held=H          token_holds rows, sum of tokens_held of those still 'held'
 --   next_cycle=C            customer_subscriptions: the next drip cycle of each (by id)
 -- 'none' when the user has nothing at all. Read as the session user (RLS would hide rows).
-create or replace function tests.ledger_footprint(p_user_id uuid)
+create function tests.ledger_footprint(p_user_id uuid)
 returns text
 language sql
 stable
@@ -182,7 +190,7 @@ $$;
 -- tests.hold_statuses: the user's holds as 'key:status' in key order, ':tokens_used' added once
 -- a hold is closed with a use (settled, released: 0), for the hold life-cycle tests that must
 -- tell which hold a call closed and how.
-create or replace function tests.hold_statuses(p_user_id uuid)
+create function tests.hold_statuses(p_user_id uuid)
 returns text
 language sql
 stable
@@ -198,7 +206,7 @@ $$;
 -- and return that part of the error it raises (null when it raises none). The statement runs
 -- in a subtransaction that is rolled back either way, so it leaves nothing behind. pgTAP's
 -- throws_ok checks the SQLSTATE and message; these read what it cannot (detail, hint).
-create or replace function tests.error_part(p_sql text, p_part text)
+create function tests.error_part(p_sql text, p_part text)
 returns text
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -223,19 +231,19 @@ begin
 end
 $$;
 
-create or replace function tests.error_sqlstate(p_sql text)
+create function tests.error_sqlstate(p_sql text)
 returns text
 language sql
 set search_path = pg_catalog, pg_temp
 as $$ select tests.error_part(p_sql, 'sqlstate') $$;
 
-create or replace function tests.error_detail(p_sql text)
+create function tests.error_detail(p_sql text)
 returns text
 language sql
 set search_path = pg_catalog, pg_temp
 as $$ select tests.error_part(p_sql, 'detail') $$;
 
-create or replace function tests.error_hint(p_sql text)
+create function tests.error_hint(p_sql text)
 returns text
 language sql
 set search_path = pg_catalog, pg_temp

@@ -6,7 +6,7 @@
 begin;
 select plan(14);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8723-000000000001', 'attr-grant-alice@example.test');
+select tests.create_user('attr-grant-alice@example.test', '00000000-0000-4000-8723-000000000001');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('attr_grant_pack', 'price_attr_grant_pack', 'Attribution test pack', 1000);
 

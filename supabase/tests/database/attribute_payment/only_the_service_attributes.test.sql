@@ -4,9 +4,8 @@
 begin;
 select plan(13);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8726-000000000001', 'attr-roles-alice@example.test'),
-  ('00000000-0000-4000-8726-000000000002', 'attr-roles-admin@example.test');
+select tests.create_user('attr-roles-alice@example.test', '00000000-0000-4000-8726-000000000001');
+select tests.create_user('attr-roles-admin@example.test', '00000000-0000-4000-8726-000000000002');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('attr_roles_pack', 'price_attr_roles_pack', 'Attribution test pack', 1000);
 select public.handle_stripe_event($${

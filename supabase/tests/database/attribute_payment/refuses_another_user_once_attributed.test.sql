@@ -3,9 +3,8 @@
 begin;
 select plan(4);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8724-000000000001', 'attr-other-alice@example.test'),
-  ('00000000-0000-4000-8724-000000000002', 'attr-other-bob@example.test');
+select tests.create_user('attr-other-alice@example.test', '00000000-0000-4000-8724-000000000001');
+select tests.create_user('attr-other-bob@example.test', '00000000-0000-4000-8724-000000000002');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('attr_other_pack', 'price_attr_other_pack', 'Attribution test pack', 1000);
 

@@ -5,7 +5,7 @@
 begin;
 select plan(13);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8725-000000000001', 'attr-bad-alice@example.test');
+select tests.create_user('attr-bad-alice@example.test', '00000000-0000-4000-8725-000000000001');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('attr_bad_pack', 'price_attr_bad_pack', 'Attribution test pack', 1000);
 

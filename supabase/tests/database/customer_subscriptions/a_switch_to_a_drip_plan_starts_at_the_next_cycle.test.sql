@@ -8,9 +8,8 @@ begin;
 select plan(6);
 set local timezone to 'UTC';
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-d406-000000000001', 'cs-resume-annual@example.test'),
-  ('00000000-0000-4000-d406-000000000002', 'cs-resume-noplan@example.test');
+select tests.create_user('cs-resume-annual@example.test', '00000000-0000-4000-d406-000000000001');
+select tests.create_user('cs-resume-noplan@example.test', '00000000-0000-4000-d406-000000000002');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor) values
   ('00000000-0000-4000-d406-0000000000a1', '00000000-0000-4000-d406-000000000001', 'annual', 'active', now() - interval '100 days'),
   ('00000000-0000-4000-d406-0000000000a2', '00000000-0000-4000-d406-000000000002', null, 'active', now() - interval '100 days');

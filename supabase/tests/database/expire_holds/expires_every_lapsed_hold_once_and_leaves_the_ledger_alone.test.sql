@@ -4,11 +4,8 @@
 begin;
 select plan(11);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-b401-000000000001', 'eh-sweep-alice@example.test'),
-  ('00000000-0000-4000-b401-000000000002', 'eh-sweep-bob@example.test');
-select public.grant_tokens('00000000-0000-4000-b401-000000000001', 100, 'admin_grant', 'eh-sweep-a');
-select public.grant_tokens('00000000-0000-4000-b401-000000000002', 100, 'admin_grant', 'eh-sweep-b');
+select tests.create_user('eh-sweep-alice@example.test', '00000000-0000-4000-b401-000000000001', 100);
+select tests.create_user('eh-sweep-bob@example.test', '00000000-0000-4000-b401-000000000002', 100);
 
 -- alice: active, lapsed a second ago, lapsing exactly now, settled then lapsed, released then lapsed
 select public.reserve_tokens('chat', 10, 'active', '00000000-0000-4000-b401-000000000001');

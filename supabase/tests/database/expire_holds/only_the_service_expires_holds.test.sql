@@ -3,10 +3,8 @@
 begin;
 select plan(10);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-b403-000000000001', 'eh-roles-alice@example.test'),
-  ('00000000-0000-4000-b403-000000000002', 'eh-roles-admin@example.test');
-select public.grant_tokens('00000000-0000-4000-b403-000000000001', 100, 'admin_grant', 'eh-roles-a');
+select tests.create_user('eh-roles-alice@example.test', '00000000-0000-4000-b403-000000000001', 100);
+select tests.create_user('eh-roles-admin@example.test', '00000000-0000-4000-b403-000000000002');
 select public.reserve_tokens('chat', 10, 'lapsed', '00000000-0000-4000-b403-000000000001');
 update public.token_holds set expires_at = now() - interval '1 second' where user_id = '00000000-0000-4000-b403-000000000001';
 

@@ -2,8 +2,7 @@
 begin;
 select plan(3);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b404-000000000001', 'eh-bad-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b404-000000000001', 100, 'admin_grant', 'eh-bad-a');
+select tests.create_user('eh-bad-alice@example.test', '00000000-0000-4000-b404-000000000001', 100);
 select public.reserve_tokens('chat', 10, 'lapsed', '00000000-0000-4000-b404-000000000001');
 update public.token_holds set expires_at = now() - interval '1 second' where user_id = '00000000-0000-4000-b404-000000000001';
 

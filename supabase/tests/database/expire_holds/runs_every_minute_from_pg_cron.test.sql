@@ -10,8 +10,7 @@ select results_eq(
 select is((select count(*)::int from cron.job where jobname = 'token-holds'), 1, 'there is exactly one such job');
 select is((select database from cron.job where jobname = 'token-holds'), current_database()::text, 'it runs in the ledger''s database');
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b405-000000000001', 'eh-cron-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b405-000000000001', 100, 'admin_grant', 'eh-cron-a');
+select tests.create_user('eh-cron-alice@example.test', '00000000-0000-4000-b405-000000000001', 100);
 select public.reserve_tokens('chat', 10, 'lapsed', '00000000-0000-4000-b405-000000000001');
 update public.token_holds set expires_at = now() - interval '1 second' where user_id = '00000000-0000-4000-b405-000000000001';
 do $$ begin execute (select command from cron.job where jobname = 'token-holds'); end $$;

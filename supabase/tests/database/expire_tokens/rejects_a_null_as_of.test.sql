@@ -7,7 +7,7 @@ set local timezone to 'UTC';
 -- this rolled-back transaction they never lapse, so the sweep's counts are this file's.
 update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null;
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d305-000000000001', 'et-bad@example.test');
+select tests.create_user('et-bad@example.test', '00000000-0000-4000-d305-000000000001');
 select public.grant_tokens('00000000-0000-4000-d305-000000000001', 100, 'trial_grant', 'et-bad-trial', null, now() + interval '1 day');
 
 select tests.authenticate_as_service_role();

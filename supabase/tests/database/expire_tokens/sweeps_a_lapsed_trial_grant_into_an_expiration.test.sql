@@ -10,10 +10,8 @@ set local timezone to 'UTC';
 -- this rolled-back transaction they never lapse, so the sweep's counts are this file's.
 update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null;
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-d301-000000000001', 'et-trial-alice@example.test'),
-  ('00000000-0000-4000-d301-000000000002', 'et-trial-bob@example.test');
-select public.grant_tokens('00000000-0000-4000-d301-000000000001', 5000, 'admin_grant', 'et-trial-permanent');
+select tests.create_user('et-trial-alice@example.test', '00000000-0000-4000-d301-000000000001', 5000);
+select tests.create_user('et-trial-bob@example.test', '00000000-0000-4000-d301-000000000002');
 select public.grant_tokens('00000000-0000-4000-d301-000000000001', 100000, 'trial_grant', 'et-trial-a', null, now() + interval '1 day');
 select public.record_usage('chat', 30000, 'et-trial-use', '00000000-0000-4000-d301-000000000001');
 select public.grant_tokens('00000000-0000-4000-d301-000000000002', 2000, 'trial_grant', 'et-trial-b', null, now() + interval '3 days');

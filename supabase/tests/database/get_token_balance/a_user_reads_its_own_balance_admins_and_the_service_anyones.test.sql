@@ -3,13 +3,10 @@
 begin;
 select plan(14);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8402-000000000001', 'gb-roles-alice@example.test'),
-  ('00000000-0000-4000-8402-000000000002', 'gb-roles-bob@example.test'),
-  ('00000000-0000-4000-8402-000000000003', 'gb-roles-admin@example.test'),
-  ('00000000-0000-4000-8402-000000000004', 'gb-roles-mallory@example.test');
-select public.grant_tokens('00000000-0000-4000-8402-000000000001', 11, 'admin_grant', 'gb-roles-a');
-select public.grant_tokens('00000000-0000-4000-8402-000000000002', 22, 'admin_grant', 'gb-roles-b');
+select tests.create_user('gb-roles-alice@example.test', '00000000-0000-4000-8402-000000000001', 11);
+select tests.create_user('gb-roles-bob@example.test', '00000000-0000-4000-8402-000000000002', 22);
+select tests.create_user('gb-roles-admin@example.test', '00000000-0000-4000-8402-000000000003');
+select tests.create_user('gb-roles-mallory@example.test', '00000000-0000-4000-8402-000000000004');
 
 -- anon
 select ok(not has_function_privilege('anon', 'public.get_token_balance(uuid)', 'execute'), 'anon has no EXECUTE on get_token_balance');

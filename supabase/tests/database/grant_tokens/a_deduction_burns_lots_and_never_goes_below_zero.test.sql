@@ -3,7 +3,7 @@
 begin;
 select plan(14);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8202-000000000001', 'gt-deduct-alice@example.test');
+select tests.create_user('gt-deduct-alice@example.test', '00000000-0000-4000-8202-000000000001');
 select public.grant_tokens('00000000-0000-4000-8202-000000000001', 100, 'admin_grant', 'gt-deduct-perm');
 select public.grant_tokens('00000000-0000-4000-8202-000000000001', 20, 'trial_grant', 'gt-deduct-trial', null, now() + interval '7 days');
 

@@ -3,7 +3,7 @@
 begin;
 select plan(17);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8201-000000000001', 'gt-happy-alice@example.test');
+select tests.create_user('gt-happy-alice@example.test', '00000000-0000-4000-8201-000000000001');
 
 select tests.authenticate_as_service_role();
 select set_config('test.g1', public.grant_tokens('00000000-0000-4000-8201-000000000001', 100, 'admin_grant', 'gt-happy-1',

@@ -4,7 +4,7 @@
 begin;
 select plan(12);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8203-000000000001', 'gt-debt-alice@example.test');
+select tests.create_user('gt-debt-alice@example.test', '00000000-0000-4000-8203-000000000001');
 do $$
 declare
   v_tx public.token_transactions;

@@ -4,11 +4,10 @@
 begin;
 select plan(19);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8205-000000000001', 'gt-roles-alice@example.test'),
-  ('00000000-0000-4000-8205-000000000002', 'gt-roles-bob@example.test'),
-  ('00000000-0000-4000-8205-000000000003', 'gt-roles-admin@example.test'),
-  ('00000000-0000-4000-8205-000000000004', 'gt-roles-mallory@example.test');
+select tests.create_user('gt-roles-alice@example.test', '00000000-0000-4000-8205-000000000001');
+select tests.create_user('gt-roles-bob@example.test', '00000000-0000-4000-8205-000000000002');
+select tests.create_user('gt-roles-admin@example.test', '00000000-0000-4000-8205-000000000003');
+select tests.create_user('gt-roles-mallory@example.test', '00000000-0000-4000-8205-000000000004');
 
 -- anon
 select ok(not has_function_privilege('anon', 'public.grant_tokens(uuid, bigint, text, text, text, timestamptz, jsonb)', 'execute'),

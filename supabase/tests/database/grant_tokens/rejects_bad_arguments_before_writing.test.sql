@@ -4,8 +4,7 @@
 begin;
 select plan(32);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8204-000000000001', 'gt-bad-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-8204-000000000001', 10, 'admin_grant', 'gt-bad-seed');
+select tests.create_user('gt-bad-alice@example.test', '00000000-0000-4000-8204-000000000001', 10);
 
 select tests.authenticate_as_service_role();
 -- user

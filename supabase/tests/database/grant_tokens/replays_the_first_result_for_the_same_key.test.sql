@@ -4,10 +4,9 @@
 begin;
 select plan(19);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8206-000000000001', 'gt-replay-alice@example.test'),
-  ('00000000-0000-4000-8206-000000000002', 'gt-replay-bob@example.test'),
-  ('00000000-0000-4000-8206-000000000003', 'gt-replay-admin@example.test');
+select tests.create_user('gt-replay-alice@example.test', '00000000-0000-4000-8206-000000000001');
+select tests.create_user('gt-replay-bob@example.test', '00000000-0000-4000-8206-000000000002');
+select tests.create_user('gt-replay-admin@example.test', '00000000-0000-4000-8206-000000000003');
 
 select tests.authenticate_as_service_role();
 select set_config('test.first', public.grant_tokens('00000000-0000-4000-8206-000000000001', 100, 'trial_grant', 'gt-replay-k1',

@@ -5,7 +5,7 @@
 begin;
 select plan(13);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8703-000000000001', 'hse-async-alice@example.test');
+select tests.create_user('hse-async-alice@example.test', '00000000-0000-4000-8703-000000000001');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_async_pack', 'price_hse_async_pack', 'Async test pack', 1000);
 

@@ -5,9 +5,8 @@
 begin;
 select plan(20);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8709-000000000001', 'hse-won-alice@example.test'),
-  ('00000000-0000-4000-8709-000000000002', 'hse-won-bob@example.test');
+select tests.create_user('hse-won-alice@example.test', '00000000-0000-4000-8709-000000000001');
+select tests.create_user('hse-won-bob@example.test', '00000000-0000-4000-8709-000000000002');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_won_pack', 'price_hse_won_pack', 'Dispute won test pack', 1000);
 

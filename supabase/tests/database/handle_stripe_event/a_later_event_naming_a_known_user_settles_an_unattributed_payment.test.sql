@@ -21,7 +21,7 @@ select set_config('hse.paid', $${
 select is(public.handle_stripe_event(current_setting('hse.paid')::jsonb) ->> 'status', 'unattributed',
   'the user does not exist yet: unattributed');
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8727-000000000001', 'hse-later-alice@example.test');
+select tests.create_user('hse-later-alice@example.test', '00000000-0000-4000-8727-000000000001');
 select set_config('test.later', public.handle_stripe_event(jsonb_set(jsonb_set(current_setting('hse.paid')::jsonb,
   '{id}', '"evt_test_hse_later_2"'), '{type}', '"checkout.session.async_payment_succeeded"'))::text, true);
 select is(current_setting('test.later')::jsonb ->> 'status', 'processed', 'a later event of the session naming her is processed');

@@ -3,7 +3,7 @@
 begin;
 select plan(9);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8710-000000000001', 'hse-lost-alice@example.test');
+select tests.create_user('hse-lost-alice@example.test', '00000000-0000-4000-8710-000000000001');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_lost_pack', 'price_hse_lost_pack', 'Dispute lost test pack', 1000);
 

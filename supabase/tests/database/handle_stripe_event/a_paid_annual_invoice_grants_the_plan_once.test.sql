@@ -5,7 +5,7 @@
 begin;
 select plan(15);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8707-000000000001', 'hse-annual-alice@example.test');
+select tests.create_user('hse-annual-alice@example.test', '00000000-0000-4000-8707-000000000001');
 insert into public.subscription_plans (id, stripe_price_id, name, drip_tokens, annual_grant_tokens) values
   ('hse_annual_plan', 'price_hse_annual', 'Annual test plan', 0, 12000);
 

@@ -5,10 +5,9 @@
 begin;
 select plan(20);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8701-000000000001', 'hse-purchase-alice@example.test'),
-  ('00000000-0000-4000-8701-000000000002', 'hse-purchase-bob@example.test'),
-  ('00000000-0000-4000-8701-000000000003', 'hse-purchase-carol@example.test');
+select tests.create_user('hse-purchase-alice@example.test', '00000000-0000-4000-8701-000000000001');
+select tests.create_user('hse-purchase-bob@example.test', '00000000-0000-4000-8701-000000000002');
+select tests.create_user('hse-purchase-carol@example.test', '00000000-0000-4000-8701-000000000003');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_purchase_pack', 'price_hse_purchase_pack', 'Purchase test pack', 1000);
 

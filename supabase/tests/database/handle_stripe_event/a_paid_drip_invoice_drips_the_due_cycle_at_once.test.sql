@@ -6,7 +6,7 @@
 begin;
 select plan(17);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8706-000000000001', 'hse-drip-alice@example.test');
+select tests.create_user('hse-drip-alice@example.test', '00000000-0000-4000-8706-000000000001');
 insert into public.subscription_plans (id, stripe_price_id, name, drip_tokens, drip_interval, max_rollover_cycles) values
   ('hse_drip_plan', 'price_hse_drip', 'Drip test plan', 1000, interval '28 days', 1);
 -- now, in whole seconds as Stripe sends times (not after now(): the cycle is due)

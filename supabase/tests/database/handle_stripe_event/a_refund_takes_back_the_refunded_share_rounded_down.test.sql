@@ -7,9 +7,8 @@
 begin;
 select plan(23);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8708-000000000001', 'hse-refund-alice@example.test'),
-  ('00000000-0000-4000-8708-000000000002', 'hse-refund-bob@example.test');
+select tests.create_user('hse-refund-alice@example.test', '00000000-0000-4000-8708-000000000001');
+select tests.create_user('hse-refund-bob@example.test', '00000000-0000-4000-8708-000000000002');
 -- 100,000 tokens for 300 cents: a third of the price is 33,333.33 tokens.
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_refund_pack', 'price_hse_refund_pack', 'Refund test pack', 100000);

@@ -5,7 +5,7 @@
 begin;
 select plan(14);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8702-000000000001', 'hse-dup-alice@example.test');
+select tests.create_user('hse-dup-alice@example.test', '00000000-0000-4000-8702-000000000001');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_dup_pack', 'price_hse_dup_pack', 'Duplicate test pack', 1000);
 

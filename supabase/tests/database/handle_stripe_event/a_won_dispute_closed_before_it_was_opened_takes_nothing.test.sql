@@ -5,7 +5,7 @@
 begin;
 select plan(5);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8720-000000000001', 'hse-won-first@example.test');
+select tests.create_user('hse-won-first@example.test', '00000000-0000-4000-8720-000000000001');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_won_first_pack', 'price_hse_won_first_pack', 'Won-first test pack', 1000);
 

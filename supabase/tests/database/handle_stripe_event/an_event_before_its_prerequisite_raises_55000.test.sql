@@ -9,9 +9,8 @@
 begin;
 select plan(17);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8714-000000000001', 'hse-notyet-alice@example.test'),
-  ('00000000-0000-4000-8714-000000000002', 'hse-notyet-bob@example.test');
+select tests.create_user('hse-notyet-alice@example.test', '00000000-0000-4000-8714-000000000001');
+select tests.create_user('hse-notyet-bob@example.test', '00000000-0000-4000-8714-000000000002');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_notyet_pack', 'price_hse_notyet_pack', 'Not yet test pack', 1000);
 insert into public.subscription_plans (id, stripe_price_id, name, drip_tokens, annual_grant_tokens) values

@@ -5,7 +5,7 @@
 begin;
 select plan(16);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8705-000000000001', 'hse-stale-alice@example.test');
+select tests.create_user('hse-stale-alice@example.test', '00000000-0000-4000-8705-000000000001');
 insert into public.subscription_plans (id, stripe_price_id, name, drip_tokens) values
   ('hse_stale_plan', 'price_hse_stale', 'Stale test plan', 1000);
 

@@ -4,9 +4,8 @@
 begin;
 select plan(16);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8713-000000000001', 'hse-roles-alice@example.test'),
-  ('00000000-0000-4000-8713-000000000002', 'hse-roles-admin@example.test');
+select tests.create_user('hse-roles-alice@example.test', '00000000-0000-4000-8713-000000000001');
+select tests.create_user('hse-roles-admin@example.test', '00000000-0000-4000-8713-000000000002');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_roles_pack', 'price_hse_roles_pack', 'Roles test pack', 1000);
 

@@ -5,9 +5,8 @@
 begin;
 select plan(8);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8721-000000000001', 'hse-fallback-alice@example.test'),
-  ('00000000-0000-4000-8721-000000000002', 'hse-fallback-bob@example.test');
+select tests.create_user('hse-fallback-alice@example.test', '00000000-0000-4000-8721-000000000001');
+select tests.create_user('hse-fallback-bob@example.test', '00000000-0000-4000-8721-000000000002');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_fallback_pack', 'price_hse_fallback_pack', 'Fallback test pack', 1000);
 

@@ -5,7 +5,7 @@
 begin;
 select plan(15);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8715-000000000001', 'hse-ignored-alice@example.test');
+select tests.create_user('hse-ignored-alice@example.test', '00000000-0000-4000-8715-000000000001');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_ignored_pack', 'price_hse_ignored_pack', 'Ignored test pack', 1000);
 

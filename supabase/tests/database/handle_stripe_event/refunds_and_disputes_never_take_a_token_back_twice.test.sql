@@ -5,10 +5,9 @@
 begin;
 select plan(13);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8711-000000000001', 'hse-rad-alice@example.test'),
-  ('00000000-0000-4000-8711-000000000002', 'hse-rad-bob@example.test'),
-  ('00000000-0000-4000-8711-000000000003', 'hse-rad-carol@example.test');
+select tests.create_user('hse-rad-alice@example.test', '00000000-0000-4000-8711-000000000001');
+select tests.create_user('hse-rad-bob@example.test', '00000000-0000-4000-8711-000000000002');
+select tests.create_user('hse-rad-carol@example.test', '00000000-0000-4000-8711-000000000003');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_rad_pack', 'price_hse_rad_pack', 'Refund after dispute test pack', 1000);
 

@@ -14,7 +14,7 @@
 begin;
 select plan(24);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8728-000000000001', 'hse-store-alice@example.test');
+select tests.create_user('hse-store-alice@example.test', '00000000-0000-4000-8728-000000000001');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_store_pack', 'price_hse_store_pack', 'Store test pack', 1000);
 

@@ -5,9 +5,8 @@
 begin;
 select plan(17);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8704-000000000001', 'hse-sub-alice@example.test'),
-  ('00000000-0000-4000-8704-000000000002', 'hse-sub-bob@example.test');
+select tests.create_user('hse-sub-alice@example.test', '00000000-0000-4000-8704-000000000001');
+select tests.create_user('hse-sub-bob@example.test', '00000000-0000-4000-8704-000000000002');
 insert into public.subscription_plans (id, stripe_price_id, name, drip_tokens) values
   ('hse_sub_plan', 'price_hse_sub', 'Lifecycle test plan', 1000),
   ('hse_sub_plan_b', 'price_hse_sub_b', 'Lifecycle test plan B', 2000);

@@ -5,7 +5,7 @@
 begin;
 select plan(24);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8601-000000000001', 'lt-append-alice@example.test');
+select tests.create_user('lt-append-alice@example.test', '00000000-0000-4000-8601-000000000001');
 select public.grant_tokens('00000000-0000-4000-8601-000000000001', 100, 'admin_grant', 'lt-append-1');
 select public.record_usage('chat', 10, 'lt-append-2', '00000000-0000-4000-8601-000000000001');
 insert into public.customer_subscriptions (id, user_id) values ('00000000-0000-4000-8601-0000000000a1', '00000000-0000-4000-8601-000000000001');

@@ -3,11 +3,8 @@
 begin;
 select plan(17);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8603-000000000001', 'lt-rls-alice@example.test'),
-  ('00000000-0000-4000-8603-000000000002', 'lt-rls-bob@example.test');
-select public.grant_tokens('00000000-0000-4000-8603-000000000001', 11, 'admin_grant', 'lt-rls-a');
-select public.grant_tokens('00000000-0000-4000-8603-000000000002', 22, 'admin_grant', 'lt-rls-b');
+select tests.create_user('lt-rls-alice@example.test', '00000000-0000-4000-8603-000000000001', 11);
+select tests.create_user('lt-rls-bob@example.test', '00000000-0000-4000-8603-000000000002', 22);
 
 select tests.authenticate_as_anon();
 select throws_ok('select count(*) from public.token_balances', '42501', null, 'anon cannot read token_balances');

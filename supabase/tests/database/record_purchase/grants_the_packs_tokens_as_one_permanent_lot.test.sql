@@ -4,7 +4,7 @@
 begin;
 select plan(12);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8301-000000000001', 'rp-happy-alice@example.test');
+select tests.create_user('rp-happy-alice@example.test', '00000000-0000-4000-8301-000000000001');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('test-8301-pack', 'price_test_8301', 'Test pack', 500),
   ('test-8301-free', 'price_test_8301_free', 'Free pack', 20);

@@ -3,9 +3,8 @@
 begin;
 select plan(11);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8303-000000000001', 'rp-roles-alice@example.test'),
-  ('00000000-0000-4000-8303-000000000003', 'rp-roles-admin@example.test');
+select tests.create_user('rp-roles-alice@example.test', '00000000-0000-4000-8303-000000000001');
+select tests.create_user('rp-roles-admin@example.test', '00000000-0000-4000-8303-000000000003');
 insert into public.token_packs (id, stripe_price_id, tokens) values ('test-8303-pack', 'price_test_8303', 100);
 
 select ok(not has_function_privilege('anon', 'public.record_purchase(uuid, text, text, bigint, text, text, text, text, text, jsonb)', 'execute'),

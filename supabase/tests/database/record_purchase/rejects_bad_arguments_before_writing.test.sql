@@ -4,7 +4,7 @@
 begin;
 select plan(22);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8302-000000000001', 'rp-bad-alice@example.test');
+select tests.create_user('rp-bad-alice@example.test', '00000000-0000-4000-8302-000000000001');
 insert into public.token_packs (id, stripe_price_id, tokens, active) values
   ('test-8302-pack', 'price_test_8302', 100, true),
   ('test-8302-retired', 'price_test_8302_retired', 100, false);

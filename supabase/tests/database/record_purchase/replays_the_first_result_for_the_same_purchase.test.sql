@@ -6,9 +6,8 @@
 begin;
 select plan(20);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8304-000000000001', 'rp-replay-alice@example.test'),
-  ('00000000-0000-4000-8304-000000000002', 'rp-replay-bob@example.test');
+select tests.create_user('rp-replay-alice@example.test', '00000000-0000-4000-8304-000000000001');
+select tests.create_user('rp-replay-bob@example.test', '00000000-0000-4000-8304-000000000002');
 insert into public.token_packs (id, stripe_price_id, tokens) values
   ('test-8304-pack', 'price_test_8304', 500),
   ('test-8304-other', 'price_test_8304_other', 500);

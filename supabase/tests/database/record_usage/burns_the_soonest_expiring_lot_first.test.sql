@@ -3,7 +3,7 @@
 begin;
 select plan(5);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8102-000000000001', 'ru-burn-alice@example.test');
+select tests.create_user('ru-burn-alice@example.test', '00000000-0000-4000-8102-000000000001');
 
 -- Five lots of 10 (every grant of one transaction has the same created_at, so the test ages
 -- two lots by hand; token_lots is state, not ledger).

@@ -3,7 +3,7 @@
 begin;
 select plan(14);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8103-000000000001', 'ru-exp-alice@example.test');
+select tests.create_user('ru-exp-alice@example.test', '00000000-0000-4000-8103-000000000001');
 
 -- 50 + 7 tokens in lots that have lapsed but were never swept (the balance still counts
 -- them, as it would between two sweeps), and 20 permanent tokens.

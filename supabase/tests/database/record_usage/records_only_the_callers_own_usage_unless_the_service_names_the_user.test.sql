@@ -3,14 +3,10 @@
 begin;
 select plan(22);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8106-000000000001', 'ru-roles-alice@example.test'),
-  ('00000000-0000-4000-8106-000000000002', 'ru-roles-bob@example.test'),
-  ('00000000-0000-4000-8106-000000000003', 'ru-roles-admin@example.test'),
-  ('00000000-0000-4000-8106-000000000004', 'ru-roles-mallory@example.test');
-select public.grant_tokens('00000000-0000-4000-8106-000000000001', 100, 'admin_grant', 'ru-roles-a');
-select public.grant_tokens('00000000-0000-4000-8106-000000000002', 100, 'admin_grant', 'ru-roles-b');
-select public.grant_tokens('00000000-0000-4000-8106-000000000003', 100, 'admin_grant', 'ru-roles-c');
+select tests.create_user('ru-roles-alice@example.test', '00000000-0000-4000-8106-000000000001', 100);
+select tests.create_user('ru-roles-bob@example.test', '00000000-0000-4000-8106-000000000002', 100);
+select tests.create_user('ru-roles-admin@example.test', '00000000-0000-4000-8106-000000000003', 100);
+select tests.create_user('ru-roles-mallory@example.test', '00000000-0000-4000-8106-000000000004');
 
 -- anon
 select ok(not has_function_privilege('anon', 'public.record_usage(text, bigint, text, uuid, text, jsonb)', 'execute'),

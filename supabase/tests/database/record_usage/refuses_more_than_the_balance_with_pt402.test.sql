@@ -4,10 +4,8 @@ begin;
 select plan(12);
 
 -- What a call may have written for a user: row counts and the stored balance.
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8104-000000000001', 'ru-402-alice@example.test'),
-  ('00000000-0000-4000-8104-000000000002', 'ru-402-bob@example.test');
-select public.grant_tokens('00000000-0000-4000-8104-000000000001', 10, 'admin_grant', 'ru-402-grant');
+select tests.create_user('ru-402-alice@example.test', '00000000-0000-4000-8104-000000000001', 10);
+select tests.create_user('ru-402-bob@example.test', '00000000-0000-4000-8104-000000000002');
 
 -- alice has 10 and asks for 11
 select tests.authenticate_as('00000000-0000-4000-8104-000000000001');

@@ -4,10 +4,8 @@
 begin;
 select plan(33);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8105-000000000001', 'ru-bad-alice@example.test'),
-  ('00000000-0000-4000-8105-000000000002', 'ru-bad-bob@example.test');
-select public.grant_tokens('00000000-0000-4000-8105-000000000001', 100, 'admin_grant', 'ru-bad-grant');
+select tests.create_user('ru-bad-alice@example.test', '00000000-0000-4000-8105-000000000001', 100);
+select tests.create_user('ru-bad-bob@example.test', '00000000-0000-4000-8105-000000000002');
 insert into public.token_features (id, description, active) values ('ru_bad_retired', 'retired feature', false);
 
 select tests.authenticate_as('00000000-0000-4000-8105-000000000001');

@@ -4,11 +4,8 @@
 begin;
 select plan(26);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8107-000000000001', 'ru-replay-alice@example.test'),
-  ('00000000-0000-4000-8107-000000000002', 'ru-replay-bob@example.test');
-select public.grant_tokens('00000000-0000-4000-8107-000000000001', 100, 'admin_grant', 'ru-replay-a');
-select public.grant_tokens('00000000-0000-4000-8107-000000000002', 100, 'admin_grant', 'ru-replay-b');
+select tests.create_user('ru-replay-alice@example.test', '00000000-0000-4000-8107-000000000001', 100);
+select tests.create_user('ru-replay-bob@example.test', '00000000-0000-4000-8107-000000000002', 100);
 
 select tests.authenticate_as('00000000-0000-4000-8107-000000000001');
 select set_config('test.first', public.record_usage('chat', 10, 'ru-replay-k1', null, 'model-a', '{"q":1}')::text, true);

@@ -3,8 +3,7 @@
 begin;
 select plan(20);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8101-000000000001', 'ru-happy-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-8101-000000000001', 100, 'admin_grant', 'ru-happy-grant');
+select tests.create_user('ru-happy-alice@example.test', '00000000-0000-4000-8101-000000000001', 100);
 
 select tests.authenticate_as('00000000-0000-4000-8101-000000000001');
 select set_config('test.r1', public.record_usage('chat', 30, 'ru-happy-1', null, 'model-x', '{"conversation":"c1"}')::text, true);

@@ -3,8 +3,7 @@
 begin;
 select plan(6);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b304-000000000001', 'rh-replay-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b304-000000000001', 100, 'admin_grant', 'rh-replay-grant');
+select tests.create_user('rh-replay-alice@example.test', '00000000-0000-4000-b304-000000000001', 100);
 
 select tests.authenticate_as('00000000-0000-4000-b304-000000000001');
 select set_config('test.h', public.reserve_tokens('chat', 40, 'h') ->> 'hold_id', true);

@@ -3,12 +3,9 @@
 begin;
 select plan(13);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-b305-000000000001', 'rh-roles-alice@example.test'),
-  ('00000000-0000-4000-b305-000000000002', 'rh-roles-bob@example.test'),
-  ('00000000-0000-4000-b305-000000000003', 'rh-roles-admin@example.test');
-select public.grant_tokens('00000000-0000-4000-b305-000000000001', 100, 'admin_grant', 'rh-roles-a');
-select public.grant_tokens('00000000-0000-4000-b305-000000000003', 100, 'admin_grant', 'rh-roles-c');
+select tests.create_user('rh-roles-alice@example.test', '00000000-0000-4000-b305-000000000001', 100);
+select tests.create_user('rh-roles-bob@example.test', '00000000-0000-4000-b305-000000000002');
+select tests.create_user('rh-roles-admin@example.test', '00000000-0000-4000-b305-000000000003', 100);
 select set_config('test.a1', public.reserve_tokens('chat', 10, 'a1', '00000000-0000-4000-b305-000000000001') ->> 'hold_id', true);
 select set_config('test.a2', public.reserve_tokens('chat', 10, 'a2', '00000000-0000-4000-b305-000000000001') ->> 'hold_id', true);
 select set_config('test.a3', public.reserve_tokens('chat', 10, 'a3', '00000000-0000-4000-b305-000000000001') ->> 'hold_id', true);

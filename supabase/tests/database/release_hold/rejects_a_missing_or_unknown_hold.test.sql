@@ -2,8 +2,7 @@
 begin;
 select plan(5);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b306-000000000001', 'rh-bad-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b306-000000000001', 100, 'admin_grant', 'rh-bad-grant');
+select tests.create_user('rh-bad-alice@example.test', '00000000-0000-4000-b306-000000000001', 100);
 select public.reserve_tokens('chat', 40, 'h', '00000000-0000-4000-b306-000000000001');
 
 select tests.authenticate_as('00000000-0000-4000-b306-000000000001');

@@ -4,8 +4,7 @@
 begin;
 select plan(20);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b101-000000000001', 'rt-happy-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b101-000000000001', 100, 'admin_grant', 'rt-happy-grant');
+select tests.create_user('rt-happy-alice@example.test', '00000000-0000-4000-b101-000000000001', 100);
 
 select tests.authenticate_as('00000000-0000-4000-b101-000000000001');
 select set_config('test.r', public.reserve_tokens('chat', 30, 'rt-happy-1')::text, true);

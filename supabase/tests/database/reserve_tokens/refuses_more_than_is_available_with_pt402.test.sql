@@ -4,10 +4,8 @@
 begin;
 select plan(18);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-b102-000000000001', 'rt-short-alice@example.test'),
-  ('00000000-0000-4000-b102-000000000002', 'rt-short-bob@example.test');
-select public.grant_tokens('00000000-0000-4000-b102-000000000001', 100, 'admin_grant', 'rt-short-grant');
+select tests.create_user('rt-short-alice@example.test', '00000000-0000-4000-b102-000000000001', 100);
+select tests.create_user('rt-short-bob@example.test', '00000000-0000-4000-b102-000000000002');
 
 select tests.authenticate_as('00000000-0000-4000-b102-000000000001');
 select throws_ok($$select public.reserve_tokens('chat', 101, 'rt-short-1')$$, 'PT402', 'Insufficient tokens.',

@@ -4,8 +4,7 @@
 begin;
 select plan(27);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b103-000000000001', 'rt-bad-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b103-000000000001', 100, 'admin_grant', 'rt-bad-grant');
+select tests.create_user('rt-bad-alice@example.test', '00000000-0000-4000-b103-000000000001', 100);
 insert into public.token_features (id, description, active) values ('rt_bad_retired', 'retired feature', false);
 
 select tests.authenticate_as('00000000-0000-4000-b103-000000000001');

@@ -4,11 +4,8 @@
 begin;
 select plan(20);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-b105-000000000001', 'rt-replay-alice@example.test'),
-  ('00000000-0000-4000-b105-000000000002', 'rt-replay-bob@example.test');
-select public.grant_tokens('00000000-0000-4000-b105-000000000001', 100, 'admin_grant', 'rt-replay-a');
-select public.grant_tokens('00000000-0000-4000-b105-000000000002', 100, 'admin_grant', 'rt-replay-b');
+select tests.create_user('rt-replay-alice@example.test', '00000000-0000-4000-b105-000000000001', 100);
+select tests.create_user('rt-replay-bob@example.test', '00000000-0000-4000-b105-000000000002', 100);
 
 select tests.authenticate_as('00000000-0000-4000-b105-000000000001');
 select set_config('test.first', public.reserve_tokens('chat', 30, 'rt-replay-k1', null, 120)::text, true);

@@ -3,14 +3,10 @@
 begin;
 select plan(21);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-b104-000000000001', 'rt-roles-alice@example.test'),
-  ('00000000-0000-4000-b104-000000000002', 'rt-roles-bob@example.test'),
-  ('00000000-0000-4000-b104-000000000003', 'rt-roles-admin@example.test'),
-  ('00000000-0000-4000-b104-000000000004', 'rt-roles-mallory@example.test');
-select public.grant_tokens('00000000-0000-4000-b104-000000000001', 100, 'admin_grant', 'rt-roles-a');
-select public.grant_tokens('00000000-0000-4000-b104-000000000002', 100, 'admin_grant', 'rt-roles-b');
-select public.grant_tokens('00000000-0000-4000-b104-000000000003', 100, 'admin_grant', 'rt-roles-c');
+select tests.create_user('rt-roles-alice@example.test', '00000000-0000-4000-b104-000000000001', 100);
+select tests.create_user('rt-roles-bob@example.test', '00000000-0000-4000-b104-000000000002', 100);
+select tests.create_user('rt-roles-admin@example.test', '00000000-0000-4000-b104-000000000003', 100);
+select tests.create_user('rt-roles-mallory@example.test', '00000000-0000-4000-b104-000000000004');
 
 -- anon
 select ok(not has_function_privilege('anon', 'public.reserve_tokens(text, bigint, text, uuid, integer)', 'execute'),

@@ -6,9 +6,8 @@ begin;
 select plan(9);
 set local timezone to 'UTC';
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-d111-000000000001', 'rd-canceled-a@example.test'),
-  ('00000000-0000-4000-d111-000000000002', 'rd-canceled-b@example.test');
+select tests.create_user('rd-canceled-a@example.test', '00000000-0000-4000-d111-000000000001');
+select tests.create_user('rd-canceled-b@example.test', '00000000-0000-4000-d111-000000000002');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor) values
   ('00000000-0000-4000-d111-0000000000a1', '00000000-0000-4000-d111-000000000001', 'default', 'canceled', now()),
   ('00000000-0000-4000-d111-0000000000a2', '00000000-0000-4000-d111-000000000002', 'default', 'active', now());

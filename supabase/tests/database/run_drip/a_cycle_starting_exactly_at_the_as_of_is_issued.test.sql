@@ -5,7 +5,7 @@ begin;
 select plan(9);
 set local timezone to 'UTC';
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d115-000000000001', 'rd-boundary@example.test');
+select tests.create_user('rd-boundary@example.test', '00000000-0000-4000-d115-000000000001');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d115-0000000000a1', '00000000-0000-4000-d115-000000000001', 'default', 'active', now());
 

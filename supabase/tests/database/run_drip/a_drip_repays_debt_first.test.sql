@@ -9,7 +9,7 @@ begin;
 select plan(6);
 set local timezone to 'UTC';
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d119-000000000001', 'rd-debt@example.test');
+select tests.create_user('rd-debt@example.test', '00000000-0000-4000-d119-000000000001');
 -- a negative legacy balance carried in as debt, as the legacy migration does
 do $$
 declare

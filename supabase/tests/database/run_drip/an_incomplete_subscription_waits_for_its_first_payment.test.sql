@@ -3,7 +3,7 @@
 begin;
 select plan(4);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d114-000000000001', 'rd-incomplete@example.test');
+select tests.create_user('rd-incomplete@example.test', '00000000-0000-4000-d114-000000000001');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d114-0000000000a1', '00000000-0000-4000-d114-000000000001', 'default', 'incomplete', now());
 

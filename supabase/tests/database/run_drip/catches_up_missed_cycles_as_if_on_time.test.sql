@@ -5,7 +5,7 @@ begin;
 select plan(7);
 set local timezone to 'UTC';
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d109-000000000001', 'rd-catchup@example.test');
+select tests.create_user('rd-catchup@example.test', '00000000-0000-4000-d109-000000000001');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d109-0000000000a1', '00000000-0000-4000-d109-000000000001', 'default', 'active', now());
 

@@ -7,7 +7,7 @@ begin;
 select plan(6);
 set local timezone to 'Europe/Berlin';
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d116-000000000001', 'rd-utc@example.test');
+select tests.create_user('rd-utc@example.test', '00000000-0000-4000-d116-000000000001');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d116-0000000000a1', '00000000-0000-4000-d116-000000000001', 'default', 'active',
         make_timestamptz(extract(year from now() + interval '183 days')::int, 3, 20, 12, 0, 0, 'UTC'));

@@ -13,9 +13,8 @@ set local timezone to 'UTC';
 insert into public.subscription_plans (id, name, drip_tokens, drip_interval, max_rollover_cycles, max_rollover_tokens) values
   ('rd-cap-500k', 'Capped rollover', 375000, interval '28 days', 2, 500000),
   ('rd-cap-0', 'Rollover capped at 0', 375000, interval '28 days', 2, 0);
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-d108-000000000001', 'rd-cap@example.test'),
-  ('00000000-0000-4000-d108-000000000002', 'rd-cap0@example.test');
+select tests.create_user('rd-cap@example.test', '00000000-0000-4000-d108-000000000001');
+select tests.create_user('rd-cap0@example.test', '00000000-0000-4000-d108-000000000002');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor) values
   ('00000000-0000-4000-d108-0000000000a1', '00000000-0000-4000-d108-000000000001', 'rd-cap-500k', 'active', now()),
   ('00000000-0000-4000-d108-0000000000a2', '00000000-0000-4000-d108-000000000002', 'rd-cap-0', 'active', now());

@@ -5,7 +5,7 @@ begin;
 select plan(10);
 set local timezone to 'UTC';
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d112-000000000001', 'rd-pastdue@example.test');
+select tests.create_user('rd-pastdue@example.test', '00000000-0000-4000-d112-000000000001');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d112-0000000000a1', '00000000-0000-4000-d112-000000000001', 'default', 'active', now());
 select public.run_drip('00000000-0000-4000-d112-0000000000a1', now());

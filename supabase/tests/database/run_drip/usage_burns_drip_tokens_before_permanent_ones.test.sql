@@ -4,7 +4,7 @@ begin;
 select plan(8);
 set local timezone to 'UTC';
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d104-000000000001', 'rd-burn@example.test');
+select tests.create_user('rd-burn@example.test', '00000000-0000-4000-d104-000000000001');
 -- permanent tokens first: an admin grant and a purchase (no expiry)
 select public.grant_tokens('00000000-0000-4000-d104-000000000001', 1000, 'admin_grant', 'rd-burn-grant');
 select public.record_purchase('00000000-0000-4000-d104-000000000001', 'pack_small', 'rd-burn-purchase', 999, 'usd');

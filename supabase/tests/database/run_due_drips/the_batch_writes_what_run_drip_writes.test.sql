@@ -3,9 +3,8 @@
 begin;
 select plan(5);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8f00-000000000001', 'batch-single@example.test'),
-  ('00000000-0000-4000-8f00-000000000002', 'batch-set@example.test');
+select tests.create_user('batch-single@example.test', '00000000-0000-4000-8f00-000000000001');
+select tests.create_user('batch-set@example.test', '00000000-0000-4000-8f00-000000000002');
 -- Anchored at this transaction's now(): record_usage's own catch-up (as of now()) finds
 -- nothing more to issue, the test drives the later cycles with explicit as-of times.
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor) values

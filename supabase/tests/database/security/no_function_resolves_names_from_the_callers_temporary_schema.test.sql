@@ -25,7 +25,7 @@ select is_empty(
   'no security definer function has any other search_path');
 
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8000-00000000a77a', 'attacker@example.com');
+select tests.create_user('attacker@example.com', '00000000-0000-4000-8000-00000000a77a');
 create role ledger_test_attacker login in role authenticated;
 -- postgres is not a superuser (as on Supabase): it may switch only to a role it belongs to.
 grant ledger_test_attacker to current_user;

@@ -5,8 +5,7 @@
 begin;
 select plan(6);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b206-000000000001', 'sh-key-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b206-000000000001', 100, 'admin_grant', 'sh-key-grant');
+select tests.create_user('sh-key-alice@example.test', '00000000-0000-4000-b206-000000000001', 100);
 
 select tests.authenticate_as('00000000-0000-4000-b206-000000000001');
 select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-key-hold') ->> 'hold_id', true);

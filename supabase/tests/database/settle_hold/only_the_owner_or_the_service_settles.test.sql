@@ -3,12 +3,9 @@
 begin;
 select plan(15);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-b210-000000000001', 'sh-roles-alice@example.test'),
-  ('00000000-0000-4000-b210-000000000002', 'sh-roles-bob@example.test'),
-  ('00000000-0000-4000-b210-000000000003', 'sh-roles-admin@example.test');
-select public.grant_tokens('00000000-0000-4000-b210-000000000001', 100, 'admin_grant', 'sh-roles-a');
-select public.grant_tokens('00000000-0000-4000-b210-000000000003', 100, 'admin_grant', 'sh-roles-c');
+select tests.create_user('sh-roles-alice@example.test', '00000000-0000-4000-b210-000000000001', 100);
+select tests.create_user('sh-roles-bob@example.test', '00000000-0000-4000-b210-000000000002');
+select tests.create_user('sh-roles-admin@example.test', '00000000-0000-4000-b210-000000000003', 100);
 select set_config('test.a1', public.reserve_tokens('chat', 10, 'a1', '00000000-0000-4000-b210-000000000001') ->> 'hold_id', true);
 select set_config('test.a2', public.reserve_tokens('chat', 10, 'a2', '00000000-0000-4000-b210-000000000001') ->> 'hold_id', true);
 select set_config('test.a3', public.reserve_tokens('chat', 10, 'a3', '00000000-0000-4000-b210-000000000001') ->> 'hold_id', true);

@@ -2,8 +2,7 @@
 begin;
 select plan(6);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b208-000000000001', 'sh-released-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b208-000000000001', 100, 'admin_grant', 'sh-released-grant');
+select tests.create_user('sh-released-alice@example.test', '00000000-0000-4000-b208-000000000001', 100);
 
 select tests.authenticate_as('00000000-0000-4000-b208-000000000001');
 select set_config('test.h1', public.reserve_tokens('chat', 40, 'h1') ->> 'hold_id', true);

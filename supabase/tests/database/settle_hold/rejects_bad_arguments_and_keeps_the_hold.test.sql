@@ -4,8 +4,7 @@
 begin;
 select plan(15);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b209-000000000001', 'sh-bad-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b209-000000000001', 100, 'admin_grant', 'sh-bad-grant');
+select tests.create_user('sh-bad-alice@example.test', '00000000-0000-4000-b209-000000000001', 100);
 
 select tests.authenticate_as('00000000-0000-4000-b209-000000000001');
 select set_config('test.h', public.reserve_tokens('chat', 40, 'sh-bad-hold') ->> 'hold_id', true);

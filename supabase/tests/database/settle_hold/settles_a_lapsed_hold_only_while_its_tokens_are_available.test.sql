@@ -5,11 +5,8 @@
 begin;
 select plan(18);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-b207-000000000001', 'sh-lapsed-alice@example.test'),
-  ('00000000-0000-4000-b207-000000000002', 'sh-lapsed-bob@example.test');
-select public.grant_tokens('00000000-0000-4000-b207-000000000001', 100, 'admin_grant', 'sh-lapsed-grant-a');
-select public.grant_tokens('00000000-0000-4000-b207-000000000002', 100, 'admin_grant', 'sh-lapsed-grant-b');
+select tests.create_user('sh-lapsed-alice@example.test', '00000000-0000-4000-b207-000000000001', 100);
+select tests.create_user('sh-lapsed-bob@example.test', '00000000-0000-4000-b207-000000000002', 100);
 
 -- alice: two holds of 40 lapse; one stays 'held' (not swept), the other is swept to 'expired'
 select tests.authenticate_as('00000000-0000-4000-b207-000000000001');

@@ -5,8 +5,7 @@
 begin;
 select plan(12);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b205-000000000001', 'sh-others-carol@example.test');
-select public.grant_tokens('00000000-0000-4000-b205-000000000001', 100, 'admin_grant', 'sh-others-grant');
+select tests.create_user('sh-others-carol@example.test', '00000000-0000-4000-b205-000000000001', 100);
 
 -- hold A 30 and hold B 40 of 100: 30 free
 select tests.authenticate_as('00000000-0000-4000-b205-000000000001');

@@ -2,8 +2,7 @@
 begin;
 select plan(8);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b202-000000000001', 'sh-at-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b202-000000000001', 100, 'admin_grant', 'sh-at-grant');
+select tests.create_user('sh-at-alice@example.test', '00000000-0000-4000-b202-000000000001', 100);
 
 select tests.authenticate_as('00000000-0000-4000-b202-000000000001');
 select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-at-hold') ->> 'hold_id', true);

@@ -3,8 +3,7 @@
 begin;
 select plan(17);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b201-000000000001', 'sh-below-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b201-000000000001', 100, 'admin_grant', 'sh-below-grant');
+select tests.create_user('sh-below-alice@example.test', '00000000-0000-4000-b201-000000000001', 100);
 
 select tests.authenticate_as('00000000-0000-4000-b201-000000000001');
 select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-below-hold') ->> 'hold_id', true);

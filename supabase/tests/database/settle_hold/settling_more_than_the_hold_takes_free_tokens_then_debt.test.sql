@@ -4,11 +4,8 @@
 begin;
 select plan(19);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-b204-000000000001', 'sh-above-alice@example.test'),
-  ('00000000-0000-4000-b204-000000000002', 'sh-above-bob@example.test');
-select public.grant_tokens('00000000-0000-4000-b204-000000000001', 100, 'admin_grant', 'sh-above-grant-a');
-select public.grant_tokens('00000000-0000-4000-b204-000000000002', 100, 'admin_grant', 'sh-above-grant-b');
+select tests.create_user('sh-above-alice@example.test', '00000000-0000-4000-b204-000000000001', 100);
+select tests.create_user('sh-above-bob@example.test', '00000000-0000-4000-b204-000000000002', 100);
 
 -- alice: hold 40, use 70: the 30 beyond the hold come from her free 60
 select tests.authenticate_as('00000000-0000-4000-b204-000000000001');

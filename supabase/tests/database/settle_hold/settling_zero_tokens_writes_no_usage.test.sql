@@ -4,8 +4,7 @@
 begin;
 select plan(10);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b203-000000000001', 'sh-zero-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b203-000000000001', 100, 'admin_grant', 'sh-zero-grant');
+select tests.create_user('sh-zero-alice@example.test', '00000000-0000-4000-b203-000000000001', 100);
 
 select tests.authenticate_as('00000000-0000-4000-b203-000000000001');
 select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-zero-hold') ->> 'hold_id', true);

@@ -3,10 +3,8 @@
 begin;
 select plan(5);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-b504-000000000001', 'th-ded-alice@example.test'),
-  ('00000000-0000-4000-b504-000000000002', 'th-ded-admin@example.test');
-select public.grant_tokens('00000000-0000-4000-b504-000000000001', 100, 'admin_grant', 'th-ded-grant');
+select tests.create_user('th-ded-alice@example.test', '00000000-0000-4000-b504-000000000001', 100);
+select tests.create_user('th-ded-admin@example.test', '00000000-0000-4000-b504-000000000002');
 select public.reserve_tokens('chat', 70, 'th-ded-hold', '00000000-0000-4000-b504-000000000001');
 
 select tests.authenticate_as_admin('00000000-0000-4000-b504-000000000002');

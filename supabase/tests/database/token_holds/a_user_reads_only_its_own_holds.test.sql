@@ -3,11 +3,8 @@
 begin;
 select plan(9);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-b501-000000000001', 'th-rls-alice@example.test'),
-  ('00000000-0000-4000-b501-000000000002', 'th-rls-bob@example.test');
-select public.grant_tokens('00000000-0000-4000-b501-000000000001', 100, 'admin_grant', 'th-rls-a');
-select public.grant_tokens('00000000-0000-4000-b501-000000000002', 100, 'admin_grant', 'th-rls-b');
+select tests.create_user('th-rls-alice@example.test', '00000000-0000-4000-b501-000000000001', 100);
+select tests.create_user('th-rls-bob@example.test', '00000000-0000-4000-b501-000000000002', 100);
 select public.reserve_tokens('chat', 11, 'th-rls-a1', '00000000-0000-4000-b501-000000000001');
 select public.reserve_tokens('chat', 12, 'th-rls-a2', '00000000-0000-4000-b501-000000000001');
 select public.reserve_tokens('chat', 22, 'th-rls-b1', '00000000-0000-4000-b501-000000000002');

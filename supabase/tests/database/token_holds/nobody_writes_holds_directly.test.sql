@@ -3,8 +3,7 @@
 begin;
 select plan(17);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b502-000000000001', 'th-write-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b502-000000000001', 100, 'admin_grant', 'th-write-a');
+select tests.create_user('th-write-alice@example.test', '00000000-0000-4000-b502-000000000001', 100);
 select set_config('test.h', public.reserve_tokens('chat', 40, 'th-write-h', '00000000-0000-4000-b502-000000000001') ->> 'hold_id', true);
 
 -- exact privileges: Supabase's default grants (ALL to every API role) were cut back

@@ -7,11 +7,9 @@ create function pg_temp.view(p_user uuid) returns jsonb language sql as $f$
   select public.get_token_balance(p_user) - 'user_id' - 'lots' - 'next_expiry'
 $f$;
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-b505-000000000001', 'th-gtb-alice@example.test'),
-  ('00000000-0000-4000-b505-000000000002', 'th-gtb-admin@example.test'),
-  ('00000000-0000-4000-b505-000000000003', 'th-gtb-bob@example.test');
-select public.grant_tokens('00000000-0000-4000-b505-000000000001', 100, 'admin_grant', 'th-gtb-grant');
+select tests.create_user('th-gtb-alice@example.test', '00000000-0000-4000-b505-000000000001', 100);
+select tests.create_user('th-gtb-admin@example.test', '00000000-0000-4000-b505-000000000002');
+select tests.create_user('th-gtb-bob@example.test', '00000000-0000-4000-b505-000000000003');
 
 select is(pg_temp.view('00000000-0000-4000-b505-000000000001'), '{"balance":100,"debt":0,"held":0,"available":100}'::jsonb,
   'without holds, available is the balance');

@@ -4,8 +4,7 @@
 begin;
 select plan(10);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-b503-000000000001', 'th-ru-alice@example.test');
-select public.grant_tokens('00000000-0000-4000-b503-000000000001', 100, 'admin_grant', 'th-ru-grant');
+select tests.create_user('th-ru-alice@example.test', '00000000-0000-4000-b503-000000000001', 100);
 
 select tests.authenticate_as('00000000-0000-4000-b503-000000000001');
 select set_config('test.h', public.reserve_tokens('chat', 60, 'th-ru-hold') ->> 'hold_id', true);

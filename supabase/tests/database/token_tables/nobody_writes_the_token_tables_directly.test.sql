@@ -4,7 +4,7 @@
 begin;
 select plan(20);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-a000-000000000011', 'w-alice@example.test');
+select tests.create_user('w-alice@example.test', '00000000-0000-4000-a000-000000000011');
 
 -- Exact privileges: Supabase's default grants (ALL to every API role) must be cut back.
 select table_privs_are('public', t, r, p, format('%s has exactly %s on %s', r, p, t))

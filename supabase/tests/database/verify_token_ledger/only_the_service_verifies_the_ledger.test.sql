@@ -3,10 +3,8 @@
 begin;
 select plan(9);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-8503-000000000001', 'vl-roles-alice@example.test'),
-  ('00000000-0000-4000-8503-000000000003', 'vl-roles-admin@example.test');
-select public.grant_tokens('00000000-0000-4000-8503-000000000001', 10, 'admin_grant', 'vl-roles-a');
+select tests.create_user('vl-roles-alice@example.test', '00000000-0000-4000-8503-000000000001', 10);
+select tests.create_user('vl-roles-admin@example.test', '00000000-0000-4000-8503-000000000003');
 
 select ok(not has_function_privilege('anon', 'public.verify_token_ledger(uuid)', 'execute'), 'anon has no EXECUTE');
 select ok(not has_function_privilege('authenticated', 'public.verify_token_ledger(uuid)', 'execute'), 'authenticated has no EXECUTE');
