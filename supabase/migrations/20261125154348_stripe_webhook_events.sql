@@ -127,8 +127,14 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_session jsonb := p_event -> 'data' -> 'object';
-  v_pack text := private.checkout_pack(p_event -> 'data' -> 'object');
+  v_pack text;
 begin
+  -- The pack of a session that has already bought is the one it bought: a later event (or
+  -- attribution) of it must replay the purchase, whatever the catalog says now about its
+  -- metadata.price_id (the replay comes before the catalog, as in every RPC).
+  select t.pack_id into v_pack from public.token_transactions t
+   where t.idempotency_key = 'checkout:' || (v_session ->> 'id');
+  v_pack := coalesce(v_pack, private.checkout_pack(v_session));
   if v_pack is null then
     perform private.invalid('The checkout session names no token pack (metadata.pack_id or metadata.price_id).');
   end if;
