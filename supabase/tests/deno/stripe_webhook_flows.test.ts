@@ -7,7 +7,7 @@
 // charge, dispute and subscription ids and its own user, so tests never collide on the shared
 // test database (all Deno tests of a run use it) and a rerun on the same database passes.
 import assert from "node:assert/strict";
-import { connect, serveFunction, testDbUrl } from "./_helpers.ts";
+import { concurrently, connect, serveFunction, testDbUrl } from "./_helpers.ts";
 import { closedDbUrl, editFixture, freshId, postEvent, testWebhookSecret } from "./_stripe.ts";
 import { closeDb } from "../../functions/stripe-webhook/handler.ts";
 
@@ -252,6 +252,42 @@ Deno.test("stripe flows: a paid checkout naming no known user is 200 unattribute
     assert.equal(later.result.replayed, true);
     assert.deepEqual(await transactions(sql, b.userId), [`purchase ${PACK_TOKENS}`]);
     assert.deepEqual(await balance(sql, b.userId), { balance: PACK_TOKENS, debt: 0 });
+  }));
+
+// attribute_payment is keyed by the session and locks the kept payment: operators racing each
+// other (for the same user or for two users) and events of the same session arriving meanwhile
+// still make one purchase, for one user.
+Deno.test("stripe flows: concurrent attributions of one payment, for two users, while its events arrive: one purchase", () =>
+  withWebhook(async (url, sql) => {
+    const a = await newBuyer(sql);
+    const other = await newBuyer(sql);
+    const nobody = { ...a, userId: crypto.randomUUID() };
+    await expect200(url, checkoutCompleted(nobody), "unattributed");
+    const attribute = (userId: string) => (tx: typeof sql) =>
+      tx`select public.attribute_payment(${a.session}, ${userId}::uuid) as r`.then(([row]) => row.r);
+    const operators = connect(12); // one connection per operator: concurrently() opens them all at once
+    const [attributions, deliveries] = await Promise.all([
+      concurrently(operators, [...Array(8).fill(attribute(a.userId)), ...Array(4).fill(attribute(other.userId))]),
+      Promise.all(Array.from({ length: 6 }, () => deliver(url, asyncPaymentSucceeded(nobody)))),
+    ]).finally(() => operators.end());
+    // One user won; every call for that user got the one purchase; the other user's got PT409.
+    const granted = attributions.filter((o) => o.ok).map((o) => (o as { value: Json }).value);
+    const winner = granted[0].user_id;
+    assert.ok([a.userId, other.userId].includes(winner));
+    assert.equal(new Set(granted.map((g) => g.transaction_id)).size, 1);
+    assert.equal(granted.filter((g) => !g.replayed).length, 1, "one call made the purchase, the others replayed it");
+    const refused = attributions.filter((o) => !o.ok).map((o) => (o as { code: string }).code);
+    assert.deepEqual(refused, Array(winner === a.userId ? 4 : 8).fill("PT409"));
+    for (const d of deliveries) {
+      assert.equal(d.status, 200, JSON.stringify(d.body));
+      assert.ok(["unattributed", "processed"].includes(d.body.status), JSON.stringify(d.body));
+    }
+    const [{ n }] = await sql`
+      select count(*)::int as n from public.token_transactions where stripe_checkout_session_id = ${a.session}`;
+    assert.equal(n, 1);
+    const loser = winner === a.userId ? other.userId : a.userId;
+    assert.deepEqual(await transactions(sql, winner), [`purchase ${PACK_TOKENS}`]);
+    assert.deepEqual(await transactions(sql, loser), []);
   }));
 
 Deno.test("stripe flows: subscription updates out of order: the older one is ignored, the row keeps the newer state", () =>
