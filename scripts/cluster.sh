@@ -124,6 +124,9 @@ db_push() { # url [--include-seed]
   out=$(mktemp "$(state_dir)/db-push.XXXXXX")
   if (cd "$ROOT" && supabase db push --db-url "$1" --yes "${@:2}") >"$out" 2>&1; then
     mv "$out" "$(state_dir)/db-push.log"
+    # A running PostgREST rebuilds its schema cache (new RPCs, changed signatures), as Supabase
+    # recommends after a migration; a NOTIFY nobody listens to costs nothing.
+    psql_url "$1" -c "notify pgrst, 'reload schema'" >/dev/null
   else
     cat "$out" >&2
     rm -f "$out"

@@ -14,10 +14,18 @@ PG_BIN=/usr/lib/postgresql/$PG_VERSION/bin
 APT_PACKAGES=(postgresql-15 postgresql-15-pgtap postgresql-15-cron postgresql-15-plpgsql-check
   libtap-parser-sourcehandler-pgtap-perl curl)
 
-# Ports follow `supabase start`: 54321 API (here: functions only), 54322 database.
+# Ports follow `supabase start`: 54321 API (the gateway), 54322 database. Behind the gateway,
+# PostgREST and the functions server listen on two more ports, next to the API's by default.
 API_PORT=${API_PORT:-54321}
 DB_PORT=${DB_PORT:-54322}
-TEST_DB_PORT=${TEST_DB_PORT:-54330} # a second, throw-away cluster for `npm test`
+REST_PORT=${REST_PORT:-$((API_PORT + 4))}
+FUNCTIONS_PORT=${FUNCTIONS_PORT:-$((API_PORT + 5))}
+# `npm test` keeps every port of a run within TEST_DB_PORT + 0..9, so that one variable moves it:
+# +0 the test database, +1 the upgrade test's, +2 `npm run schema:dump`'s, +3..+5 the test API.
+TEST_DB_PORT=${TEST_DB_PORT:-54330}
+TEST_API_PORT=${TEST_API_PORT:-$((TEST_DB_PORT + 3))}
+TEST_REST_PORT=${TEST_REST_PORT:-$((TEST_DB_PORT + 4))}
+TEST_FUNCTIONS_PORT=${TEST_FUNCTIONS_PORT:-$((TEST_DB_PORT + 5))}
 DB_PASSWORD=postgres
 
 # Local-only secrets. These are the public demo values of a local Supabase stack, never real ones.
@@ -97,6 +105,11 @@ make_jwt() {
     const sig = crypto.createHmac("sha256", secret).update(body).digest("base64url");
     console.log(body + "." + sig);
   ' "$1" "$JWT_SECRET"
+}
+
+# authenticator's URL (PostgREST logs in as it) on a local cluster.
+rest_db_uri_for() { # port
+  echo "postgresql://authenticator:$DB_PASSWORD@127.0.0.1:$1/postgres?sslmode=disable"
 }
 
 # pg_env URL: print `export PGHOST=... PGPORT=...` for tools that take no URL (pg_prove, pgbench).

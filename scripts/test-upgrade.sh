@@ -10,7 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/cluster.sh"
 
-UPGRADE_DB_PORT=${UPGRADE_DB_PORT:-54331}
+UPGRADE_DB_PORT=${UPGRADE_DB_PORT:-$((TEST_DB_PORT + 1))}
 url=$(db_url_for "$UPGRADE_DB_PORT")
 # Not under supabase/tests: `supabase test db` runs every .sql file there against a migrated
 # database, where the legacy tables cannot be created again.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `npm test`: set up like `npm start` (without serving), reset a throw-away test database from
-# migrations and seed, then run every check. Ends with one line: `N passed, N failed`.
+# `npm test`: set up like `npm start`, on a throw-away test database from migrations and seed
+# with its own API (gateway, PostgREST, functions), then run every check. Ends with one line:
+# `N passed, N failed`.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/cluster.sh"
+source "$ROOT/scripts/api.sh"
 set +e # run every step, count failures, exit non-zero at the end
 
 bash "$ROOT/scripts/install.sh" || exit 1
@@ -14,13 +16,17 @@ if [ -n "${SUPABASE_DB_URL:-}" ]; then
   TEST_ADMIN_URL=$SUPABASE_DB_URL # there, supautils lets postgres create pgTAP
   log "testing against SUPABASE_DB_URL (not reset)"
   db_push "$TEST_DB_URL" || exit 1
+  # That stack's own API (`supabase start` serves it on 54321; `supabase functions serve` the
+  # functions), with the same demo keys.
+  TEST_API_URL=${TEST_API_URL:-http://127.0.0.1:54321}
 else
   TEST_DB_URL=$(db_url_for "$TEST_DB_PORT")
   TEST_ADMIN_URL=$(db_admin_url_for "$TEST_DB_PORT") # extensions are the platform's to create
   log "resetting the test database"
   cluster_destroy test
-  # The test database is throw-away: gone when the run ends (KEEP_TEST_DB=1 keeps it to look at).
-  [ "${KEEP_TEST_DB:-0}" = 1 ] || trap 'cluster_destroy test' EXIT
+  # The test database and its API are throw-away: gone when the run ends (KEEP_TEST_DB=1 keeps
+  # both to look at; `npm stop` stops them).
+  [ "${KEEP_TEST_DB:-0}" = 1 ] || trap 'api_stop test-; cluster_destroy test' EXIT
   cluster_start test "$TEST_DB_PORT" fast || exit 1
   apply_compat "$TEST_DB_PORT" || exit 1
   db_push "$TEST_DB_URL" --include-seed || exit 1
@@ -37,6 +43,20 @@ results=$(mktemp)
 record() { echo "$1 $2 $3" >>"$results"; } # step passed failed
 logdir="$(state_dir)/test-logs"
 mkdir -p "$logdir"
+
+# The run's own API on TEST_DB_PORT+3 (PostgREST +4, functions +5), started in the background
+# while pgTAP runs. The Deno tests reach it as a client would: TEST_API_URL and the keys.
+api_job=
+if [ -z "${TEST_API_URL:-}" ]; then
+  TEST_API_URL="http://127.0.0.1:$TEST_API_PORT"
+  api_stop test- # a leftover of an interrupted run
+  (api_start test- "$TEST_DB_URL" "$TEST_API_PORT" "$TEST_REST_PORT" "$TEST_FUNCTIONS_PORT" \
+    "$(rest_db_uri_for "$TEST_DB_PORT")") >"$logdir/api-start.log" 2>&1 &
+  api_job=$!
+fi
+TEST_ANON_KEY=$(make_jwt anon)
+TEST_SERVICE_ROLE_KEY=$(make_jwt service_role)
+export TEST_API_URL TEST_ANON_KEY TEST_SERVICE_ROLE_KEY TEST_JWT_SECRET=$JWT_SECRET
 
 # count_tap STEP LABEL LOG RC: count the ok / not ok lines of a TAP log (pg_prove --verbose)
 # as STEP's result. A file that died counts its unrun tests as failed ("Failed 13/13
@@ -90,7 +110,13 @@ run_deno() {
   echo "$label: $dp passed, $df failed (log: $log)"
 }
 
-# 2. Deno tests: the functions over HTTP, concurrency over real connections.
+# 2. Deno tests: the functions over HTTP, concurrency over real connections, the API through
+# the gateway.
+if [ -n "$api_job" ] && ! wait "$api_job"; then
+  tail -20 "$logdir/api-start.log"
+  record api 0 1
+  echo "test API: FAILED to start (log: $logdir/api-start.log)"
+fi
 log "Deno tests"
 run_deno deno Deno
 
