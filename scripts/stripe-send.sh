@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run stripe:send -- [--new-id] [--url URL] <fixture-path-or-name>...`: sign Stripe event
+# `npm run stripe:send -- [--user ID] [--now] [--fresh] [--new-id] [--url URL] <fixture>...`: sign Stripe event
 # fixtures with the webhook secret and post them to the local stripe-webhook function.
 # Details in scripts/stripe-send.ts.
 source "$(dirname "$0")/lib.sh"

@@ -57,6 +57,7 @@ fi
 TEST_ANON_KEY=$(make_jwt anon)
 TEST_SERVICE_ROLE_KEY=$(make_jwt service_role)
 export TEST_API_URL TEST_ANON_KEY TEST_SERVICE_ROLE_KEY TEST_JWT_SECRET=$JWT_SECRET
+export TEST_STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-$STRIPE_WEBHOOK_SECRET_LOCAL} # the test API's functions'
 
 # count_tap STEP LABEL LOG RC: count the ok / not ok lines of a TAP log (pg_prove --verbose)
 # as STEP's result. A file that died counts its unrun tests as failed ("Failed 13/13

@@ -100,7 +100,9 @@ async function startPostgrest(uri: string, logFile: string) {
   const copied = Promise.allSettled([copy(child.stdout), copy(child.stderr)]);
   child.status.then(async (status) => {
     await copied;
-    console.error(`PostgREST exited (${status.code}); see ${logFile}:\n${new TextDecoder().decode(last).trim()}`);
+    console.error(
+      `PostgREST exited (${status.code}); see ${logFile}:\n${new TextDecoder().decode(last).trim()}`,
+    );
     Deno.exit(1);
   });
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -152,7 +154,11 @@ async function proxy(req: Request, target: string, headers: Headers): Promise<Re
   }
   const out = new Headers(upstream.headers);
   for (const h of hopByHop) out.delete(h);
-  return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: out });
+  return new Response(upstream.body, {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: out,
+  });
 }
 
 function rest(req: Request, url: URL): Promise<Response> | Response {
@@ -190,14 +196,19 @@ async function functions(req: Request, url: URL): Promise<Response> {
     if (!token) return json(401, { msg: "Error: Missing authorization header" });
     if (!(await verifyJwt(token, jwtSecret))) return json(401, { msg: "Invalid JWT" });
   }
-  return proxy(req, `http://127.0.0.1:${functionsPort}${url.pathname}${url.search}`, forwardHeaders(req.headers));
+  return proxy(
+    req,
+    `http://127.0.0.1:${functionsPort}${url.pathname}${url.search}`,
+    forwardHeaders(req.headers),
+  );
 }
 
 function notFound(path: string): Response {
   const missing = path.match(/^\/(auth|storage|realtime|graphql)\/v1(\/|$)/)?.[1];
   return json(404, {
     message: "no Route matched with those values",
-    ...(missing && { hint: `This local stack has no ${missing} service (see README). Use \`supabase start\` for it.` }),
+    ...(missing &&
+      { hint: `This local stack has no ${missing} service (see README). Use \`supabase start\` for it.` }),
   });
 }
 
@@ -230,6 +241,7 @@ if (import.meta.main) {
   Deno.serve({
     hostname: "127.0.0.1",
     port,
-    onListen: () => console.log(`gateway: http://127.0.0.1:${port} (rest -> ${restPort}, functions -> ${functionsPort})`),
+    onListen: () =>
+      console.log(`gateway: http://127.0.0.1:${port} (rest -> ${restPort}, functions -> ${functionsPort})`),
   }, handle);
 }

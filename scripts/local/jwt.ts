@@ -79,7 +79,10 @@ export type AuthUser = {
  * user_metadata come from the user's row, so an admin (app_metadata.role = 'admin') gets an
  * admin's token. `expiresIn` defaults to config.toml's [auth] jwt_expiry (3600 s).
  */
-export function userClaims(user: AuthUser, opts: { apiUrl: string; expiresIn?: number; now?: number }): Claims {
+export function userClaims(
+  user: AuthUser,
+  opts: { apiUrl: string; expiresIn?: number; now?: number },
+): Claims {
   const iat = Math.floor((opts.now ?? Date.now()) / 1000);
   return {
     iss: `${opts.apiUrl}/auth/v1`,

@@ -59,7 +59,9 @@ if (import.meta.main) {
     else if (a === "--json") json = true;
     else if (a === "--expires-in") {
       expiresIn = Number(Deno.args[++i]);
-      if (!Number.isInteger(expiresIn) || expiresIn <= 0) usage("--expires-in takes a positive number of seconds");
+      if (!Number.isInteger(expiresIn) || expiresIn <= 0) {
+        usage("--expires-in takes a positive number of seconds");
+      }
     } else if (a === "-h" || a === "--help") usage();
     else if (a.startsWith("-")) usage(`unknown option ${a}`);
     else if (email) usage("one email at a time");

@@ -18,7 +18,8 @@ Deno.test("pg_cron runs a scheduled job through its own connection, and it succe
     if (!job) [job] = await sql`select cron.schedule(${PROBE}, '* * * * *', 'select 1') as jobid`;
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
-      const runs = await sql`select status, return_message from cron.job_run_details where jobid = ${job.jobid}`;
+      const runs =
+        await sql`select status, return_message from cron.job_run_details where jobid = ${job.jobid}`;
       if (runs.some((r) => r.status === "succeeded")) break;
       const failed = runs.find((r) => r.status === "failed");
       assert.ok(!failed, `the probe's run failed: ${failed?.return_message}`);

@@ -7,7 +7,8 @@ import { connect } from "./_helpers.ts";
 import { signJwt } from "../../../scripts/local/jwt.ts";
 import { ensureUser, userToken } from "../../../scripts/local/token.ts";
 
-const jwtSecret = Deno.env.get("TEST_JWT_SECRET") ?? "super-secret-jwt-token-with-at-least-32-characters-long";
+const jwtSecret = Deno.env.get("TEST_JWT_SECRET") ??
+  "super-secret-jwt-token-with-at-least-32-characters-long";
 // The demo keys that `supabase start` prints, unless the run exported others.
 const demoKey = (role: string) => signJwt({ iss: "supabase-demo", role, exp: 1983812996 }, jwtSecret);
 
