@@ -141,6 +141,7 @@ check import-pins bash -c "cd '$ROOT' && deno run --allow-read --quiet scripts/c
 check docs-typecheck bash -c "cd '$ROOT' && deno check --quiet docs/examples/"
 check db-lint bash -c "cd '$ROOT' && supabase db lint --db-url '$TEST_DB_URL' --schema public,private --level warning --fail-on warning"
 check db-advisors bash "$ROOT/scripts/advisors.sh" "$TEST_DB_URL"
+check sql-lint bash "$ROOT/scripts/lint-sql.sh"
 
 # 4. Last, so that its minute has passed meanwhile: pg_cron's scheduler really runs jobs.
 log "pg_cron"

@@ -24,6 +24,7 @@
 begin;
 
 set local client_min_messages = warning; -- no notice for each helper the drop cascades to
+-- pgt-ignore lint/safety/banDropSchema: a test-only schema, rebuilt on every run
 drop schema if exists tests cascade;
 create schema tests;
 comment on schema tests is 'pgTAP helpers, created by supabase/tests/000_test_helpers.sql (test runs only)';
