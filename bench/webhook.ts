@@ -21,6 +21,7 @@
 // CPU is that of the served function's Deno process.
 import postgres from "postgres";
 import { editFixture, freshId, signature } from "../supabase/tests/deno/_stripe.ts";
+import { cpuTicks, percentile, postmasterOf, serverTicks } from "./_proc.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -55,36 +56,8 @@ if (users.length === 0) {
 
 // ---- CPU and WAL ------------------------------------------------------------------------------
 
-/** Fields of /proc/<pid>/stat from field 3 on (index 0 = field 3), or undefined if it is gone. */
-function procStat(pid: number): string[] | undefined {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return undefined;
-  }
-}
-/** utime + stime (fields 14, 15), plus cutime + cstime (16, 17) of reaped children if asked. */
-function cpuTicks(pid: number, withReaped: boolean): number {
-  const f = procStat(pid);
-  if (!f) return 0;
-  return Number(f[11]) + Number(f[12]) + (withReaped ? Number(f[13]) + Number(f[14]) : 0);
-}
-/** The database server's CPU so far: the postmaster with its reaped children, and the live ones. */
-function serverTicks(postmaster: number): number {
-  let sum = cpuTicks(postmaster, true);
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^[0-9]+$/.test(e.name)) continue;
-    const f = procStat(Number(e.name));
-    if (f && Number(f[1]) === postmaster) sum += cpuTicks(Number(e.name), false);
-  }
-  return sum;
-}
 const [{ pid: backendPid }] = await sql`select pg_backend_pid() as pid`;
-const postmaster = Number(procStat(backendPid)?.[1] ?? 0); // our backend's parent
-if (!postmaster) {
-  throw new Error("the database does not run on this machine (no /proc entry for its backend)");
-}
+const postmaster = postmasterOf(backendPid);
 // WAL position, not pg_stat_wal: the function's pooled backends stay open and report late.
 const walBytes = async () =>
   Number((await sql`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as b`)[0].b);
@@ -165,8 +138,6 @@ async function run(list: { body: string; sig: string }[], concurrency: number) {
   return { latencies, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Nearest-rank percentile of sorted values. */
-const percentile = (sorted: number[], p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
 
 // ---- the run ------------------------------------------------------------------------------
 

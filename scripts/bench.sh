@@ -23,6 +23,7 @@
 # See docs/benchmarks.md.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/cluster.sh"
+source "$ROOT/scripts/api.sh" # the api section serves the API (gateway, PostgREST) on the bench cluster
 
 BENCH_DB_PORT=${BENCH_DB_PORT:-54340}
 BENCH_SECONDS=${BENCH_SECONDS:-20}
@@ -180,6 +181,7 @@ cleanup() {
     log "kept the bench cluster: $BENCH_URL (npm stop stops it; the next bench run replaces it)"
   else
     log "destroying the bench cluster"
+    api_stop bench-
     cluster_destroy bench || true
   fi
   exit $rc

@@ -9,5 +9,6 @@ source "$ROOT/scripts/api.sh"
 
 api_stop ""
 api_stop test-
+api_stop bench- # left running by BENCH_KEEP=1
 for name in $(cluster_names); do cluster_stop "$name"; done
 log "stopped"
