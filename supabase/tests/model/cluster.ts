@@ -51,9 +51,15 @@ export interface Cluster {
  * processes leaves the kernel's page cache, so what was written survives. pg_cron's jobs are
  * unscheduled: the suite drives drips, expiry and hold sweeps itself through p_as_of.
  */
-export async function makeCluster(name: string, port: number, opts: { durableCommits?: boolean } = {}): Promise<Cluster> {
+export async function makeCluster(
+  name: string,
+  port: number,
+  opts: { durableCommits?: boolean } = {},
+): Promise<Cluster> {
   const url = `postgresql://postgres:postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
-  const conf = opts.durableCommits ? `echo "synchronous_commit = on" | as_pg_owner tee -a "$(cluster_dir ${name})/pgdata/postgresql.conf" >/dev/null;` : "";
+  const conf = opts.durableCommits
+    ? `echo "synchronous_commit = on" | as_pg_owner tee -a "$(cluster_dir ${name})/pgdata/postgresql.conf" >/dev/null;`
+    : "";
   await bash(`cluster_destroy ${name}; cluster_init ${name} ${port} fast; ${conf}
     cluster_start ${name} ${port} fast && apply_compat '${url}' && db_push '${url}' --include-seed`);
   const sql = postgres(url, { max: 1, prepare: false, onnotice: () => {} });
@@ -65,7 +71,9 @@ export async function makeCluster(name: string, port: number, opts: { durableCom
     url,
     connect: (max = 10) => postgres(url, { max, prepare: false, onnotice: () => {}, idle_timeout: 5 }),
     crash: async () => {
-      await bash(`as_pg_owner "$PG_BIN/pg_ctl" -D "$(cluster_dir ${name})/pgdata" -m immediate -w stop >/dev/null`);
+      await bash(
+        `as_pg_owner "$PG_BIN/pg_ctl" -D "$(cluster_dir ${name})/pgdata" -m immediate -w stop >/dev/null`,
+      );
     },
     start: async () => {
       await bash(`cluster_start ${name} ${port} fast`);

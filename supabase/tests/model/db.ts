@@ -26,7 +26,9 @@ export function claimsFor(caller: Caller): { role: string; claims: Record<string
 
 type Arg = [name: string, type: string, value: unknown];
 
-const ts = (v: Us | null | "infinity" | undefined) => (v === undefined ? undefined : v === null ? null : v === "infinity" ? "infinity" : fromUs(v));
+const ts = (
+  v: Us | null | "infinity" | undefined,
+) => (v === undefined ? undefined : v === null ? null : v === "infinity" ? "infinity" : fromUs(v));
 const num = (v: number | null | undefined) => (v === undefined ? undefined : v === null ? null : String(v));
 const js = (v: Json | undefined) => (v === undefined ? undefined : v === null ? null : JSON.stringify(v));
 
@@ -34,36 +36,83 @@ const js = (v: Json | undefined) => (v === undefined ? undefined : v === null ? 
 export function rpcOf(c: Call): { fn: string; args: Arg[]; rows?: boolean } | null {
   switch (c.op) {
     case "record_usage":
-      return { fn: "record_usage", args: [["p_feature", "text", c.feature], ["p_tokens", "bigint", num(c.tokens)],
-        ["p_idempotency_key", "text", c.key], ["p_user_id", "uuid", c.userId], ["p_model", "text", c.model],
-        ["p_metadata", "jsonb", js(c.metadata)]] };
+      return {
+        fn: "record_usage",
+        args: [
+          ["p_feature", "text", c.feature],
+          ["p_tokens", "bigint", num(c.tokens)],
+          ["p_idempotency_key", "text", c.key],
+          ["p_user_id", "uuid", c.userId],
+          ["p_model", "text", c.model],
+          ["p_metadata", "jsonb", js(c.metadata)],
+        ],
+      };
     case "get_token_balance":
       return { fn: "get_token_balance", args: [["p_user_id", "uuid", c.userId]] };
     case "grant_tokens":
-      return { fn: "grant_tokens", args: [["p_user_id", "uuid", c.userId], ["p_amount", "bigint", num(c.amount)],
-        ["p_type", "text", c.type], ["p_idempotency_key", "text", c.key], ["p_source", "text", c.source],
-        ["p_expires_at", "timestamptz", ts(c.expiresAt)], ["p_metadata", "jsonb", js(c.metadata)]] };
+      return {
+        fn: "grant_tokens",
+        args: [
+          ["p_user_id", "uuid", c.userId],
+          ["p_amount", "bigint", num(c.amount)],
+          ["p_type", "text", c.type],
+          ["p_idempotency_key", "text", c.key],
+          ["p_source", "text", c.source],
+          ["p_expires_at", "timestamptz", ts(c.expiresAt)],
+          ["p_metadata", "jsonb", js(c.metadata)],
+        ],
+      };
     case "record_purchase":
-      return { fn: "record_purchase", args: [["p_user_id", "uuid", c.userId], ["p_pack_id", "text", c.packId],
-        ["p_idempotency_key", "text", c.key], ["p_amount_cents", "bigint", num(c.amountCents)], ["p_currency", "text", c.currency],
-        ["p_stripe_checkout_session_id", "text", c.session], ["p_stripe_payment_intent_id", "text", c.pi],
-        ["p_stripe_customer_id", "text", c.customer], ["p_stripe_event_id", "text", c.eventId],
-        ["p_metadata", "jsonb", js(c.metadata)]] };
+      return {
+        fn: "record_purchase",
+        args: [
+          ["p_user_id", "uuid", c.userId],
+          ["p_pack_id", "text", c.packId],
+          ["p_idempotency_key", "text", c.key],
+          ["p_amount_cents", "bigint", num(c.amountCents)],
+          ["p_currency", "text", c.currency],
+          ["p_stripe_checkout_session_id", "text", c.session],
+          ["p_stripe_payment_intent_id", "text", c.pi],
+          ["p_stripe_customer_id", "text", c.customer],
+          ["p_stripe_event_id", "text", c.eventId],
+          ["p_metadata", "jsonb", js(c.metadata)],
+        ],
+      };
     case "reserve_tokens":
-      return { fn: "reserve_tokens", args: [["p_feature", "text", c.feature], ["p_tokens", "bigint", num(c.tokens)],
-        ["p_idempotency_key", "text", c.key], ["p_user_id", "uuid", c.userId], ["p_ttl_seconds", "integer", num(c.ttl)]] };
+      return {
+        fn: "reserve_tokens",
+        args: [
+          ["p_feature", "text", c.feature],
+          ["p_tokens", "bigint", num(c.tokens)],
+          ["p_idempotency_key", "text", c.key],
+          ["p_user_id", "uuid", c.userId],
+          ["p_ttl_seconds", "integer", num(c.ttl)],
+        ],
+      };
     case "settle_hold":
-      return { fn: "settle_hold", args: [["p_hold_id", "uuid", c.holdId], ["p_tokens_used", "bigint", num(c.used)],
-        ["p_model", "text", c.model], ["p_metadata", "jsonb", js(c.metadata)]] };
+      return {
+        fn: "settle_hold",
+        args: [["p_hold_id", "uuid", c.holdId], ["p_tokens_used", "bigint", num(c.used)], [
+          "p_model",
+          "text",
+          c.model,
+        ], ["p_metadata", "jsonb", js(c.metadata)]],
+      };
     case "release_hold":
       return { fn: "release_hold", args: [["p_hold_id", "uuid", c.holdId]] };
     case "expire_holds":
     case "expire_tokens":
       return { fn: c.op, args: [["p_as_of", "timestamptz", ts(c.asOf)]] };
     case "run_drip":
-      return { fn: "run_drip", args: [["p_subscription_id", "uuid", c.subId], ["p_as_of", "timestamptz", ts(c.asOf)]] };
+      return {
+        fn: "run_drip",
+        args: [["p_subscription_id", "uuid", c.subId], ["p_as_of", "timestamptz", ts(c.asOf)]],
+      };
     case "run_due_drips":
-      return { fn: "run_due_drips", args: [["p_as_of", "timestamptz", ts(c.asOf)], ["p_limit", "integer", num(c.limit)]] };
+      return {
+        fn: "run_due_drips",
+        args: [["p_as_of", "timestamptz", ts(c.asOf)], ["p_limit", "integer", num(c.limit)]],
+      };
     case "verify_token_ledger":
       return { fn: "verify_token_ledger", args: [], rows: true };
     case "handle_stripe_event":
@@ -78,7 +127,8 @@ export function rpcSql(fn: string, args: Arg[], rows = false): { text: string; p
   const present = args.filter(([, , v]) => v !== undefined);
   const list = present.map(([name, type], i) => `${name} => $${i + 1}::text::${type}`).join(", ");
   return {
-    text: rows ? `select coalesce(jsonb_agg(to_jsonb(r)), '[]') as r from public.${fn}(${list}) r`
+    text: rows
+      ? `select coalesce(jsonb_agg(to_jsonb(r)), '[]') as r from public.${fn}(${list}) r`
       : `select public.${fn}(${list}) as r`,
     params: present.map(([, , v]) => v),
   };
@@ -101,7 +151,9 @@ async function serviceWrite(tx: Sql, c: Call, learned: { subId?: string }): Prom
   if (c.op === "insert_subscription") {
     const [row] = await tx`
       insert into public.customer_subscriptions (user_id, plan_id, status, drip_anchor, next_cycle_number)
-      values (${c.userId}::uuid, ${c.planId}, ${c.status}, ${fromUs(c.anchor)}::text::timestamptz, ${c.nextCycle ?? 1})
+      values (${c.userId}::uuid, ${c.planId}, ${c.status}, ${fromUs(c.anchor)}::text::timestamptz, ${
+      c.nextCycle ?? 1
+    })
       returning id`;
     learned.subId = row.id;
     return { subscription_id: row.id };
@@ -118,7 +170,11 @@ async function serviceWrite(tx: Sql, c: Call, learned: { subId?: string }): Prom
 }
 
 /** Runs one call in its own transaction. `hook` runs inside it before the call (barriers). */
-export async function run(sql: Sql, c: Call, hook?: (tx: Sql) => Promise<void>): Promise<{ t: Us; outcome: Outcome }> {
+export async function run(
+  sql: Sql,
+  c: Call,
+  hook?: (tx: Sql) => Promise<void>,
+): Promise<{ t: Us; outcome: Outcome }> {
   let t = 0;
   try {
     const value = await sql.begin(async (tx) => {

@@ -16,7 +16,15 @@ export const DAY: Us = 86_400_000_000;
 export const SECOND: Us = 1_000_000;
 export const MAX_TOKENS = 1e15;
 export const RESERVED_PREFIXES = [
-  "checkout:", "invoice:", "stripe:", "expiration:", "opening_balance:", "signup:", "hold:", "void:", "legacy:",
+  "checkout:",
+  "invoice:",
+  "stripe:",
+  "expiration:",
+  "opening_balance:",
+  "signup:",
+  "hold:",
+  "void:",
+  "legacy:",
 ];
 /** How far p_as_of may be from now() once issue 9.8's bound is in (the suite stays well inside). */
 export const AS_OF_WINDOW: Us = 400 * DAY;
@@ -142,7 +150,9 @@ export function canonical(value: Json | undefined): string {
   if (value === undefined) return "null";
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value !== null && typeof value === "object") {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+    return `{${
+      Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")
+    }}`;
   }
   return JSON.stringify(value);
 }
@@ -161,14 +171,19 @@ export function jsonbTextBytes(value: Json): number {
 
 /** A timestamp as Postgres renders it in JSON ("2026-11-28T10:00:00.123456+00:00") in microseconds. */
 export function toUs(text: string): Us {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(Z|[+-]\d\d(?::?\d\d)?)$/.exec(text.replace(" ", "T"));
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(Z|[+-]\d\d(?::?\d\d)?)$/.exec(
+    text.replace(" ", "T"),
+  );
   if (!m) throw new Error(`not a timestamp: ${text}`);
   const zone = m[3] === "Z" ? "Z" : m[3].length === 3 ? `${m[3]}:00` : m[3];
   return Date.parse(`${m[1]}${zone}`) * 1000 + Number((m[2] ?? "").padEnd(6, "0"));
 }
 export const fromUs = (us: Us) => {
   const ms = Math.floor(us / 1000);
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, `.${String(us - ms * 1000 + (ms % 1000) * 1000).padStart(6, "0")}+00:00`);
+  return new Date(ms).toISOString().replace(
+    /\.\d{3}Z$/,
+    `.${String(us - ms * 1000 + (ms % 1000) * 1000).padStart(6, "0")}+00:00`,
+  );
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -196,7 +211,11 @@ export function emptyState(plans: Plan[], packs: [string, number, string][], fea
 export const clone = (s: State): State => structuredClone(s);
 
 export function addUser(s: State, userId: string) {
-  s.users.set(userId, { debt: 0, usage: new Map(), counts: { usage: 0, transactions: 0, drips: 0, holds: 0 } });
+  s.users.set(userId, {
+    debt: 0,
+    usage: new Map(),
+    counts: { usage: 0, transactions: 0, drips: 0, holds: 0 },
+  });
 }
 
 const userOf = (s: State, id: string) => s.users.get(id);
@@ -225,7 +244,9 @@ export function liveLots(s: State, userId: string, t: Us): Lot[] {
 }
 
 export function held(s: State, userId: string, t: Us, except?: string): number {
-  return s.holds.filter((h) => h.userId === userId && h.status === "held" && h.expiresAt > t && h.id !== except)
+  return s.holds.filter((h) =>
+    h.userId === userId && h.status === "held" && h.expiresAt > t && h.id !== except
+  )
     .reduce((a, h) => a + h.tokensHeld, 0);
 }
 
@@ -261,11 +282,27 @@ function burn(s: State, userId: string, amount: number, t: Us, first: number | n
   return amount - left;
 }
 
-function newLot(s: State, userId: string, source: string, amount: number, repay: number, expiresAt: Us | null,
-  createdAt: Us, extra: Partial<Lot> = {}): Lot {
+function newLot(
+  s: State,
+  userId: string,
+  source: string,
+  amount: number,
+  repay: number,
+  expiresAt: Us | null,
+  createdAt: Us,
+  extra: Partial<Lot> = {},
+): Lot {
   const lot: Lot = {
-    seq: ++s.seq, userId, source, original: amount, remaining: amount - repay, expiresAt, createdAt,
-    subId: null, purchaseKey: null, ...extra,
+    seq: ++s.seq,
+    userId,
+    source,
+    original: amount,
+    remaining: amount - repay,
+    expiresAt,
+    createdAt,
+    subId: null,
+    purchaseKey: null,
+    ...extra,
   };
   s.lots.push(lot);
   return lot;
@@ -273,7 +310,10 @@ function newLot(s: State, userId: string, source: string, amount: number, repay:
 
 /** private.post_transaction: a credit repays debt first and becomes a lot; a debit burns lots. */
 function post(s: State, t: Us, tx: Omit<Tx, "balanceBefore" | "balanceAfter" | "lotSeq">, opts: {
-  expiresAt?: Us | null; allowDebt?: boolean; firstLot?: number | null; lotSource?: string;
+  expiresAt?: Us | null;
+  allowDebt?: boolean;
+  firstLot?: number | null;
+  lotSource?: string;
 } = {}): Tx {
   const u = userOf(s, tx.userId)!;
   const before = storedBalance(s, tx.userId);
@@ -331,8 +371,16 @@ function dripSubscription(s: State, sub: Sub, asOf: Us) {
       const u = userOf(s, sub.userId)!;
       const repay = Math.min(u.debt, plan.dripTokens);
       if (plan.dripTokens > 0) {
-        newLot(s, sub.userId, "drip", plan.dripTokens, repay, start + (plan.maxRolloverCycles + 1) * plan.interval, start,
-          { subId: sub.id });
+        newLot(
+          s,
+          sub.userId,
+          "drip",
+          plan.dripTokens,
+          repay,
+          start + (plan.maxRolloverCycles + 1) * plan.interval,
+          start,
+          { subId: sub.id },
+        );
       }
       u.debt -= repay;
       u.counts.drips++;
@@ -349,17 +397,29 @@ function dripSubscription(s: State, sub: Sub, asOf: Us) {
 
 /** Bring a user up to t before a change: due drips (by subscription id), then lapsed lots. */
 function settleUser(s: State, userId: string, t: Us): number {
-  for (const sub of s.subs.filter((x) => x.userId === userId && x.nextDripAt !== null && x.nextDripAt <= t)
-    .sort((a, b) => (a.id < b.id ? -1 : 1))) {
+  for (
+    const sub of s.subs.filter((x) => x.userId === userId && x.nextDripAt !== null && x.nextDripAt <= t)
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+  ) {
     dripSubscription(s, sub, t);
   }
   let expired = 0;
-  for (const lot of s.lots.filter((l) => l.userId === userId && l.remaining > 0 && l.expiresAt !== null && l.expiresAt <= t)
-    .sort(burnOrder)) {
+  for (
+    const lot of s.lots.filter((l) =>
+      l.userId === userId && l.remaining > 0 && l.expiresAt !== null && l.expiresAt <= t
+    )
+      .sort(burnOrder)
+  ) {
     expired += lot.remaining;
     post(s, t, {
-      key: `expiration:lot${lot.seq}`, hash: "", userId, type: "expiration", amount: -lot.remaining, pi: null,
-      amountCents: null, related: null,
+      key: `expiration:lot${lot.seq}`,
+      hash: "",
+      userId,
+      type: "expiration",
+      amount: -lot.remaining,
+      pi: null,
+      amountCents: null,
+      related: null,
     }, { firstLot: lot.seq });
   }
   return expired;
@@ -367,8 +427,10 @@ function settleUser(s: State, userId: string, t: Us): number {
 
 /** The schedule trigger: keeps next_drip_at true whatever writes the row. `t` is that write's now(). */
 function schedule(s: State, sub: Sub, old: Sub | null, t: Us) {
-  if (old && old.userId === sub.userId && old.planId === sub.planId && old.status === sub.status &&
-    old.anchor === sub.anchor && sub.nextDripAt !== null) {
+  if (
+    old && old.userId === sub.userId && old.planId === sub.planId && old.status === sub.status &&
+    old.anchor === sub.anchor && sub.nextDripAt !== null
+  ) {
     return; // nothing that decides the schedule changed
   }
   const plan = s.plans.get(sub.planId);
@@ -391,12 +453,16 @@ function schedule(s: State, sub: Sub, old: Sub | null, t: Us) {
 // ---------------------------------------------------------------------------------------------
 
 function checkAmount(v: number | null | undefined, name: string, zeroOk = false) {
-  if (v === null || v === undefined || v < (zeroOk ? 0 : 1) || v > MAX_TOKENS) invalid(`${name} out of range`);
+  if (v === null || v === undefined || v < (zeroOk ? 0 : 1) || v > MAX_TOKENS) {
+    invalid(`${name} out of range`);
+  }
 }
 export function checkKey(k: string | null | undefined, caller = true) {
   // btrim strips spaces only: a key of a tab or a newline is a key
   if (k === null || k === undefined || k.replace(/^ +| +$/g, "") === "" || k.length > 255) invalid("bad key");
-  if (caller && !known("KNOWN_BUG_9_10_RESERVED_PREFIXES") && RESERVED_PREFIXES.some((p) => k!.startsWith(p))) {
+  if (
+    caller && !known("KNOWN_BUG_9_10_RESERVED_PREFIXES") && RESERVED_PREFIXES.some((p) => k!.startsWith(p))
+  ) {
     invalid("reserved key prefix");
   }
 }
@@ -430,12 +496,59 @@ function lockUser(s: State, userId: string) {
 // ---------------------------------------------------------------------------------------------
 
 export type Call =
-  | { op: "record_usage"; caller: Caller; userId?: string | null; feature: string | null; tokens: number | null; key: string | null; model?: string | null; metadata?: Json }
+  | {
+    op: "record_usage";
+    caller: Caller;
+    userId?: string | null;
+    feature: string | null;
+    tokens: number | null;
+    key: string | null;
+    model?: string | null;
+    metadata?: Json;
+  }
   | { op: "get_token_balance"; caller: Caller; userId?: string | null }
-  | { op: "grant_tokens"; caller: Caller; userId: string | null; amount: number | null; type: string | null; key: string | null; source?: string | null; expiresAt?: Us | null | "infinity"; metadata?: Json }
-  | { op: "record_purchase"; caller: Caller; userId: string | null; packId: string | null; key: string | null; amountCents: number | null; currency: string | null; session?: string | null; pi?: string | null; customer?: string | null; eventId?: string | null; metadata?: Json }
-  | { op: "reserve_tokens"; caller: Caller; userId?: string | null; feature: string | null; tokens: number | null; key: string | null; ttl?: number | null }
-  | { op: "settle_hold"; caller: Caller; holdId: string | null; used: number | null; model?: string | null; metadata?: Json }
+  | {
+    op: "grant_tokens";
+    caller: Caller;
+    userId: string | null;
+    amount: number | null;
+    type: string | null;
+    key: string | null;
+    source?: string | null;
+    expiresAt?: Us | null | "infinity";
+    metadata?: Json;
+  }
+  | {
+    op: "record_purchase";
+    caller: Caller;
+    userId: string | null;
+    packId: string | null;
+    key: string | null;
+    amountCents: number | null;
+    currency: string | null;
+    session?: string | null;
+    pi?: string | null;
+    customer?: string | null;
+    eventId?: string | null;
+    metadata?: Json;
+  }
+  | {
+    op: "reserve_tokens";
+    caller: Caller;
+    userId?: string | null;
+    feature: string | null;
+    tokens: number | null;
+    key: string | null;
+    ttl?: number | null;
+  }
+  | {
+    op: "settle_hold";
+    caller: Caller;
+    holdId: string | null;
+    used: number | null;
+    model?: string | null;
+    metadata?: Json;
+  }
   | { op: "release_hold"; caller: Caller; holdId: string | null }
   | { op: "expire_holds"; caller: Caller; asOf: Us | null }
   | { op: "run_drip"; caller: Caller; subId: string | null; asOf: Us | null }
@@ -443,7 +556,14 @@ export type Call =
   | { op: "expire_tokens"; caller: Caller; asOf: Us | null }
   | { op: "verify_token_ledger"; caller: Caller }
   | { op: "handle_stripe_event"; caller: Caller; event: Json }
-  | { op: "insert_subscription"; userId: string; planId: string; status: string; anchor: Us; nextCycle?: number }
+  | {
+    op: "insert_subscription";
+    userId: string;
+    planId: string;
+    status: string;
+    anchor: Us;
+    nextCycle?: number;
+  }
   | { op: "move_subscription"; subId: string; toUserId: string }
   | { op: "set_feature"; feature: string; active: boolean };
 
@@ -459,7 +579,9 @@ export interface Learned {
 
 const asOfChecks = (t: Us, asOf: Us | null, bounded: boolean) => {
   if (asOf === null) invalid("p_as_of is required");
-  if (bounded && !known("KNOWN_BUG_9_8_AS_OF_WINDOW") && Math.abs(asOf! - t) > AS_OF_WINDOW) invalid("p_as_of too far");
+  if (bounded && !known("KNOWN_BUG_9_8_AS_OF_WINDOW") && Math.abs(asOf! - t) > AS_OF_WINDOW) {
+    invalid("p_as_of too far");
+  }
 };
 const serviceOnly = (c: Caller) => {
   if (c.kind !== "service") refuse("42501", "service only");
@@ -497,16 +619,31 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
       const prior = u.usage.get(c.key!);
       if (prior) {
         if (prior.hash !== hash) refuse("PT409", "key reused");
-        return { tokens: prior.tokens, balance_before: prior.balanceBefore, balance_after: prior.balanceAfter, replayed: true };
+        return {
+          tokens: prior.tokens,
+          balance_before: prior.balanceBefore,
+          balance_after: prior.balanceAfter,
+          replayed: true,
+        };
       }
       if (!s.features.get(c.feature!)) invalid("unknown feature");
       settleUser(s, user, t);
       const before = storedBalance(s, user);
       if (before - held(s, user, t) < c.tokens!) refuse("PT402", "insufficient");
       burn(s, user, c.tokens!, t);
-      u.usage.set(c.key!, { hash, tokens: c.tokens!, balanceBefore: before, balanceAfter: before - c.tokens! });
+      u.usage.set(c.key!, {
+        hash,
+        tokens: c.tokens!,
+        balanceBefore: before,
+        balanceAfter: before - c.tokens!,
+      });
       u.counts.usage++;
-      return { tokens: c.tokens!, balance_before: before, balance_after: before - c.tokens!, replayed: false };
+      return {
+        tokens: c.tokens!,
+        balance_before: before,
+        balance_after: before - c.tokens!,
+        replayed: false,
+      };
     }
 
     case "get_token_balance": {
@@ -516,7 +653,9 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
     }
 
     case "grant_tokens": {
-      if (c.caller.kind !== "service" && !(c.caller.kind === "user" && c.caller.admin)) refuse("42501", "service or admin");
+      if (c.caller.kind !== "service" && !(c.caller.kind === "user" && c.caller.admin)) {
+        refuse("42501", "service or admin");
+      }
       const metadata = checkMetadata(c.metadata);
       if (!c.userId) invalid("p_user_id is required");
       checkAmount(c.amount, "p_amount");
@@ -525,10 +664,17 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
       if (c.type === null || !types.includes(c.type)) invalid("p_type");
       if (c.expiresAt != null && c.type === "admin_deduction") invalid("expiry on a deduction");
       if (c.source && c.source.length > 200) invalid("p_source too long");
-      if (c.expiresAt === "infinity" && !known("KNOWN_BUG_9_8_GRANT_INFINITY")) invalid("p_expires_at infinity");
+      if (c.expiresAt === "infinity" && !known("KNOWN_BUG_9_8_GRANT_INFINITY")) {
+        invalid("p_expires_at infinity");
+      }
       return grant(s, t, {
-        userId: c.userId!, amount: c.amount!, type: c.type!, key: c.key!, source: c.source ?? null,
-        expiresAt: c.expiresAt === "infinity" ? Number.MAX_SAFE_INTEGER : c.expiresAt ?? null, metadata,
+        userId: c.userId!,
+        amount: c.amount!,
+        type: c.type!,
+        key: c.key!,
+        source: c.source ?? null,
+        expiresAt: c.expiresAt === "infinity" ? Number.MAX_SAFE_INTEGER : c.expiresAt ?? null,
+        metadata,
       });
     }
 
@@ -540,11 +686,19 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
       if (c.packId === null) invalid("p_pack_id is required");
       if (c.amountCents === null || c.amountCents < 0) invalid("p_amount_cents");
       if (c.currency === null || !/^[A-Za-z]{3}$/.test(c.currency)) invalid("p_currency");
-      if (!known("KNOWN_BUG_9_8_PURCHASE_ID_LENGTH") &&
-        [c.session, c.pi, c.customer, c.eventId].some((id) => id != null && id.length > 255)) invalid("stripe id too long");
+      if (
+        !known("KNOWN_BUG_9_8_PURCHASE_ID_LENGTH") &&
+        [c.session, c.pi, c.customer, c.eventId].some((id) => id != null && id.length > 255)
+      ) invalid("stripe id too long");
       return purchase(s, t, {
-        userId: c.userId!, packId: c.packId!, key: c.key!, amountCents: c.amountCents!, currency: c.currency!.toLowerCase(),
-        session: c.session ?? null, pi: c.pi ?? null, customer: c.customer ?? null,
+        userId: c.userId!,
+        packId: c.packId!,
+        key: c.key!,
+        amountCents: c.amountCents!,
+        currency: c.currency!.toLowerCase(),
+        session: c.session ?? null,
+        pi: c.pi ?? null,
+        customer: c.customer ?? null,
       });
     }
 
@@ -567,10 +721,15 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
         if (prior.hash !== hash) refuse("PT409", "key reused");
         const lapsed = prior.status === "held" && prior.expiresAt <= t;
         return {
-          hold_id: prior.id, tokens_held: prior.tokensHeld, expires_at: prior.expiresAt,
-          available_after: prior.availableAfter, replayed: true,
+          hold_id: prior.id,
+          tokens_held: prior.tokensHeld,
+          expires_at: prior.expiresAt,
+          available_after: prior.availableAfter,
+          replayed: true,
           // Rule (9.11): a replay reports the hold's real state; a lapsed hold is not "held".
-          ...(lapsed && known("KNOWN_BUG_9_11_REPLAY_STATUS") ? {} : { status: lapsed ? "expired" : prior.status }),
+          ...(lapsed && known("KNOWN_BUG_9_11_REPLAY_STATUS")
+            ? {}
+            : { status: lapsed ? "expired" : prior.status }),
         };
       }
       if (replayFirst) catalog();
@@ -578,15 +737,28 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
       const available = storedBalance(s, user) - held(s, user, t);
       if (available < c.tokens!) refuse("PT402", "insufficient");
       const hold: Hold = {
-        id: learned.holdId ?? `hold-${s.seq + 1}`, userId: user, feature: c.feature!, tokensHeld: c.tokens!, key: c.key!,
-        hash, expiresAt: t + ttl! * SECOND, status: "held", availableAfter: available - c.tokens!, tokensUsed: null, usage: null,
+        id: learned.holdId ?? `hold-${s.seq + 1}`,
+        userId: user,
+        feature: c.feature!,
+        tokensHeld: c.tokens!,
+        key: c.key!,
+        hash,
+        expiresAt: t + ttl! * SECOND,
+        status: "held",
+        availableAfter: available - c.tokens!,
+        tokensUsed: null,
+        usage: null,
       };
       s.seq++;
       s.holds.push(hold);
       userOf(s, user)!.counts.holds++;
       return {
-        hold_id: hold.id, tokens_held: hold.tokensHeld, expires_at: hold.expiresAt, available_after: hold.availableAfter,
-        status: "held", replayed: false,
+        hold_id: hold.id,
+        tokens_held: hold.tokensHeld,
+        expires_at: hold.expiresAt,
+        available_after: hold.availableAfter,
+        status: "held",
+        replayed: false,
       };
     }
 
@@ -626,8 +798,12 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
       hold.tokensUsed = used;
       hold.usage = usage;
       return {
-        tokens: used, balance_before: balance, balance_after: balance - used,
-        released: Math.max(hold.tokensHeld - used, 0), overage_tokens: overage, replayed: false,
+        tokens: used,
+        balance_before: balance,
+        balance_after: balance - used,
+        released: Math.max(hold.tokensHeld - used, 0),
+        overage_tokens: overage,
+        replayed: false,
       };
     }
 
@@ -639,7 +815,9 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
       hold.tokensUsed = 0;
       const raw = storedBalance(s, hold.userId) - held(s, hold.userId, t);
       return {
-        status: "released", released: hold.tokensHeld, replayed,
+        status: "released",
+        released: hold.tokensHeld,
+        replayed,
         available_after: known("KNOWN_BUG_9_4_HOLD_VS_EXPIRY") ? raw : Math.max(raw, 0),
       };
     }
@@ -670,7 +848,9 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
       serviceOnly(c.caller);
       asOfChecks(t, c.asOf, true);
       if (c.limit === null || c.limit < 1 || c.limit > 100000) invalid("p_limit");
-      const due = s.subs.filter((x) => x.nextDripAt !== null && x.nextDripAt <= c.asOf! && x.status !== "incomplete")
+      const due = s.subs.filter((x) =>
+        x.nextDripAt !== null && x.nextDripAt <= c.asOf! && x.status !== "incomplete"
+      )
         .sort((a, b) => a.nextDripAt! - b.nextDripAt! || (a.id < b.id ? -1 : 1)).slice(0, c.limit!);
       if (learned.reverse) due.reverse();
       let cycles = 0, dripped = 0, expired = 0, n = 0;
@@ -688,8 +868,12 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
     case "expire_tokens": {
       serviceOnly(c.caller);
       asOfChecks(t, c.asOf, false);
-      const users = [...new Set(s.lots.filter((l) => l.remaining > 0 && l.expiresAt !== null && l.expiresAt <= c.asOf!)
-        .map((l) => l.userId))].sort();
+      const users = [
+        ...new Set(
+          s.lots.filter((l) => l.remaining > 0 && l.expiresAt !== null && l.expiresAt <= c.asOf!)
+            .map((l) => l.userId),
+        ),
+      ].sort();
       let tokens = 0;
       for (const u of users) tokens += settleUser(s, u, c.asOf!);
       return { users: users.length, tokens_expired: tokens };
@@ -704,10 +888,21 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
       return stripeEvent(s, c.event, t, learned);
 
     case "insert_subscription": {
-      if (!known("KNOWN_BUG_9_6_SCHEDULE_CONSTRAINTS") && (c.nextCycle ?? 1) < 1) refuse("23514", "next_cycle_number >= 1");
+      if (!known("KNOWN_BUG_9_6_SCHEDULE_CONSTRAINTS") && (c.nextCycle ?? 1) < 1) {
+        refuse("23514", "next_cycle_number >= 1");
+      }
       const sub: Sub = {
-        id: learned.subId ?? `sub-${s.seq + 1}`, stripeId: null, customer: null, userId: c.userId, planId: c.planId,
-        status: c.status, anchor: c.anchor, nextCycle: c.nextCycle ?? 1, nextDripAt: null, lastEventAt: null, cycles: 0,
+        id: learned.subId ?? `sub-${s.seq + 1}`,
+        stripeId: null,
+        customer: null,
+        userId: c.userId,
+        planId: c.planId,
+        status: c.status,
+        anchor: c.anchor,
+        nextCycle: c.nextCycle ?? 1,
+        nextDripAt: null,
+        lastEventAt: null,
+        cycles: 0,
       };
       s.seq++;
       schedule(s, sub, null, t);
@@ -731,7 +926,13 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
 }
 
 function grant(s: State, t: Us, g: {
-  userId: string; amount: number; type: string; key: string; source: string | null; expiresAt: Us | null; metadata: Json;
+  userId: string;
+  amount: number;
+  type: string;
+  key: string;
+  source: string | null;
+  expiresAt: Us | null;
+  metadata: Json;
 }, internal = false): Record<string, Json> {
   const hash = canonical(["grant", g.userId, g.amount, g.type, g.source, g.expiresAt, g.metadata]);
   lockUser(s, g.userId);
@@ -744,19 +945,42 @@ function grant(s: State, t: Us, g: {
   if (g.expiresAt !== null && g.expiresAt <= t) invalid("p_expires_at must be in the future");
   settleUser(s, g.userId, t);
   const deduction = g.type === "admin_deduction";
-  if (deduction && storedBalance(s, g.userId) - held(s, g.userId, t) < g.amount) refuse("PT402", "insufficient");
+  if (deduction && storedBalance(s, g.userId) - held(s, g.userId, t) < g.amount) {
+    refuse("PT402", "insufficient");
+  }
   const tx = post(s, t, {
-    key: g.key, hash, userId: g.userId, type: g.type, amount: deduction ? -g.amount : g.amount, pi: null, amountCents: null,
+    key: g.key,
+    hash,
+    userId: g.userId,
+    type: g.type,
+    amount: deduction ? -g.amount : g.amount,
+    pi: null,
+    amountCents: null,
     related: null,
   }, { expiresAt: g.expiresAt });
   return txResult(tx, false);
 }
 
 function purchase(s: State, t: Us, p: {
-  userId: string; packId: string; key: string; amountCents: number; currency: string; session: string | null;
-  pi: string | null; customer: string | null;
+  userId: string;
+  packId: string;
+  key: string;
+  amountCents: number;
+  currency: string;
+  session: string | null;
+  pi: string | null;
+  customer: string | null;
 }): Record<string, Json> {
-  const hash = canonical(["purchase", p.userId, p.packId, p.amountCents, p.currency, p.session, p.pi, p.customer]);
+  const hash = canonical([
+    "purchase",
+    p.userId,
+    p.packId,
+    p.amountCents,
+    p.currency,
+    p.session,
+    p.pi,
+    p.customer,
+  ]);
   lockUser(s, p.userId);
   const prior = s.txs.get(p.key);
   if (prior) {
@@ -767,14 +991,23 @@ function purchase(s: State, t: Us, p: {
   if (!pack || !pack.active) invalid("unknown pack");
   settleUser(s, p.userId, t);
   const tx = post(s, t, {
-    key: p.key, hash, userId: p.userId, type: "purchase", amount: pack!.tokens, pi: p.pi, amountCents: p.amountCents,
+    key: p.key,
+    hash,
+    userId: p.userId,
+    type: "purchase",
+    amount: pack!.tokens,
+    pi: p.pi,
+    amountCents: p.amountCents,
     related: null,
   });
   return txResult(tx, false);
 }
 
 const txResult = (tx: Tx, replayed: boolean): Record<string, Json> => ({
-  transaction_type: tx.type, token_amount: tx.amount, balance_before: tx.balanceBefore, balance_after: tx.balanceAfter,
+  transaction_type: tx.type,
+  token_amount: tx.amount,
+  balance_before: tx.balanceBefore,
+  balance_after: tx.balanceAfter,
   replayed,
 });
 
@@ -789,9 +1022,12 @@ function findHold(s: State, caller: Caller, holdId: string | null): Hold {
 function settleResult(s: State, hold: Hold, replayed: boolean): Record<string, Json> {
   const current = storedBalance(s, hold.userId);
   return {
-    tokens: hold.tokensUsed, released: Math.max(hold.tokensHeld - (hold.tokensUsed ?? 0), 0),
-    overage_tokens: hold.usage?.overage ?? 0, balance_before: hold.usage?.balanceBefore ?? current,
-    balance_after: hold.usage?.balanceAfter ?? current, replayed,
+    tokens: hold.tokensUsed,
+    released: Math.max(hold.tokensHeld - (hold.tokensUsed ?? 0), 0),
+    overage_tokens: hold.usage?.overage ?? 0,
+    balance_before: hold.usage?.balanceBefore ?? current,
+    balance_after: hold.usage?.balanceAfter ?? current,
+    replayed,
   };
 }
 
@@ -807,13 +1043,18 @@ const epoch = (v: Json | undefined): Us | null => {
 };
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
-const obj = (v: Json | undefined): Obj | null => (v !== null && typeof v === "object" && !Array.isArray(v) ? v as Obj : null);
+const obj = (
+  v: Json | undefined,
+): Obj | null => (v !== null && typeof v === "object" && !Array.isArray(v) ? v as Obj : null);
 
 function stripeEvent(s: State, event: Json, t: Us, learned: Learned): Record<string, Json> {
   const e = obj(event);
   const data = obj(e?.data);
   const o = obj(data?.object);
-  if (!e || !o || typeof e.id !== "string" || !/^evt_[A-Za-z0-9_]{1,250}$/.test(e.id) || !e.type || epoch(e.created) === null) {
+  if (
+    !e || !o || typeof e.id !== "string" || !/^evt_[A-Za-z0-9_]{1,250}$/.test(e.id) || !e.type ||
+    epoch(e.created) === null
+  ) {
     invalid("not a Stripe event");
   }
   const id = e!.id as string;
@@ -822,7 +1063,9 @@ function stripeEvent(s: State, event: Json, t: Us, learned: Learned): Record<str
   let result: Obj;
   if (type === "checkout.session.completed" || type === "checkout.session.async_payment_succeeded") {
     result = stripeCheckout(s, e!, o!, t);
-  } else if (type.startsWith("customer.subscription.") && ["created", "updated", "deleted"].includes(type.slice(22))) {
+  } else if (
+    type.startsWith("customer.subscription.") && ["created", "updated", "deleted"].includes(type.slice(22))
+  ) {
     result = stripeSubscription(s, e!, o!, t, learned);
   } else if (type === "invoice.paid") {
     result = stripeInvoice(s, e!, o!, t);
@@ -831,12 +1074,16 @@ function stripeEvent(s: State, event: Json, t: Us, learned: Learned): Record<str
   } else {
     result = { ignored: `event type ${type} is not handled` };
   }
-  const status = result.unattributed ? "unattributed" : result.ignored !== undefined ? "ignored" : "processed";
+  const status = result.unattributed
+    ? "unattributed"
+    : result.ignored !== undefined
+    ? "ignored"
+    : "processed";
   s.events.set(id, result);
   return { status, result };
 }
 
-function stripeCheckout(s: State, e: Obj, o: Obj, t: Us): Obj {
+function stripeCheckout(s: State, _e: Obj, o: Obj, t: Us): Obj {
   const ref = asUuid(o.client_reference_id);
   const meta = asUuid(obj(o.metadata)?.user_id);
   let user: string | null;
@@ -860,15 +1107,22 @@ function stripeCheckout(s: State, e: Obj, o: Obj, t: Us): Obj {
     return { linked_customer: o.customer, user_id: user };
   }
   if (o.mode != null && o.mode !== "payment") return { ignored: `checkout mode ${o.mode}` };
-  if (!["paid", "no_payment_required"].includes(o.payment_status ?? "")) return { ignored: "payment not completed yet" };
+  if (!["paid", "no_payment_required"].includes(o.payment_status ?? "")) {
+    return { ignored: "payment not completed yet" };
+  }
   let pack: string | null = obj(o.metadata)?.pack_id ?? null;
   if (pack === null && obj(o.metadata)?.price_id != null) {
     pack = [...s.packs].find(([, p]) => p.priceId === o.metadata.price_id)?.[0] ?? null;
   }
   if (pack === null) invalid("no token pack");
   return purchase(s, t, {
-    userId: user, packId: pack!, key: `checkout:${o.id}`, amountCents: o.amount_total ?? 0,
-    currency: (o.currency ?? "usd").toLowerCase(), session: o.id ?? null, pi: o.payment_intent ?? null,
+    userId: user,
+    packId: pack!,
+    key: `checkout:${o.id}`,
+    amountCents: o.amount_total ?? 0,
+    currency: (o.currency ?? "usd").toLowerCase(),
+    session: o.id ?? null,
+    pi: o.payment_intent ?? null,
     customer: o.customer ?? null,
   });
 }
@@ -887,9 +1141,17 @@ function stripeSubscription(s: State, e: Obj, o: Obj, t: Us, learned: Learned): 
   const existing = s.subs.find((x) => x.stripeId === o.id);
   if (!existing) {
     const sub: Sub = {
-      id: learned.subId ?? `sub-${s.seq + 1}`, stripeId: o.id, customer: o.customer ?? null, userId: user!, planId: plan!.id,
-      status, anchor: epoch(o.start_date) ?? epoch(o.created) ?? created, nextCycle: 1, nextDripAt: null,
-      lastEventAt: created, cycles: 0,
+      id: learned.subId ?? `sub-${s.seq + 1}`,
+      stripeId: o.id,
+      customer: o.customer ?? null,
+      userId: user!,
+      planId: plan!.id,
+      status,
+      anchor: epoch(o.start_date) ?? epoch(o.created) ?? created,
+      nextCycle: 1,
+      nextDripAt: null,
+      lastEventAt: created,
+      cycles: 0,
     };
     s.seq++;
     schedule(s, sub, null, t);
@@ -905,7 +1167,12 @@ function stripeSubscription(s: State, e: Obj, o: Obj, t: Us, learned: Learned): 
   existing.status = existing.status === "canceled" ? "canceled" : status;
   existing.lastEventAt = created;
   schedule(s, existing, old, t);
-  return { subscription_id: existing.id, user_id: existing.userId, status: existing.status, plan_id: existing.planId };
+  return {
+    subscription_id: existing.id,
+    user_id: existing.userId,
+    status: existing.status,
+    plan_id: existing.planId,
+  };
 }
 
 function stripeInvoice(s: State, e: Obj, o: Obj, t: Us): Obj {
@@ -914,7 +1181,10 @@ function stripeInvoice(s: State, e: Obj, o: Obj, t: Us): Obj {
   const sub = s.subs.find((x) => x.stripeId === stripeSub);
   if (!sub) refuse("55000", "subscription not recorded yet");
   const created = epoch(e.created)!;
-  if (["past_due", "unpaid", "incomplete"].includes(sub!.status) && (sub!.lastEventAt === null || sub!.lastEventAt <= created)) {
+  if (
+    ["past_due", "unpaid", "incomplete"].includes(sub!.status) &&
+    (sub!.lastEventAt === null || sub!.lastEventAt <= created)
+  ) {
     const old = { ...sub! };
     sub!.status = "active";
     sub!.lastEventAt = created;
@@ -924,8 +1194,13 @@ function stripeInvoice(s: State, e: Obj, o: Obj, t: Us): Obj {
   const out: Obj = { subscription_id: sub!.id };
   if (plan.annualGrant !== null && Number(o.amount_paid ?? 0) > 0) {
     out.grant = grant(s, t, {
-      userId: sub!.userId, amount: plan.annualGrant, type: "subscription_grant", key: `invoice:${o.id}`, source: "stripe",
-      expiresAt: null, metadata: { stripe_invoice_id: o.id, stripe_subscription_id: stripeSub, plan_id: plan.id },
+      userId: sub!.userId,
+      amount: plan.annualGrant,
+      type: "subscription_grant",
+      key: `invoice:${o.id}`,
+      source: "stripe",
+      expiresAt: null,
+      metadata: { stripe_invoice_id: o.id, stripe_subscription_id: stripeSub, plan_id: plan.id },
     }, true);
   }
   if (plan.dripTokens > 0) {
@@ -943,8 +1218,9 @@ export function tokensForCents(tokens: number, cents: number, total: number | nu
 
 function stripeClawback(s: State, e: Obj, o: Obj, t: Us): Obj {
   const type = e.type as string;
-  const purchaseTx = [...s.txs.values()].filter((x) => x.type === "purchase" && x.pi !== null && x.pi === o.payment_intent)
-    .sort((a, b) => (a.lotSeq ?? 0) - (b.lotSeq ?? 0))[0];
+  const purchaseTx =
+    [...s.txs.values()].filter((x) => x.type === "purchase" && x.pi !== null && x.pi === o.payment_intent)
+      .sort((a, b) => (a.lotSeq ?? 0) - (b.lotSeq ?? 0))[0];
   if (!purchaseTx) {
     if (obj(o.metadata) && "pack_id" in o.metadata) refuse("55000", "before its purchase");
     return { ignored: `no token purchase for payment_intent ${o.payment_intent}` };
@@ -958,7 +1234,9 @@ function stripeClawback(s: State, e: Obj, o: Obj, t: Us): Obj {
     st.refunded = Math.max(st.refunded, Number(o.amount_refunded ?? 0));
   } else if (type === "charge.dispute.created") {
     kind = "dispute";
-    if (String(o.status ?? "").startsWith("warning")) return { ignored: "an inquiry (warning) withdraws no funds" };
+    if (String(o.status ?? "").startsWith("warning")) {
+      return { ignored: "an inquiry (warning) withdraws no funds" };
+    }
     if (st.disputeId === null || st.disputeId === o.id) {
       st.disputeId = o.id;
       st.disputeCents = Number(o.amount ?? 0);
@@ -967,7 +1245,9 @@ function stripeClawback(s: State, e: Obj, o: Obj, t: Us): Obj {
   } else {
     kind = "dispute";
     if (o.status === "lost") return { ignored: "dispute lost: the tokens stay clawed back" };
-    if (!["won", "warning_closed"].includes(o.status)) return { ignored: `dispute closed with status ${o.status}` };
+    if (!["won", "warning_closed"].includes(o.status)) {
+      return { ignored: `dispute closed with status ${o.status}` };
+    }
     if (st.disputeId === null || st.disputeId === o.id) {
       st.disputeId = o.id;
       st.disputeCents = Number(o.amount ?? 0);
@@ -976,14 +1256,26 @@ function stripeClawback(s: State, e: Obj, o: Obj, t: Us): Obj {
     }
   }
   const granted = purchaseTx.amount;
-  const should = Math.min(granted, tokensForCents(granted, st.refunded, purchaseTx.amountCents) +
-    (st.disputeActive ? tokensForCents(granted, st.disputeCents, purchaseTx.amountCents) : 0));
-  const done = -[...s.txs.values()].filter((x) => x.related === purchaseTx.key).reduce((a, x) => a + x.amount, 0);
+  const should = Math.min(
+    granted,
+    tokensForCents(granted, st.refunded, purchaseTx.amountCents) +
+      (st.disputeActive ? tokensForCents(granted, st.disputeCents, purchaseTx.amountCents) : 0),
+  );
+  const done = -[...s.txs.values()].filter((x) => x.related === purchaseTx.key).reduce(
+    (a, x) => a + x.amount,
+    0,
+  );
   if (should === done) return { tokens: 0, note: "already reconciled" };
   settleUser(s, purchaseTx.userId, t);
   const tx = post(s, t, {
-    key: `stripe:${e.id}`, hash: "", userId: purchaseTx.userId, type: should > done ? kind : "dispute_reversal",
-    amount: done - should, pi: purchaseTx.pi, amountCents: null, related: purchaseTx.key,
+    key: `stripe:${e.id}`,
+    hash: "",
+    userId: purchaseTx.userId,
+    type: should > done ? kind : "dispute_reversal",
+    amount: done - should,
+    pi: purchaseTx.pi,
+    amountCents: null,
+    related: purchaseTx.key,
   }, { allowDebt: true, firstLot: purchaseTx.lotSeq });
   return txResult(tx, false);
 }

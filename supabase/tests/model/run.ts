@@ -4,7 +4,7 @@
 // `npm run test:long -- --minutes N`.
 import fc from "fast-check";
 import { makeCluster, testDbPort } from "./cluster.ts";
-import { type Real, newWorld, prepareCluster, type World } from "./harness.ts";
+import { newWorld, prepareCluster, type Real, seedBalances, type World } from "./harness.ts";
 import { commandArbs } from "./steps.ts";
 import { serveFunction } from "../deno/_helpers.ts";
 import { testWebhookSecret } from "../deno/_stripe.ts";
@@ -28,6 +28,7 @@ export interface RunReport {
   parallel: number;
   http: number;
   states: Set<string>;
+  outcomes: Record<string, number>;
   failure?: string;
   replay?: string;
 }
@@ -40,7 +41,9 @@ function abstractState(w: World): string {
     const holds = w.s.holds.filter((h) => h.userId === u && h.status === "held").length;
     const lots = w.s.lots.filter((l) => l.userId === u && l.remaining > 0).length;
     const subs = w.s.subs.filter((x) => x.userId === u).map((x) => x.status[0]).sort().join("");
-    return `${Math.sign(b)}${Math.min(Math.ceil(Math.log10(Math.abs(b) + 1)), 7)}/${debt > 0 ? "d" : ""}${Math.min(holds, 3)}h${Math.min(lots, 5)}l${subs}`;
+    return `${Math.sign(b)}${Math.min(Math.ceil(Math.log10(Math.abs(b) + 1)), 7)}/${debt > 0 ? "d" : ""}${
+      Math.min(holds, 3)
+    }h${Math.min(lots, 5)}l${subs}`;
   }).join("|");
 }
 
@@ -55,7 +58,10 @@ export async function openEnv(): Promise<Env> {
   const sql = cluster.connect(8);
   const check = cluster.connect(1);
   await prepareCluster(check);
-  const server = await serveFunction("stripe-webhook", { STRIPE_WEBHOOK_SECRET: testWebhookSecret, SUPABASE_DB_URL: cluster.url });
+  const server = await serveFunction("stripe-webhook", {
+    STRIPE_WEBHOOK_SECRET: testWebhookSecret,
+    SUPABASE_DB_URL: cluster.url,
+  });
   return {
     real: { sql, check, webhookUrl: server.url },
     close: async () => {
@@ -68,13 +74,47 @@ export async function openEnv(): Promise<Env> {
   };
 }
 
+/** The webhook logs every refused event (55000, an unknown pack...): expected here, so kept quiet. */
+export function quietWebhook(): () => void {
+  const { error, warn } = console;
+  const keep = (f: (...a: unknown[]) => void) => (...a: unknown[]) => {
+    if (typeof a[0] === "string" && a[0].startsWith("stripe-webhook:")) return;
+    f(...a);
+  };
+  console.error = keep(error);
+  console.warn = keep(warn);
+  return () => {
+    console.error = error;
+    console.warn = warn;
+  };
+}
+
 export async function runModel(env: Env, opts: RunOptions = {}): Promise<RunReport> {
+  const restore = quietWebhook();
+  try {
+    return await runModelLoud(env, opts);
+  } finally {
+    restore();
+  }
+}
+
+async function runModelLoud(env: Env, opts: RunOptions): Promise<RunReport> {
   const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
-  const report: RunReport = { seed, runs: 0, commands: 0, calls: 0, parallel: 0, http: 0, states: new Set() };
+  const report: RunReport = {
+    seed,
+    runs: 0,
+    commands: 0,
+    calls: 0,
+    parallel: 0,
+    http: 0,
+    states: new Set(),
+    outcomes: {},
+  };
   const property = fc.asyncProperty(
     fc.commands(commandArbs(), { maxCommands: opts.maxCommands ?? 60, size: "max" }),
     async (cmds) => {
       const world = await newWorld(env.real);
+      await seedBalances(world, env.real);
       report.runs++;
       world.afterStep = () => report.states.add(abstractState(world));
       await fc.asyncModelRun(() => ({ model: world, real: env.real }), cmds);
@@ -82,6 +122,9 @@ export async function runModel(env: Env, opts: RunOptions = {}): Promise<RunRepo
       report.calls += world.stats.calls;
       report.parallel += world.stats.parallel;
       report.http += world.stats.http;
+      for (const [k, n] of Object.entries(world.stats.outcomes)) {
+        report.outcomes[k] = (report.outcomes[k] ?? 0) + n;
+      }
     },
   );
   const result = await fc.check(property, {
@@ -94,7 +137,9 @@ export async function runModel(env: Env, opts: RunOptions = {}): Promise<RunRepo
     verbose: opts.verbose ? 1 : 0,
   });
   if (result.failed) {
-    const cause = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
+    const cause = result.errorInstance instanceof Error
+      ? result.errorInstance.message
+      : String(result.errorInstance);
     report.failure = `${fc.defaultReportMessage(result) ?? "failed"}\n${cause}`;
     report.replay = `npm run test:model -- --seed ${result.seed} --path "${result.counterexamplePath}"`;
   }
