@@ -61,7 +61,7 @@ export async function makeCluster(
     ? `echo "synchronous_commit = on" | as_pg_owner tee -a "$(cluster_dir ${name})/pgdata/postgresql.conf" >/dev/null;`
     : "";
   await bash(`cluster_destroy ${name}; cluster_init ${name} ${port} fast; ${conf}
-    cluster_start ${name} ${port} fast && apply_compat '${url}' && db_push '${url}' --include-seed`);
+    cluster_start ${name} ${port} fast && apply_compat ${port} && db_push '${url}' --include-seed`);
   const sql = postgres(url, { max: 1, prepare: false, onnotice: () => {} });
   await sql`select cron.unschedule(jobid) from cron.job`;
   await sql.end();

@@ -117,6 +117,11 @@ export function rpcOf(c: Call): { fn: string; args: Arg[]; rows?: boolean } | nu
       return { fn: "verify_token_ledger", args: [], rows: true };
     case "handle_stripe_event":
       return { fn: "handle_stripe_event", args: [["p_event", "jsonb", js(c.event)]] };
+    case "attribute_payment":
+      return {
+        fn: "attribute_payment",
+        args: [["p_stripe_checkout_session_id", "text", c.session], ["p_user_id", "uuid", c.userId]],
+      };
     default:
       return null;
   }

@@ -166,13 +166,22 @@ export function hostileCall(w: World, n: number): Call {
       }),
       (): Call => ({ op: "run_drip", caller: service, subId, asOf: w.T0 + 3650 * DAY }),
     ]),
+    () => ({ op: r.pick(["expire_holds", "expire_tokens"] as const), caller: service, asOf: "infinity" }),
+    () => ({ op: "attribute_payment", caller: notService(), session: "cs_x", userId: w.users[me] }),
+    () => ({
+      op: "attribute_payment",
+      caller: service,
+      session: r.pick([null, "cs_nobody_kept"]),
+      userId: w.users[me],
+    }),
+    () => ({ op: "attribute_payment", caller: service, session: "cs_x", userId: null }),
     // handle_stripe_event: not an event
     () => ({ op: "handle_stripe_event", caller: service, event: r.pick(notEvents) }),
   ];
   return r.pick(cases)();
 }
 
-const event = { id: "evt_ok", type: "x", created: 1, data: { object: {} } };
+const event = { id: "evt_ok", object: "event", type: "x", created: 1, data: { object: {} } };
 const notEvents: Json[] = [
   null,
   [],
@@ -181,13 +190,17 @@ const notEvents: Json[] = [
   {},
   { id: "evt_x" },
   { ...event, id: "not_an_event" },
-  { ...event, id: `evt_${"a".repeat(251)}` },
+  { ...event, id: `evt_${"a".repeat(245)}` },
   { ...event, id: "evt_bad-char" },
+  { ...event, object: "list" },
   { ...event, type: "" },
-  { id: "evt_ok", type: "x", data: { object: {} } },
+  { ...event, type: "t".repeat(256) },
+  { id: "evt_ok", object: "event", type: "x", data: { object: {} } },
   { ...event, created: "yesterday" },
   { ...event, created: 1.5 },
   { ...event, created: -1 },
+  { ...event, created: 253402300800 },
+  { ...event, livemode: "yes" },
   { ...event, data: { object: [] } },
   { ...event, data: [] },
 ];

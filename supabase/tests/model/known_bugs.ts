@@ -10,28 +10,28 @@
 const defaults = {
   /** 9.2: a paid checkout whose client_reference_id is a UUID of no user must fall back to
    * metadata.user_id; one naming no known user at all answers 200 `unattributed` and is kept. */
-  KNOWN_BUG_9_2_CHECKOUT_ATTRIBUTION: true,
+  KNOWN_BUG_9_2_CHECKOUT_ATTRIBUTION: false, // fixed on main
   /** 9.4: lots that expire (or are clawed back) under an active hold: settle_hold takes what the
    * user still has and reports the rest as overage_tokens; `available` is never below 0. */
-  KNOWN_BUG_9_4_HOLD_VS_EXPIRY: true,
+  KNOWN_BUG_9_4_HOLD_VS_EXPIRY: false, // fixed on main
   /** 9.5: reserve_tokens replays a recorded hold before checking the feature catalog. */
-  KNOWN_BUG_9_5_RESERVE_REPLAY_ORDER: true,
+  KNOWN_BUG_9_5_RESERVE_REPLAY_ORDER: false, // fixed on main
   /** 9.6: impossible schedule values (next_cycle_number < 1) are refused by a constraint. */
   KNOWN_BUG_9_6_SCHEDULE_CONSTRAINTS: true,
   /** 9.7: a subscription's user_id cannot be changed. */
   KNOWN_BUG_9_7_SUBSCRIPTION_OWNER: true,
   /** 9.8: p_as_of outside a sane window around now() is 22023 (run_drip, run_due_drips). */
-  KNOWN_BUG_9_8_AS_OF_WINDOW: true,
+  KNOWN_BUG_9_8_AS_OF_WINDOW: false, // fixed on main
   /** 9.8: grant_tokens refuses p_expires_at = 'infinity' (22023). */
-  KNOWN_BUG_9_8_GRANT_INFINITY: true,
+  KNOWN_BUG_9_8_GRANT_INFINITY: false, // fixed on main
   /** 9.8: record_purchase refuses over-long Stripe ids (22023, not 54000). */
-  KNOWN_BUG_9_8_PURCHASE_ID_LENGTH: true,
+  KNOWN_BUG_9_8_PURCHASE_ID_LENGTH: false, // fixed on main
   /** 9.8: a signed body that is not a usable event answers 400, not 500. */
-  KNOWN_BUG_9_8_WEBHOOK_400: true,
+  KNOWN_BUG_9_8_WEBHOOK_400: false, // fixed on main
   /** 9.10: caller keys with a reserved internal prefix (checkout:, invoice:, ...) are 22023. */
-  KNOWN_BUG_9_10_RESERVED_PREFIXES: true,
+  KNOWN_BUG_9_10_RESERVED_PREFIXES: false, // fixed on main
   /** 9.11: a replayed reservation reports the hold's real state (a lapsed hold is not "held"). */
-  KNOWN_BUG_9_11_REPLAY_STATUS: true,
+  KNOWN_BUG_9_11_REPLAY_STATUS: false, // fixed on main
 };
 
 export type KnownBug = keyof typeof defaults;

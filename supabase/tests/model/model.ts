@@ -27,7 +27,7 @@ export const RESERVED_PREFIXES = [
   "legacy:",
 ];
 /** How far p_as_of may be from now() once issue 9.8's bound is in (the suite stays well inside). */
-export const AS_OF_WINDOW: Us = 400 * DAY;
+export const AS_OF_WINDOW: Us = 366 * DAY;
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type Caller =
@@ -59,6 +59,7 @@ export interface Tx {
   amountCents: number | null;
   lotSeq: number | null;
   related: string | null; // purchase key of a clawback / reinstatement
+  packId?: string | null;
 }
 
 export interface Hold {
@@ -126,7 +127,11 @@ export interface State {
   features: Map<string, boolean>;
   packs: Map<string, { tokens: number; priceId: string; active: boolean }>;
   plans: Map<string, Plan>;
-  unattributed: number; // paid checkouts kept for an operator (decision on 9.2)
+  /** Paid checkouts that named no known user, kept for an operator (decision on 9.2), by session. */
+  unattributed: Map<
+    string,
+    { pi: string | null; session: Json; attributedTo: string | null; refunded: boolean }
+  >;
 }
 
 /** What a call should come to: a value (only the fields listed are compared) or a SQLSTATE. */
@@ -204,7 +209,7 @@ export function emptyState(plans: Plan[], packs: [string, number, string][], fea
     features: new Map(features.map((f) => [f, true])),
     packs: new Map(packs.map(([id, tokens, priceId]) => [id, { tokens, priceId, active: true }])),
     plans: new Map(plans.map((p) => [p.id, p])),
-    unattributed: 0,
+    unattributed: new Map(),
   };
 }
 
@@ -550,10 +555,11 @@ export type Call =
     metadata?: Json;
   }
   | { op: "release_hold"; caller: Caller; holdId: string | null }
-  | { op: "expire_holds"; caller: Caller; asOf: Us | null }
-  | { op: "run_drip"; caller: Caller; subId: string | null; asOf: Us | null }
-  | { op: "run_due_drips"; caller: Caller; asOf: Us | null; limit: number | null }
-  | { op: "expire_tokens"; caller: Caller; asOf: Us | null }
+  | { op: "expire_holds"; caller: Caller; asOf: Us | "infinity" | null }
+  | { op: "run_drip"; caller: Caller; subId: string | null; asOf: Us | "infinity" | null }
+  | { op: "run_due_drips"; caller: Caller; asOf: Us | "infinity" | null; limit: number | null }
+  | { op: "attribute_payment"; caller: Caller; session: string | null; userId: string | null }
+  | { op: "expire_tokens"; caller: Caller; asOf: Us | "infinity" | null }
   | { op: "verify_token_ledger"; caller: Caller }
   | { op: "handle_stripe_event"; caller: Caller; event: Json }
   | {
@@ -577,11 +583,15 @@ export interface Learned {
   reverse?: boolean;
 }
 
-const asOfChecks = (t: Us, asOf: Us | null, bounded: boolean) => {
+/** p_as_of: required, finite, and within 366 days of now() (issue 9.8). */
+const asOfChecks = (t: Us, asOf: Us | "infinity" | null) => {
   if (asOf === null) invalid("p_as_of is required");
-  if (bounded && !known("KNOWN_BUG_9_8_AS_OF_WINDOW") && Math.abs(asOf! - t) > AS_OF_WINDOW) {
+  if (
+    !known("KNOWN_BUG_9_8_AS_OF_WINDOW") && (asOf === "infinity" || Math.abs((asOf as Us) - t) > AS_OF_WINDOW)
+  ) {
     invalid("p_as_of too far");
   }
+  return asOf as Us;
 };
 const serviceOnly = (c: Caller) => {
   if (c.kind !== "service") refuse("42501", "service only");
@@ -708,7 +718,6 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
       checkKey(c.key);
       const ttl = c.ttl === undefined ? 600 : c.ttl;
       const replayFirst = !known("KNOWN_BUG_9_5_RESERVE_REPLAY_ORDER");
-      if (replayFirst && c.feature === null) invalid("p_feature is required");
       const catalog = () => {
         if (c.feature === null || !s.features.get(c.feature)) invalid("unknown feature");
       };
@@ -777,19 +786,19 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
       const others = held(s, hold.userId, t, hold.id);
       let overage = 0;
       if (active) {
-        // What the user still has for this hold: the balance less what the other active holds
-        // keep. Normally that is at least the hold; when tokens under it expired or were clawed
-        // back it is less, and the usage row shows the shortfall as overage (decision on 9.4).
-        const covered = known("KNOWN_BUG_9_4_HOLD_VS_EXPIRY")
-          ? Math.max(hold.tokensHeld, balance - others)
-          : Math.max(balance - others, 0);
-        overage = Math.max(used - covered, 0);
+        // Beyond the hold, the extra comes from the tokens no other active hold keeps; the rest
+        // is overage (debt). The lots may hold less than the hold when tokens expired or were
+        // clawed back under it: see the burn below.
+        overage = Math.max(used - Math.max(hold.tokensHeld, balance - others), 0);
       } else if (used > 0 && used > balance - others) {
         refuse("PT402", "the hold lapsed");
       }
       let usage: Hold["usage"] = null;
       if (used > 0) {
         const burned = burn(s, hold.userId, used - overage, t);
+        // Decision (9.4): a hold reserves from the balance; tokens that expired under it are
+        // gone, so whatever the lots did not pay is overage, and the usage row shows all debt.
+        if (!known("KNOWN_BUG_9_4_HOLD_VS_EXPIRY")) overage = used - burned;
         userOf(s, hold.userId)!.debt += used - burned;
         usage = { tokens: used, overage, balanceBefore: balance, balanceAfter: balance - used };
         userOf(s, hold.userId)!.counts.usage++;
@@ -813,6 +822,8 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
       const replayed = hold.status === "released";
       hold.status = "released";
       hold.tokensUsed = 0;
+      // lots that lapsed leave the balance first, as in every mutation
+      if (!known("KNOWN_BUG_9_4_HOLD_VS_EXPIRY")) settleUser(s, hold.userId, t);
       const raw = storedBalance(s, hold.userId) - held(s, hold.userId, t);
       return {
         status: "released",
@@ -824,10 +835,10 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
 
     case "expire_holds": {
       serviceOnly(c.caller);
-      asOfChecks(t, c.asOf, false);
+      const asOf = asOfChecks(t, c.asOf);
       let n = 0;
       for (const h of s.holds) {
-        if (h.status === "held" && h.expiresAt <= c.asOf!) {
+        if (h.status === "held" && h.expiresAt <= asOf) {
           h.status = "expired";
           n++;
         }
@@ -837,26 +848,26 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
 
     case "run_drip": {
       serviceOnly(c.caller);
-      asOfChecks(t, c.asOf, true);
+      const asOf = asOfChecks(t, c.asOf);
       const sub = s.subs.find((x) => x.id === c.subId);
       if (!sub) invalid("unknown subscription");
-      const r = dripSubscription(s, sub!, c.asOf!);
+      const r = dripSubscription(s, sub!, asOf);
       return { ...r, balance_after: storedBalance(s, sub!.userId) };
     }
 
     case "run_due_drips": {
       serviceOnly(c.caller);
-      asOfChecks(t, c.asOf, true);
+      const asOf = asOfChecks(t, c.asOf);
       if (c.limit === null || c.limit < 1 || c.limit > 100000) invalid("p_limit");
       const due = s.subs.filter((x) =>
-        x.nextDripAt !== null && x.nextDripAt <= c.asOf! && x.status !== "incomplete"
+        x.nextDripAt !== null && x.nextDripAt <= asOf && x.status !== "incomplete"
       )
         .sort((a, b) => a.nextDripAt! - b.nextDripAt! || (a.id < b.id ? -1 : 1)).slice(0, c.limit!);
       if (learned.reverse) due.reverse();
       let cycles = 0, dripped = 0, expired = 0, n = 0;
       for (const sub of due) {
         if (sub.userId === learned.skipUser) continue;
-        const r = dripSubscription(s, sub, c.asOf!);
+        const r = dripSubscription(s, sub, asOf);
         n++;
         cycles += r.cycles_issued;
         dripped += r.tokens_dripped;
@@ -867,21 +878,25 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
 
     case "expire_tokens": {
       serviceOnly(c.caller);
-      asOfChecks(t, c.asOf, false);
+      const asOf = asOfChecks(t, c.asOf);
       const users = [
         ...new Set(
-          s.lots.filter((l) => l.remaining > 0 && l.expiresAt !== null && l.expiresAt <= c.asOf!)
+          s.lots.filter((l) => l.remaining > 0 && l.expiresAt !== null && l.expiresAt <= asOf)
             .map((l) => l.userId),
         ),
       ].sort();
       let tokens = 0;
-      for (const u of users) tokens += settleUser(s, u, c.asOf!);
+      for (const u of users) tokens += settleUser(s, u, asOf);
       return { users: users.length, tokens_expired: tokens };
     }
 
     case "verify_token_ledger":
       serviceOnly(c.caller);
       return {};
+
+    case "attribute_payment":
+      serviceOnly(c.caller);
+      return attributePayment(s, t, c.session, c.userId);
 
     case "handle_stripe_event":
       serviceOnly(c.caller);
@@ -995,6 +1010,7 @@ function purchase(s: State, t: Us, p: {
     hash,
     userId: p.userId,
     type: "purchase",
+    packId: p.packId,
     amount: pack!.tokens,
     pi: p.pi,
     amountCents: p.amountCents,
@@ -1049,13 +1065,16 @@ const obj = (
 
 function stripeEvent(s: State, event: Json, t: Us, learned: Learned): Record<string, Json> {
   const e = obj(event);
-  const data = obj(e?.data);
-  const o = obj(data?.object);
+  const o = obj(obj(e?.data)?.object);
+  // A usable snapshot event (issue 9.8): anything else is 22023, answered 400 by the function.
+  const created = e?.created;
   if (
-    !e || !o || typeof e.id !== "string" || !/^evt_[A-Za-z0-9_]{1,250}$/.test(e.id) || !e.type ||
-    epoch(e.created) === null
+    !e || typeof e.id !== "string" || !/^evt_[A-Za-z0-9_]{1,244}$/.test(e.id) || e.object !== "event" ||
+    typeof e.type !== "string" || e.type.length < 1 || e.type.length > 255 || typeof created !== "number" ||
+    !Number.isInteger(created) || created < 0 || created > 253402300799 ||
+    !(e.livemode === undefined || e.livemode === null || typeof e.livemode === "boolean") || !o
   ) {
-    invalid("not a Stripe event");
+    invalid("not a usable Stripe event");
   }
   const id = e!.id as string;
   if (s.events.has(id)) return { status: "duplicate", result: s.events.get(id)! };
@@ -1083,25 +1102,13 @@ function stripeEvent(s: State, event: Json, t: Us, learned: Learned): Record<str
   return { status, result };
 }
 
-function stripeCheckout(s: State, _e: Obj, o: Obj, t: Us): Obj {
-  const ref = asUuid(o.client_reference_id);
-  const meta = asUuid(obj(o.metadata)?.user_id);
-  let user: string | null;
-  if (known("KNOWN_BUG_9_2_CHECKOUT_ATTRIBUTION")) {
-    user = ref ?? meta;
-    if (user && !s.users.has(user)) user = null;
-  } else {
-    user = [ref, meta].find((u) => u && s.users.has(u)) ?? null;
-  }
-  if (!user) {
-    const paid = o.mode === "payment" && ["paid", "no_payment_required"].includes(o.payment_status);
-    if (paid && !known("KNOWN_BUG_9_2_CHECKOUT_ATTRIBUTION")) {
-      s.unattributed++;
-      return { unattributed: true };
-    }
-    return { ignored: "the session names no known user" };
-  }
+function stripeCheckout(s: State, e: Obj, o: Obj, t: Us): Obj {
+  // The first of client_reference_id and metadata.user_id that names a known user (9.2).
+  let user =
+    [asUuid(o.client_reference_id), asUuid(obj(o.metadata)?.user_id)].find((u) => u && s.users.has(u)) ??
+      null;
   if (o.mode === "subscription") {
+    if (!user) return { ignored: "the session names no known user" };
     if (o.customer == null) return { ignored: "subscription session without a customer" };
     if (!s.customers.has(o.customer)) s.customers.set(o.customer, user);
     return { linked_customer: o.customer, user_id: user };
@@ -1110,10 +1117,39 @@ function stripeCheckout(s: State, _e: Obj, o: Obj, t: Us): Obj {
   if (!["paid", "no_payment_required"].includes(o.payment_status ?? "")) {
     return { ignored: "payment not completed yet" };
   }
-  let pack: string | null = obj(o.metadata)?.pack_id ?? null;
-  if (pack === null && obj(o.metadata)?.price_id != null) {
-    pack = [...s.packs].find(([, p]) => p.priceId === o.metadata.price_id)?.[0] ?? null;
+  const kept = s.unattributed.get(o.id);
+  if (kept?.attributedTo) user = kept.attributedTo;
+  if (!user) {
+    // Decision (9.2): a paid session that names no known user answers 200 `unattributed` and
+    // is kept for an operator, who attributes it later (attribute_payment).
+    if (!kept) {
+      s.unattributed.set(o.id, {
+        pi: o.payment_intent ?? null,
+        session: e,
+        attributedTo: null,
+        refunded: false,
+      });
+    }
+    return {
+      unattributed: "kept for an operator",
+      amount_cents: o.amount_total ?? 0,
+      pack_id: checkoutPack(s, o),
+    };
   }
+  const result = checkoutPurchase(s, t, o, user);
+  if (kept && !kept.attributedTo) kept.attributedTo = user;
+  return result;
+}
+
+function checkoutPack(s: State, o: Obj): string | null {
+  const meta = obj(o.metadata);
+  return meta?.pack_id ??
+    [...s.packs].find(([, p]) => meta?.price_id != null && p.priceId === meta.price_id)?.[0] ?? null;
+}
+
+/** A session is bought once, with the pack it bought first (replays before the catalog). */
+function checkoutPurchase(s: State, t: Us, o: Obj, user: string): Obj {
+  const pack = s.txs.get(`checkout:${o.id}`)?.packId ?? checkoutPack(s, o);
   if (pack === null) invalid("no token pack");
   return purchase(s, t, {
     userId: user,
@@ -1125,6 +1161,19 @@ function stripeCheckout(s: State, _e: Obj, o: Obj, t: Us): Obj {
     pi: o.payment_intent ?? null,
     customer: o.customer ?? null,
   });
+}
+
+/** attribute_payment: an operator grants a kept payment to a user, through the purchase path. */
+function attributePayment(s: State, t: Us, session: string | null, user: string | null): Obj {
+  if (session === null || user === null) invalid("session and user are required");
+  const kept = s.unattributed.get(session!);
+  if (!kept) invalid("no unattributed payment for that session");
+  if (kept!.attributedTo && kept!.attributedTo !== user) refuse("PT409", "attributed to another user");
+  if (!kept!.attributedTo && kept!.refunded) invalid("refunded or disputed before it was attributed");
+  if (!s.users.has(user!)) invalid("unknown user");
+  const result = checkoutPurchase(s, t, obj(obj(obj(kept!.session)?.data)?.object)!, user!);
+  kept!.attributedTo = user;
+  return result;
 }
 
 function stripeSubscription(s: State, e: Obj, o: Obj, t: Us, learned: Learned): Obj {
@@ -1222,6 +1271,16 @@ function stripeClawback(s: State, e: Obj, o: Obj, t: Us): Obj {
     [...s.txs.values()].filter((x) => x.type === "purchase" && x.pi !== null && x.pi === o.payment_intent)
       .sort((a, b) => (a.lotSeq ?? 0) - (b.lotSeq ?? 0))[0];
   if (!purchaseTx) {
+    const kept = [...s.unattributed.values()].find((u) => u.pi === o.payment_intent && !u.attributedTo);
+    if (kept) {
+      if (
+        type === "charge.refunded" ||
+        (type === "charge.dispute.created" && !String(o.status ?? "").startsWith("warning"))
+      ) {
+        kept.refunded = true;
+      }
+      return { ignored: "the unattributed payment: no tokens were granted, none are taken back" };
+    }
     if (obj(o.metadata) && "pack_id" in o.metadata) refuse("55000", "before its purchase");
     return { ignored: `no token purchase for payment_intent ${o.payment_intent}` };
   }

@@ -495,7 +495,14 @@ const clawArb = fc.record({
 const clawCall = (w: World, p: V<typeof clawArb>): Built | null => {
   const tx = pick(purchases(w), p.i);
   // a payment the ledger never sold (ignored), or one whose purchase has not arrived (55000)
-  const pi = p.unknownPi === 0 || !tx ? fresh(w, "pi_other") : tx.pi!;
+  const kept = [...w.s.unattributed.values()].filter((u) => u.pi !== null);
+  // a payment the ledger never sold (ignored), one whose purchase has not arrived (55000), or
+  // the payment of a checkout kept unattributed (ignored, and it can no longer be attributed)
+  const pi = p.unknownPi === 3 && kept.length
+    ? pick(kept, p.i)!.pi!
+    : p.unknownPi === 0 || !tx
+    ? fresh(w, "pi_other")
+    : tx.pi!;
   const paid = tx?.amountCents ?? 1000;
   const cents = Math.floor(paid * p.frac);
   const charge = `ch_${pi}`;
@@ -696,6 +703,21 @@ export function commandArbs(): fc.Arbitrary<Cmd>[] {
       }),
     ),
     w(1, cmd("unknown_event", fc.constant({}), (wd) => unknownEventCall(wd))),
+    w(
+      2,
+      cmd("attribute_payment", fc.record({ i: fc.nat(), u: fc.nat({ max: 3 }) }), (wd, p) => {
+        const session = pick([...wd.s.unattributed.keys()], p.i);
+        if (!session) return null;
+        return {
+          calls: [{
+            op: "attribute_payment",
+            caller: service,
+            session,
+            userId: p.u === 3 ? STRANGER : wd.users[p.u],
+          }],
+        };
+      }),
+    ),
     w(
       1,
       cmd("set_feature", fc.record({ active: fc.boolean() }), (_wd, p) => ({
