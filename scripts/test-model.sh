@@ -5,7 +5,8 @@
 #   npm run test:long -- --minutes N          model, hostile corpus and crash rounds for N minutes,
 #                                             a new seed each round; writes a short report
 #   npm run test:crash -- --repeat 10         the crash round ten times in a row
-# Its clusters take TEST_DB_PORT + 2 and + 3 and are removed afterwards.
+# Its clusters take MODEL_DB_PORT and CRASH_DB_PORT (default TEST_DB_PORT + 6 and + 7) and are
+# removed afterwards.
 source "$(dirname "$0")/lib.sh"
 bash "$ROOT/scripts/install.sh" || exit 1
 export TEST_DB_PORT DB_PORT

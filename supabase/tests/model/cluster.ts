@@ -1,7 +1,8 @@
 // Throw-away PostgreSQL clusters for the model suite and the crash test, made with the same
 // scripts as `npm test` (scripts/cluster.sh): initdb, the compatibility layer, the migrations
 // and the seed. They live next to the test cluster in .local-stack and take the ports
-// TEST_DB_PORT + 2 (model) and + 3 (crash), so one variable moves a whole run.
+// TEST_DB_PORT + 6 (model, MODEL_DB_PORT) and + 7 (crash, CRASH_DB_PORT), so one variable moves a
+// whole run.
 import postgres from "postgres";
 
 const root = new URL("../../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -14,6 +15,12 @@ export function testDbPort(): number {
     if (port) return Number(port);
   }
   return Number(Deno.env.get("TEST_DB_PORT") ?? 54330);
+}
+
+/** The port of a cluster of the suite: its own variable, or TEST_DB_PORT + offset. */
+export function suitePort(variable: string, offset: number): number {
+  const own = Deno.env.get(variable);
+  return own ? Number(own) : testDbPort() + offset;
 }
 
 /** True when the suite may start clusters of its own (a plain local Postgres, not SUPABASE_DB_URL). */

@@ -1,4 +1,4 @@
-// Crash recovery on a throw-away cluster (TEST_DB_PORT + 3), commits acknowledged only once
+// Crash recovery on a throw-away cluster (CRASH_DB_PORT, default TEST_DB_PORT + 7), commits acknowledged only once
 // their WAL is written (synchronous_commit = on), as on Supabase.
 //
 // 1. Clients stream usage, grants, hold pairs (reserve then settle), Stripe purchases through
@@ -13,7 +13,7 @@
 // 3. pg_terminate_backend at a random point of a settle (before, during, after the statement,
 //    before the commit): the hold is settled with its usage row, or untouched; settling again
 //    writes one usage row in all.
-import { makeCluster, testDbPort } from "./cluster.ts";
+import { makeCluster, suitePort } from "./cluster.ts";
 import type { Sql } from "./db.ts";
 import { rng } from "./hostile.ts";
 import { prepareCluster } from "./harness.ts";
@@ -84,7 +84,7 @@ export async function crashRound(opts: { seed: number; subscriptions?: number })
 
 async function crashRoundInner(opts: { seed: number; subscriptions?: number }): Promise<CrashReport> {
   const r = rng(opts.seed);
-  const cluster = await makeCluster("crash", testDbPort() + 3, { durableCommits: true });
+  const cluster = await makeCluster("crash", suitePort("CRASH_DB_PORT", 7), { durableCommits: true });
   const problems: string[] = [];
   const report: CrashReport = { acked: 0, unacked: 0, cycles: 0, batch: "", problems };
   let admin = cluster.connect(2);

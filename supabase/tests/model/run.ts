@@ -1,9 +1,9 @@
-// Runs the model suite: a throw-away cluster (TEST_DB_PORT + 2), the webhook served against it,
+// Runs the model suite: a throw-away cluster (MODEL_DB_PORT, default TEST_DB_PORT + 6), the webhook served against it,
 // and fast-check's model runner over the commands of steps.ts. Used by the Deno test (a bounded
 // budget), by `npm run test:model -- --seed S --path P` (replays one failure exactly) and by
 // `npm run test:long -- --minutes N`.
 import fc from "fast-check";
-import { makeCluster, testDbPort } from "./cluster.ts";
+import { makeCluster, suitePort } from "./cluster.ts";
 import { newWorld, prepareCluster, type Real, seedBalances, type World } from "./harness.ts";
 import { commandArbs } from "./steps.ts";
 import { serveFunction } from "../deno/_helpers.ts";
@@ -54,7 +54,7 @@ export interface Env {
 
 /** The cluster and the served webhook for a session of runs. */
 export async function openEnv(): Promise<Env> {
-  const cluster = await makeCluster("model", testDbPort() + 2);
+  const cluster = await makeCluster("model", suitePort("MODEL_DB_PORT", 6));
   const sql = cluster.connect(8);
   const check = cluster.connect(1);
   await prepareCluster(check);
