@@ -10,7 +10,7 @@ const root = new URL("../../../", import.meta.url).pathname.replace(/\/$/, "");
 /** The port of the test cluster `npm test` made, or TEST_DB_PORT, or the default. */
 export function testDbPort(): number {
   const url = Deno.env.get("TEST_DB_URL");
-  if (url && !Deno.env.get("SUPABASE_DB_URL")) {
+  if (url && canMakeClusters()) {
     const port = new URL(url).port;
     if (port) return Number(port);
   }
@@ -23,8 +23,21 @@ export function suitePort(variable: string, offset: number): number {
   return own ? Number(own) : testDbPort() + offset;
 }
 
+/**
+ * Whether the process was started with `name` set. Other Deno tests set SUPABASE_DB_URL for the
+ * function they serve, and Deno evaluates each test module just before its tests, so the
+ * environment as the shell passed it is read from /proc (the project runs on Linux only).
+ */
+function startedWith(name: string): boolean {
+  try {
+    return Deno.readTextFileSync("/proc/self/environ").split("\0").some((kv) => kv.startsWith(`${name}=`));
+  } catch {
+    return Deno.env.get(name) !== undefined;
+  }
+}
+
 /** True when the suite may start clusters of its own (a plain local Postgres, not SUPABASE_DB_URL). */
-export const canMakeClusters = () => !Deno.env.get("SUPABASE_DB_URL");
+export const canMakeClusters = () => !startedWith("SUPABASE_DB_URL");
 
 async function bash(script: string, env: Record<string, string> = {}): Promise<string> {
   const cmd = new Deno.Command("bash", {
