@@ -49,6 +49,7 @@ mkdir -p "$logdir"
 api_job=
 if [ -z "${TEST_API_URL:-}" ]; then
   TEST_API_URL="http://127.0.0.1:$TEST_API_PORT"
+  export TEST_API_GATEWAY=local # scripts/local/gateway.ts, not `supabase start`'s Kong
   api_stop test- # a leftover of an interrupted run
   (api_start test- "$TEST_DB_URL" "$TEST_API_PORT" "$TEST_REST_PORT" "$TEST_FUNCTIONS_PORT" \
     "$(rest_db_uri_for "$TEST_DB_PORT")") >"$logdir/api-start.log" 2>&1 &

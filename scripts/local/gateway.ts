@@ -26,32 +26,36 @@ import { verifyJwt } from "./jwt.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
-function arg(name: string): string | undefined {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 ? Deno.args[i + 1] : undefined;
-}
-function env(name: string): string {
-  const v = Deno.env.get(name);
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-}
-
-const port = Number(arg("port") ?? 54321);
-const functionsPort = Number(arg("functions-port") ?? port + 5);
-const restPort = Number(arg("rest-port") ?? port + 4);
-const dbUri = arg("db-uri");
-const jwtSecret = env("JWT_SECRET");
-const apiKeys = new Set([env("SUPABASE_ANON_KEY"), env("SUPABASE_SERVICE_ROLE_KEY")]);
-
-type Config = {
+export type Config = {
   api?: { schemas?: string[]; extra_search_path?: string[]; max_rows?: number };
   functions?: Record<string, { verify_jwt?: boolean }>;
 };
-const config = parse(Deno.readTextFileSync(`${root}supabase/config.toml`)) as Config;
 
-/** As Supabase does: every function checks the JWT unless config.toml turns it off. */
-export function verifiesJwt(name: string): boolean {
-  return config.functions?.[name]?.verify_jwt ?? true;
+export type GatewayOptions = {
+  /** The anon and service keys: the apikeys this gateway accepts. */
+  apiKeys: string[];
+  jwtSecret: string;
+  /** PostgREST's base URL; undefined: no PostgREST (a database of SUPABASE_DB_URL has its own API). */
+  restUrl?: string;
+  functionsUrl: string;
+  /** supabase/config.toml, parsed. */
+  config: Config;
+  /** Whether supabase/functions has this function (an unknown one is the functions server's 404). */
+  functionExists: (name: string) => boolean;
+};
+
+/** Whether a function of supabase/functions (with an index.ts, not shared code) exists. */
+export function functionInRepo(name: string): boolean {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) return false;
+  try {
+    return Deno.statSync(`${root}supabase/functions/${name}/index.ts`).isFile;
+  } catch {
+    return false;
+  }
+}
+
+export function readConfig(): Config {
+  return parse(Deno.readTextFileSync(`${root}supabase/config.toml`)) as Config;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -69,8 +73,11 @@ function postgrestBinary(): string {
   return path;
 }
 
-async function startPostgrest(uri: string, logFile: string) {
-  const api = config.api ?? {};
+async function startPostgrest(
+  opts: { uri: string; logFile: string; config: Config; jwtSecret: string; port: number; apiPort: number },
+) {
+  const { uri, logFile, jwtSecret } = opts;
+  const api = opts.config.api ?? {};
   const log = await Deno.open(logFile, { create: true, append: true });
   const child = new Deno.Command(postgrestBinary(), {
     env: {
@@ -81,8 +88,8 @@ async function startPostgrest(uri: string, logFile: string) {
       PGRST_DB_ANON_ROLE: "anon",
       PGRST_JWT_SECRET: jwtSecret,
       PGRST_SERVER_HOST: "127.0.0.1",
-      PGRST_SERVER_PORT: String(restPort),
-      PGRST_OPENAPI_SERVER_PROXY_URI: `http://127.0.0.1:${port}/rest/v1/`,
+      PGRST_SERVER_PORT: String(opts.port),
+      PGRST_OPENAPI_SERVER_PROXY_URI: `http://127.0.0.1:${opts.apiPort}/rest/v1/`,
     },
     clearEnv: true,
     stdin: "null",
@@ -90,7 +97,7 @@ async function startPostgrest(uri: string, logFile: string) {
     stderr: "piped",
   }).spawn();
   // Both streams into one log; the last lines also into ours when PostgREST stops.
-  let last = new Uint8Array();
+  let last: Uint8Array = new Uint8Array();
   const copy = async (stream: ReadableStream<Uint8Array>) => {
     for await (const chunk of stream) {
       last = chunk;
@@ -161,48 +168,6 @@ async function proxy(req: Request, target: string, headers: Headers): Promise<Re
   });
 }
 
-function rest(req: Request, url: URL): Promise<Response> | Response {
-  const key = req.headers.get("apikey") ?? url.searchParams.get("apikey");
-  if (!key) {
-    return json(401, {
-      message: "No API key found in request",
-      hint: "No `apikey` request header or url param was found.",
-    });
-  }
-  if (!apiKeys.has(key)) {
-    return json(401, {
-      message: "Invalid API key",
-      hint: "Double check your Supabase `anon` or `service_role` API key.",
-    });
-  }
-  if (!dbUri) {
-    return json(503, {
-      message: "No PostgREST in this stack",
-      hint: "SUPABASE_DB_URL names another database: call the API of that project (or stack) instead.",
-    });
-  }
-  url.searchParams.delete("apikey"); // PostgREST would take it for a column filter
-  const headers = forwardHeaders(req.headers);
-  headers.delete("apikey");
-  if (!headers.has("authorization")) headers.set("authorization", `Bearer ${key}`);
-  const path = url.pathname.slice("/rest/v1".length) || "/";
-  return proxy(req, `http://127.0.0.1:${restPort}${path}${url.search}`, headers);
-}
-
-async function functions(req: Request, url: URL): Promise<Response> {
-  const name = url.pathname.split("/")[3] ?? "";
-  if (verifiesJwt(name)) {
-    const token = req.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    if (!token) return json(401, { msg: "Error: Missing authorization header" });
-    if (!(await verifyJwt(token, jwtSecret))) return json(401, { msg: "Invalid JWT" });
-  }
-  return proxy(
-    req,
-    `http://127.0.0.1:${functionsPort}${url.pathname}${url.search}`,
-    forwardHeaders(req.headers),
-  );
-}
-
 function notFound(path: string): Response {
   const missing = path.match(/^\/(auth|storage|realtime|graphql)\/v1(\/|$)/)?.[1];
   return json(404, {
@@ -225,23 +190,95 @@ function preflight(req: Request): Response {
   });
 }
 
-async function handle(req: Request): Promise<Response> {
-  const url = new URL(req.url);
-  if (req.method === "OPTIONS" && req.headers.has("access-control-request-method")) return preflight(req);
-  let res: Response;
-  if (url.pathname === "/rest/v1" || url.pathname.startsWith("/rest/v1/")) res = await rest(req, url);
-  else if (url.pathname.startsWith("/functions/v1/")) res = await functions(req, url);
-  else res = notFound(url.pathname);
-  if (!res.headers.has("access-control-allow-origin")) res.headers.set("access-control-allow-origin", "*");
-  return res;
+/** The gateway's request handler. */
+export function createGateway(opts: GatewayOptions): (req: Request) => Promise<Response> {
+  const apiKeys = new Set(opts.apiKeys);
+
+  function rest(req: Request, url: URL): Promise<Response> | Response {
+    const key = req.headers.get("apikey") ?? url.searchParams.get("apikey");
+    if (!key) {
+      return json(401, {
+        message: "No API key found in request",
+        hint: "No `apikey` request header or url param was found.",
+      });
+    }
+    if (!apiKeys.has(key)) {
+      return json(401, {
+        message: "Invalid API key",
+        hint: "Double check your Supabase `anon` or `service_role` API key.",
+      });
+    }
+    if (!opts.restUrl) {
+      return json(503, {
+        message: "No PostgREST in this stack",
+        hint: "SUPABASE_DB_URL names another database: call the API of that project (or stack) instead.",
+      });
+    }
+    url.searchParams.delete("apikey"); // PostgREST would take it for a column filter
+    const headers = forwardHeaders(req.headers);
+    headers.delete("apikey");
+    if (!headers.has("authorization")) headers.set("authorization", `Bearer ${key}`);
+    const path = url.pathname.slice("/rest/v1".length) || "/";
+    return proxy(req, `${opts.restUrl}${path}${url.search}`, headers);
+  }
+
+  // As Supabase's edge runtime: an unknown function is a 404 (from the functions server), and
+  // a known one checks the caller's JWT unless config.toml says `verify_jwt = false`.
+  async function functions(req: Request, url: URL): Promise<Response> {
+    const name = url.pathname.split("/")[3] ?? "";
+    const verify = opts.config.functions?.[name]?.verify_jwt ?? true;
+    if (verify && req.method !== "OPTIONS" && opts.functionExists(name)) {
+      const token = req.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
+      if (!token) return json(401, { msg: "Error: Missing authorization header" });
+      if (!(await verifyJwt(token, opts.jwtSecret))) return json(401, { msg: "Invalid JWT" });
+    }
+    return proxy(req, `${opts.functionsUrl}${url.pathname}${url.search}`, forwardHeaders(req.headers));
+  }
+
+  return async (req: Request) => {
+    const url = new URL(req.url);
+    if (req.method === "OPTIONS" && req.headers.has("access-control-request-method")) return preflight(req);
+    let res: Response;
+    if (url.pathname === "/rest/v1" || url.pathname.startsWith("/rest/v1/")) res = await rest(req, url);
+    else if (url.pathname.startsWith("/functions/v1/")) res = await functions(req, url);
+    else res = notFound(url.pathname);
+    if (!res.headers.has("access-control-allow-origin")) res.headers.set("access-control-allow-origin", "*");
+    return res;
+  };
 }
 
 if (import.meta.main) {
-  if (dbUri) await startPostgrest(dbUri, arg("rest-log") ?? `${root}.local-stack/rest.log`);
+  const arg = (name: string) => {
+    const i = Deno.args.indexOf(`--${name}`);
+    return i >= 0 ? Deno.args[i + 1] : undefined;
+  };
+  const env = (name: string) => {
+    const value = Deno.env.get(name);
+    if (!value) throw new Error(`${name} is not set`);
+    return value;
+  };
+  const port = Number(arg("port") ?? 54321);
+  const functionsPort = Number(arg("functions-port") ?? port + 5);
+  const restPort = Number(arg("rest-port") ?? port + 4);
+  const dbUri = arg("db-uri");
+  const jwtSecret = env("JWT_SECRET");
+  const config = readConfig();
+  if (dbUri) {
+    const logFile = arg("rest-log") ?? `${root}.local-stack/rest.log`;
+    await startPostgrest({ uri: dbUri, logFile, config, jwtSecret, port: restPort, apiPort: port });
+  }
+  const handler = createGateway({
+    apiKeys: [env("SUPABASE_ANON_KEY"), env("SUPABASE_SERVICE_ROLE_KEY")],
+    jwtSecret,
+    restUrl: dbUri ? `http://127.0.0.1:${restPort}` : undefined,
+    functionsUrl: `http://127.0.0.1:${functionsPort}`,
+    config,
+    functionExists: functionInRepo,
+  });
   Deno.serve({
     hostname: "127.0.0.1",
     port,
     onListen: () =>
       console.log(`gateway: http://127.0.0.1:${port} (rest -> ${restPort}, functions -> ${functionsPort})`),
-  }, handle);
+  }, handler);
 }
