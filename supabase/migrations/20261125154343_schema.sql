@@ -66,6 +66,19 @@ create table if not exists public.subscription_plans (
 );
 
 ------------------------------------------------------------------------------------------
+-- The order of ledger entries
+------------------------------------------------------------------------------------------
+
+-- Every ledger row (token_transactions, token_usage, token_drips) takes the next entry_seq
+-- when it is written. Rows of one user are written only under that user's balance row lock,
+-- so a user's rows take their numbers in the order they were written, entries of one
+-- transaction included; a row written later always has a higher number. That is the order of
+-- the balance chain and of statements (get_token_statement), which created_at (the start of
+-- the writing transaction) cannot give. No CACHE: cached values would be handed out of order
+-- across sessions.
+create sequence if not exists private.ledger_entry_seq as bigint no cycle;
+
+------------------------------------------------------------------------------------------
 -- Balances and lots
 ------------------------------------------------------------------------------------------
 
@@ -134,13 +147,14 @@ alter table public.token_transactions
   -- A clawback or reinstatement points at the purchase it concerns.
   add column if not exists related_transaction_id uuid references public.token_transactions (id) on delete cascade,
   -- A fingerprint of each request, to tell a replay (same key, same request) from a reuse.
-  add column if not exists request_hash text;
+  add column if not exists request_hash text,
+  add column if not exists entry_seq bigint not null default nextval('private.ledger_entry_seq');
 
 alter table public.token_transactions drop constraint if exists token_transactions_type_check;
 alter table public.token_transactions add constraint token_transactions_type_check check (
   is_legacy or transaction_type in (
     'purchase', 'admin_grant', 'admin_deduction', 'subscription_grant', 'trial_grant',
-    'refund', 'dispute', 'dispute_reversal', 'expiration', 'opening_balance'
+    'refund', 'dispute', 'dispute_reversal', 'expiration', 'opening_balance', 'void'
   )
 );
 alter table public.token_transactions drop constraint if exists token_transactions_ledger_check;
@@ -159,6 +173,7 @@ create index if not exists token_transactions_checkout_session_idx on public.tok
 create index if not exists token_transactions_related_idx on public.token_transactions (related_transaction_id)
   where related_transaction_id is not null;
 create index if not exists token_transactions_user_id_created_at_idx on public.token_transactions (user_id, created_at);
+create index if not exists token_transactions_user_id_entry_seq_idx on public.token_transactions (user_id, entry_seq);
 
 ------------------------------------------------------------------------------------------
 -- token_holds: reservations for streaming usage (state, not ledger)
@@ -210,7 +225,8 @@ alter table public.token_usage
   -- The usage row a settle writes points at its hold and says how much was beyond what the
   -- hold and the free balance covered (that part became debt).
   add column if not exists hold_id uuid references public.token_holds (id) on delete set null,
-  add column if not exists overage_tokens bigint not null default 0 check (overage_tokens >= 0);
+  add column if not exists overage_tokens bigint not null default 0 check (overage_tokens >= 0),
+  add column if not exists entry_seq bigint not null default nextval('private.ledger_entry_seq');
 
 alter table public.token_usage drop constraint if exists token_usage_ledger_check;
 alter table public.token_usage add constraint token_usage_ledger_check check (
@@ -229,6 +245,7 @@ alter table public.token_usage add constraint token_usage_feature_fkey
 -- At most one usage row per hold.
 create unique index if not exists token_usage_hold_id_idx on public.token_usage (hold_id) where hold_id is not null;
 create index if not exists token_usage_user_id_created_at_idx on public.token_usage (user_id, created_at);
+create index if not exists token_usage_user_id_entry_seq_idx on public.token_usage (user_id, entry_seq);
 
 ------------------------------------------------------------------------------------------
 -- customer_subscriptions: the table token_drips.subscription_id points at, extended
@@ -301,7 +318,8 @@ begin
 end
 $$;
 alter table public.token_drips
-  add column if not exists plan_id text;
+  add column if not exists plan_id text,
+  add column if not exists entry_seq bigint not null default nextval('private.ledger_entry_seq');
 
 create unique index if not exists token_drips_subscription_cycle_key
   on public.token_drips (subscription_id, cycle_number) where not is_legacy;
@@ -317,6 +335,7 @@ alter table public.token_drips add constraint token_drips_ledger_check check (
   )
 );
 create index if not exists token_drips_user_id_created_at_idx on public.token_drips (user_id, created_at);
+create index if not exists token_drips_user_id_entry_seq_idx on public.token_drips (user_id, entry_seq);
 create index if not exists token_drips_subscription_id_idx on public.token_drips (subscription_id);
 
 ------------------------------------------------------------------------------------------

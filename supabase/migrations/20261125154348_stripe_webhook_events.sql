@@ -377,7 +377,7 @@ $$;
 revoke execute on function private.tokens_for_cents(bigint, bigint, bigint) from public, anon, authenticated, service_role;
 
 -- Bring a purchase's tokens in line with its refund/dispute state: the tokens that should be
--- gone are min(granted, refunded share + active dispute share); what was already clawed back
+-- gone are min(granted - voided, refunded share + active dispute share); what was already clawed back
 -- (net of reinstatements) is subtracted, and one transaction moves the difference.
 create or replace function private.reconcile_purchase(
   p_purchase public.token_transactions,
@@ -397,7 +397,10 @@ declare
   v_lot uuid;
 begin
   select * into strict v_state from private.purchase_clawback_state s where s.purchase_id = p_purchase.id;
-  v_should := least(p_purchase.token_amount,
+  -- Tokens an operator voided (void_grant) already left: a refund never takes them again.
+  v_should := least(p_purchase.token_amount + coalesce((select sum(t.token_amount) from public.token_transactions t
+                                                         where t.related_transaction_id = p_purchase.id
+                                                           and t.transaction_type = 'void'), 0),
     private.tokens_for_cents(p_purchase.token_amount, v_state.amount_refunded_cents, p_purchase.amount_cents)
     + case when v_state.dispute_active
            then private.tokens_for_cents(p_purchase.token_amount, v_state.dispute_cents, p_purchase.amount_cents) else 0 end);

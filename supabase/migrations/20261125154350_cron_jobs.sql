@@ -1,5 +1,5 @@
--- Every pg_cron job: drips and token expiry every 5 minutes, hold expiry every minute, and a
--- daily clean-up of cron's own history.
+-- Every pg_cron job: drips and token expiry every 5 minutes, hold expiry every minute, a daily
+-- reconciliation of the ledger, and a daily clean-up of cron's own history.
 -- cron.schedule() with a job name updates the job of that name, so this migration can run
 -- twice. Supabase enables pg_cron in pg_catalog (its objects live in schema cron).
 create extension if not exists pg_cron with schema pg_catalog;
@@ -21,3 +21,8 @@ select cron.schedule(
 
 -- Mark lapsed holds 'expired' (they stop counting at expires_at anyway; this closes them).
 select cron.schedule('token-holds', '* * * * *', 'select public.expire_holds(now())');
+
+-- Reconcile every user's ledger, balance, lots and holds once a day and record the run in
+-- ledger_reconciliation_runs (status 'ok', or the problems found). The function is defined by
+-- the reconciliation migration (a later file); a job's command is only resolved when it runs.
+select cron.schedule('ledger-reconciliation', '41 4 * * *', 'select public.run_ledger_reconciliation()');
