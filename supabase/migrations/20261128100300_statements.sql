@@ -429,7 +429,7 @@ begin
       'lots', coalesce(jsonb_agg(jsonb_build_object('lot_id', l.id, 'source', l.source, 'remaining', r.remaining,
                                                     'expires_at', l.expires_at)
                                  order by l.expires_at nulls last, l.created_at, l.id)
-                         filter (where l.expires_at is null or l.expires_at > p_at), '[]'::jsonb),
+                         filter (where l.id is not null and (l.expires_at is null or l.expires_at > p_at)), '[]'::jsonb),
       'lapsed', coalesce(sum(r.remaining) filter (where l.expires_at <= p_at), 0),
       'last_entry', case when v_last.id is not null then
         jsonb_build_object('entry_id', v_last.id, 'kind', v_last.kind, 'at', v_last.created_at) end)
