@@ -35,23 +35,33 @@ Deno.test("alerts: 30 usages racing across the threshold write exactly one alert
     // 30 x 100 tokens against 1500: 15 succeed; available goes 1500 -> 0 and crosses 1000 once.
     const first = await concurrently(
       sql,
-      Array.from({ length: 30 }, (_, i) => (tx: Sql) =>
-        tx`select public.record_usage('chat', 100, ${`alerts-race-a:${i}`}, ${user}::uuid) as r`),
+      Array.from(
+        { length: 30 },
+        (_, i) => (tx: Sql) =>
+          tx`select public.record_usage('chat', 100, ${`alerts-race-a:${i}`}, ${user}::uuid) as r`,
+      ),
     );
     assert.equal(first.filter((o) => o.ok).length, 15);
     assert.ok(first.every((o) => o.ok || o.code === "PT402"));
     let alerts = await alertsOf(sql, user);
     assert.equal(alerts.length, 1, JSON.stringify(alerts));
-    assert.deepEqual([alerts[0].available_before, alerts[0].available_after, alerts[0].entry_kind], [1000, 900, "usage"]);
+    assert.deepEqual([alerts[0].available_before, alerts[0].available_after, alerts[0].entry_kind], [
+      1000,
+      900,
+      "usage",
+    ]);
 
     // Back above the threshold, then race again with reservations and usage mixed.
     await grant(sql, user, 2000); // available 2000
     const second = await concurrently(
       sql,
-      Array.from({ length: 30 }, (_, i) => (tx: Sql) =>
-        i % 2 === 0
-          ? tx`select public.record_usage('chat', 100, ${`alerts-race-b:${i}`}, ${user}::uuid) as r`
-          : tx`select public.reserve_tokens('chat', 100, ${`alerts-race-b:${i}`}, ${user}::uuid) as r`),
+      Array.from(
+        { length: 30 },
+        (_, i) => (tx: Sql) =>
+          i % 2 === 0
+            ? tx`select public.record_usage('chat', 100, ${`alerts-race-b:${i}`}, ${user}::uuid) as r`
+            : tx`select public.reserve_tokens('chat', 100, ${`alerts-race-b:${i}`}, ${user}::uuid) as r`,
+      ),
     );
     assert.equal(second.filter((o) => o.ok).length, 20);
     alerts = await alertsOf(sql, user);
@@ -76,21 +86,31 @@ Deno.test("alerts: settles racing with usage alert once per crossing of the avai
     // balance by 100).
     const holds: string[] = [];
     for (let i = 0; i < 10; i++) {
-      const [row] = await sql`select public.reserve_tokens('chat', 150, ${`alerts-settle:${i}`}, ${user}::uuid) ->> 'hold_id' as id`;
+      const [row] =
+        await sql`select public.reserve_tokens('chat', 150, ${`alerts-settle:${i}`}, ${user}::uuid) ->> 'hold_id' as id`;
       holds.push(row.id);
     }
     assert.equal((await alertsOf(sql, user)).length, 0, "the reservations stayed at or above 500");
     type Result = { balance_before: number; usage_id: string };
     const outcomes = await concurrently<Result>(sql, [
-      ...holds.map((h) => async (tx: Sql) => (await tx`select public.settle_hold(${h}::uuid, 100) as r`)[0].r),
-      ...Array.from({ length: 10 }, (_, i) => async (tx: Sql) =>
-        (await tx`select public.record_usage('chat', 100, ${`alerts-settle-u:${i}`}, ${user}::uuid) as r`)[0].r),
+      ...holds.map((h) => async (tx: Sql) =>
+        (await tx`select public.settle_hold(${h}::uuid, 100) as r`)[0].r
+      ),
+      ...Array.from(
+        { length: 10 },
+        (_, i) => async (tx: Sql) =>
+          (await tx`select public.record_usage('chat', 100, ${`alerts-settle-u:${i}`}, ${user}::uuid) as r`)[
+            0
+          ].r,
+      ),
     ]);
     // Settles always succeed; a usage may find the available balance short for a moment (PT402).
     assert.ok(outcomes.every((o, i) => o.ok || (i >= 10 && o.code === "PT402")), JSON.stringify(outcomes));
 
     // Replay the serial order: by balance_before, highest first.
-    const calls = outcomes.flatMap((o, i) => o.ok ? [{ settle: i < 10, balanceBefore: o.value.balance_before, usageId: o.value.usage_id }] : [])
+    const calls = outcomes.flatMap((o, i) =>
+      o.ok ? [{ settle: i < 10, balanceBefore: o.value.balance_before, usageId: o.value.usage_id }] : []
+    )
       .sort((a, b) => b.balanceBefore - a.balanceBefore);
     let open = 10;
     let available = 2000 - 150 * open;
@@ -101,10 +121,15 @@ Deno.test("alerts: settles racing with usage alert once per crossing of the avai
       available = c.balanceBefore - 100 - 150 * open;
       if (before >= 500 && available < 500) crossings.push(c.usageId);
     }
-    const [row] = await sql`select (public.get_token_balance(${user}::uuid) ->> 'available')::int as available`;
+    const [row] =
+      await sql`select (public.get_token_balance(${user}::uuid) ->> 'available')::int as available`;
     assert.equal(available, row.available);
     const alerts = await alertsOf(sql, user);
-    assert.deepEqual(alerts.map((a) => a.entry_id).sort(), crossings.sort(), JSON.stringify({ alerts, calls }));
+    assert.deepEqual(
+      alerts.map((a) => a.entry_id).sort(),
+      crossings.sort(),
+      JSON.stringify({ alerts, calls }),
+    );
     assert.ok(crossings.length >= 1);
     assert.ok(alerts.every((a) => a.available_before >= 500 && a.available_after < 500));
   } finally {
