@@ -3,6 +3,7 @@
 -- `npm test` fails when this file and the migrations disagree.
 
 select cron.schedule('cron-history-cleanup', '17 3 * * *', 'delete from cron.job_run_details where end_time < now() - interval ''7 days''');
+select cron.schedule('ledger-reconciliation', '41 4 * * *', 'select public.run_ledger_reconciliation()');
 select cron.schedule('token-drips', '*/5 * * * *', 'select public.run_due_drips(now(), 5000)');
 select cron.schedule('token-expiry', '*/5 * * * *', 'select public.expire_tokens(now())');
 select cron.schedule('token-holds', '* * * * *', 'select public.expire_holds(now())');

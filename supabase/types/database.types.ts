@@ -74,6 +74,60 @@ export type Database = {
           },
         ]
       }
+      ledger_reconciliation_runs: {
+        Row: {
+          finished_at: string
+          id: string
+          problems: NonNullable<Json>
+          started_at: string
+          status: string
+          users_checked: number
+          users_with_problems: number
+        }
+        Insert: {
+          finished_at?: string
+          id?: string
+          problems?: NonNullable<Json>
+          started_at?: string
+          status: string
+          users_checked: number
+          users_with_problems: number
+        }
+        Update: {
+          finished_at?: string
+          id?: string
+          problems?: NonNullable<Json>
+          started_at?: string
+          status?: string
+          users_checked?: number
+          users_with_problems?: number
+        }
+        Relationships: []
+      }
+      ledger_settings: {
+        Row: {
+          id: boolean
+          low_balance_threshold: number
+          low_balance_threshold_max: number
+          low_balance_threshold_min: number
+          updated_at: string
+        }
+        Insert: {
+          id?: boolean
+          low_balance_threshold?: number
+          low_balance_threshold_max?: number
+          low_balance_threshold_min?: number
+          updated_at?: string
+        }
+        Update: {
+          id?: boolean
+          low_balance_threshold?: number
+          low_balance_threshold_max?: number
+          low_balance_threshold_min?: number
+          updated_at?: string
+        }
+        Relationships: []
+      }
       stripe_customers: {
         Row: {
           created_at: string
@@ -170,6 +224,75 @@ export type Database = {
         }
         Relationships: []
       }
+      token_alert_preferences: {
+        Row: {
+          low_balance_threshold: number
+          updated_at: string
+          user_id: string
+        }
+        Insert: {
+          low_balance_threshold: number
+          updated_at?: string
+          user_id: string
+        }
+        Update: {
+          low_balance_threshold?: number
+          updated_at?: string
+          user_id?: string
+        }
+        Relationships: []
+      }
+      token_alerts: {
+        Row: {
+          attempts: number
+          available_after: number
+          available_before: number
+          balance_after: number
+          claimed_until: string | null
+          created_at: string
+          delivered_at: string | null
+          entry_id: string
+          entry_kind: string
+          held: number
+          id: string
+          kind: string
+          threshold: number
+          user_id: string
+        }
+        Insert: {
+          attempts?: number
+          available_after: number
+          available_before: number
+          balance_after: number
+          claimed_until?: string | null
+          created_at?: string
+          delivered_at?: string | null
+          entry_id: string
+          entry_kind: string
+          held: number
+          id?: string
+          kind?: string
+          threshold: number
+          user_id: string
+        }
+        Update: {
+          attempts?: number
+          available_after?: number
+          available_before?: number
+          balance_after?: number
+          claimed_until?: string | null
+          created_at?: string
+          delivered_at?: string | null
+          entry_id?: string
+          entry_kind?: string
+          held?: number
+          id?: string
+          kind?: string
+          threshold?: number
+          user_id?: string
+        }
+        Relationships: []
+      }
       token_balances: {
         Row: {
           balance: number
@@ -201,6 +324,7 @@ export type Database = {
           cycle_number: number
           drip_amount: number
           drip_date: string | null
+          entry_seq: number
           expired_tokens: number | null
           id: string
           is_legacy: boolean
@@ -220,6 +344,7 @@ export type Database = {
           cycle_number: number
           drip_amount: number
           drip_date?: string | null
+          entry_seq?: number
           expired_tokens?: number | null
           id?: string
           is_legacy?: boolean
@@ -239,6 +364,7 @@ export type Database = {
           cycle_number?: number
           drip_amount?: number
           drip_date?: string | null
+          entry_seq?: number
           expired_tokens?: number | null
           id?: string
           is_legacy?: boolean
@@ -428,6 +554,7 @@ export type Database = {
           balance_before: number | null
           created_at: string
           currency: string | null
+          entry_seq: number
           expires_at: string | null
           id: string
           idempotency_key: string | null
@@ -453,6 +580,7 @@ export type Database = {
           balance_before?: number | null
           created_at?: string
           currency?: string | null
+          entry_seq?: number
           expires_at?: string | null
           id?: string
           idempotency_key?: string | null
@@ -478,6 +606,7 @@ export type Database = {
           balance_before?: number | null
           created_at?: string
           currency?: string | null
+          entry_seq?: number
           expires_at?: string | null
           id?: string
           idempotency_key?: string | null
@@ -511,6 +640,7 @@ export type Database = {
           balance_after: number | null
           balance_before: number | null
           created_at: string
+          entry_seq: number
           feature: string
           hold_id: string | null
           id: string
@@ -527,6 +657,7 @@ export type Database = {
           balance_after?: number | null
           balance_before?: number | null
           created_at?: string
+          entry_seq?: number
           feature: string
           hold_id?: string | null
           id?: string
@@ -543,6 +674,7 @@ export type Database = {
           balance_after?: number | null
           balance_before?: number | null
           created_at?: string
+          entry_seq?: number
           feature?: string
           hold_id?: string | null
           id?: string
@@ -568,6 +700,54 @@ export type Database = {
             columns: ["hold_id"]
             isOneToOne: false
             referencedRelation: "token_holds"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      token_usage_corrections: {
+        Row: {
+          actor_id: string | null
+          corrected_at: string
+          plan_hash: string
+          reason: string | null
+          transaction_id: string
+          transaction_type: string
+          usage_id: string
+          user_id: string
+        }
+        Insert: {
+          actor_id?: string | null
+          corrected_at?: string
+          plan_hash: string
+          reason?: string | null
+          transaction_id: string
+          transaction_type: string
+          usage_id: string
+          user_id: string
+        }
+        Update: {
+          actor_id?: string | null
+          corrected_at?: string
+          plan_hash?: string
+          reason?: string | null
+          transaction_id?: string
+          transaction_type?: string
+          usage_id?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "token_usage_corrections_transaction_id_fkey"
+            columns: ["transaction_id"]
+            isOneToOne: true
+            referencedRelation: "token_transactions"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "token_usage_corrections_usage_id_fkey"
+            columns: ["usage_id"]
+            isOneToOne: true
+            referencedRelation: "token_usage"
             referencedColumns: ["id"]
           },
         ]
@@ -660,9 +840,91 @@ export type Database = {
         Args: { p_stripe_checkout_session_id: string; p_user_id: string }
         Returns: Json
       }
+      claim_token_alerts: {
+        Args: { p_lease_seconds?: number; p_limit?: number }
+        Returns: {
+          attempts: number
+          available_after: number
+          available_before: number
+          balance_after: number
+          claimed_until: string | null
+          created_at: string
+          delivered_at: string | null
+          entry_id: string
+          entry_kind: string
+          held: number
+          id: string
+          kind: string
+          threshold: number
+          user_id: string
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "token_alerts"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
+      correct_misfiled_usage: {
+        Args: {
+          p_apply?: boolean
+          p_feature?: string
+          p_metadata?: Json
+          p_model?: string
+          p_plan_hash?: string
+          p_reason?: string
+          p_transaction_type: string
+          p_usage_ids?: string[]
+        }
+        Returns: Json
+      }
       expire_holds: { Args: { p_as_of?: string }; Returns: Json }
       expire_tokens: { Args: { p_as_of?: string }; Returns: Json }
+      find_ledger_users: {
+        Args: { p_limit?: number; p_query: string }
+        Returns: {
+          available: number
+          balance: number
+          created_at: string
+          debt: number
+          email: string
+          held: number
+          last_entry_at: string
+          subscriptions: Json
+          user_id: string
+        }[]
+      }
+      get_ledger_jobs: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          active: boolean
+          command: string
+          failures_24h: number
+          jobname: string
+          last_end: string
+          last_message: string
+          last_start: string
+          last_status: string
+          runs_24h: number
+          schedule: string
+        }[]
+      }
+      get_low_balance_threshold: { Args: { p_user_id?: string }; Returns: Json }
       get_token_balance: { Args: { p_user_id?: string }; Returns: Json }
+      get_token_balance_at: {
+        Args: { p_at: string; p_user_id?: string }
+        Returns: Json
+      }
+      get_token_statement: {
+        Args: {
+          p_cursor?: string
+          p_from?: string
+          p_limit?: number
+          p_to?: string
+          p_user_id?: string
+        }
+        Returns: Json
+      }
       grant_tokens: {
         Args: {
           p_amount: number
@@ -676,6 +938,25 @@ export type Database = {
         Returns: Json
       }
       handle_stripe_event: { Args: { p_event: Json }; Returns: Json }
+      mark_token_alerts_delivered: {
+        Args: { p_alert_ids: string[] }
+        Returns: Json
+      }
+      reconcile_token_ledger: {
+        Args: { p_deep?: boolean; p_user_id?: string }
+        Returns: {
+          available: number
+          balance: number
+          debt: number
+          held: number
+          lapsed_unswept: number
+          last_balance_after: number
+          ledger_balance: number
+          lots_remaining: number
+          problems: string[]
+          user_id: string
+        }[]
+      }
       record_purchase: {
         Args: {
           p_amount_cents: number
@@ -721,6 +1002,14 @@ export type Database = {
         Args: { p_as_of?: string; p_limit?: number }
         Returns: Json
       }
+      run_ledger_reconciliation: {
+        Args: Record<PropertyKey, never>
+        Returns: Json
+      }
+      set_low_balance_threshold: {
+        Args: { p_threshold: number; p_user_id?: string }
+        Returns: Json
+      }
       settle_hold: {
         Args: {
           p_hold_id: string
@@ -730,6 +1019,7 @@ export type Database = {
         }
         Returns: Json
       }
+      update_ledger_settings: { Args: { p_changes: Json }; Returns: Json }
       verify_token_ledger: {
         Args: { p_user_id?: string }
         Returns: {
@@ -739,6 +1029,14 @@ export type Database = {
           stored_balance: number
           user_id: string
         }[]
+      }
+      void_grant: {
+        Args: {
+          p_idempotency_key: string
+          p_reason: string
+          p_transaction_id: string
+        }
+        Returns: Json
       }
     }
     Enums: {

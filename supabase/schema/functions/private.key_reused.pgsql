@@ -15,9 +15,4 @@ begin
 end;
 $$;
 
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
-
 REVOKE ALL ON FUNCTION private.key_reused(p_key text) FROM PUBLIC;

@@ -31,6 +31,8 @@ begin
     end if;
   end if;
 
+  -- The row is inserted whole, so the column default would not apply: take the entry number here.
+  v_row.entry_seq := nextval('private.ledger_entry_seq');
   insert into public.token_transactions select v_row.*;
 
   if p_tx.token_amount > 0 then

@@ -14,7 +14,10 @@ declare
   v_lot uuid;
 begin
   select * into strict v_state from private.purchase_clawback_state s where s.purchase_id = p_purchase.id;
-  v_should := least(p_purchase.token_amount,
+  -- Tokens an operator voided (void_grant) already left: a refund never takes them again.
+  v_should := least(p_purchase.token_amount + coalesce((select sum(t.token_amount) from public.token_transactions t
+                                                         where t.related_transaction_id = p_purchase.id
+                                                           and t.transaction_type = 'void'), 0),
     private.tokens_for_cents(p_purchase.token_amount, v_state.amount_refunded_cents, p_purchase.amount_cents)
     + case when v_state.dispute_active
            then private.tokens_for_cents(p_purchase.token_amount, v_state.dispute_cents, p_purchase.amount_cents) else 0 end);

@@ -20,6 +20,7 @@ CREATE TABLE public.token_drips (
     created_at timestamp with time zone DEFAULT now(),
     is_legacy boolean DEFAULT false NOT NULL,
     plan_id text,
+    entry_seq bigint DEFAULT nextval('private.ledger_entry_seq'::regclass) NOT NULL,
     CONSTRAINT token_drips_ledger_check CHECK ((is_legacy OR ((cycle_number >= 1) AND (drip_amount >= 0) AND (rollover_from_previous >= 0) AND (rollover_cycles_count >= 0) AND (expired_tokens >= 0) AND (balance_after = ((balance_before + drip_amount) - expired_tokens)) AND (billing_period_start IS NOT NULL) AND (billing_period_end > billing_period_start))))
 );
 
@@ -32,7 +33,11 @@ CREATE INDEX token_drips_subscription_id_idx ON public.token_drips USING btree (
 
 CREATE INDEX token_drips_user_id_created_at_idx ON public.token_drips USING btree (user_id, created_at);
 
+CREATE INDEX token_drips_user_id_entry_seq_idx ON public.token_drips USING btree (user_id, entry_seq);
+
 CREATE TRIGGER token_drips_append_only BEFORE DELETE OR UPDATE ON public.token_drips FOR EACH ROW EXECUTE FUNCTION private.reject_ledger_change();
+
+CREATE TRIGGER token_drips_low_balance AFTER INSERT ON public.token_drips FOR EACH ROW WHEN (((NOT new.is_legacy) AND (new.balance_after < new.balance_before))) EXECUTE FUNCTION private.low_balance_after_change();
 
 ALTER TABLE ONLY public.token_drips
     ADD CONSTRAINT token_drips_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.customer_subscriptions(id) ON DELETE SET NULL;

@@ -35,6 +35,8 @@ CREATE INDEX token_holds_usage_id_idx ON public.token_holds USING btree (usage_i
 
 CREATE UNIQUE INDEX token_holds_user_idempotency_key_key ON public.token_holds USING btree (user_id, idempotency_key);
 
+CREATE TRIGGER token_holds_low_balance AFTER INSERT ON public.token_holds FOR EACH ROW EXECUTE FUNCTION private.low_balance_after_hold();
+
 ALTER TABLE ONLY public.token_holds
     ADD CONSTRAINT token_holds_feature_fkey FOREIGN KEY (feature) REFERENCES public.token_features(id);
 

@@ -26,8 +26,9 @@ CREATE TABLE public.token_transactions (
     stripe_customer_id text,
     related_transaction_id uuid,
     request_hash text,
+    entry_seq bigint DEFAULT nextval('private.ledger_entry_seq'::regclass) NOT NULL,
     CONSTRAINT token_transactions_ledger_check CHECK ((is_legacy OR ((token_amount IS NOT NULL) AND (balance_before IS NOT NULL) AND (balance_after IS NOT NULL) AND (balance_after = (balance_before + token_amount)) AND (idempotency_key IS NOT NULL) AND ((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))))),
-    CONSTRAINT token_transactions_type_check CHECK ((is_legacy OR (transaction_type = ANY (ARRAY['purchase'::text, 'admin_grant'::text, 'admin_deduction'::text, 'subscription_grant'::text, 'trial_grant'::text, 'refund'::text, 'dispute'::text, 'dispute_reversal'::text, 'expiration'::text, 'opening_balance'::text]))))
+    CONSTRAINT token_transactions_type_check CHECK ((is_legacy OR (transaction_type = ANY (ARRAY['purchase'::text, 'admin_grant'::text, 'admin_deduction'::text, 'subscription_grant'::text, 'trial_grant'::text, 'refund'::text, 'dispute'::text, 'dispute_reversal'::text, 'expiration'::text, 'opening_balance'::text, 'void'::text]))))
 );
 
 ALTER TABLE ONLY public.token_transactions
@@ -43,7 +44,11 @@ CREATE INDEX token_transactions_related_idx ON public.token_transactions USING b
 
 CREATE INDEX token_transactions_user_id_created_at_idx ON public.token_transactions USING btree (user_id, created_at);
 
+CREATE INDEX token_transactions_user_id_entry_seq_idx ON public.token_transactions USING btree (user_id, entry_seq);
+
 CREATE TRIGGER token_transactions_append_only BEFORE DELETE OR UPDATE ON public.token_transactions FOR EACH ROW EXECUTE FUNCTION private.reject_ledger_change();
+
+CREATE TRIGGER token_transactions_low_balance AFTER INSERT ON public.token_transactions FOR EACH ROW WHEN (((NOT new.is_legacy) AND (new.token_amount < 0))) EXECUTE FUNCTION private.low_balance_after_change();
 
 ALTER TABLE ONLY public.token_transactions
     ADD CONSTRAINT token_transactions_related_transaction_id_fkey FOREIGN KEY (related_transaction_id) REFERENCES public.token_transactions(id) ON DELETE CASCADE;

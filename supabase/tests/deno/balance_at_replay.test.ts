@@ -81,6 +81,7 @@ Deno.test("balance at a moment: every recorded moment of a varied history replay
         tx`select public.handle_stripe_event(${
           JSON.stringify({
             id: `evt_replay_${user.slice(0, 8)}`,
+          object: "event",
             type: "charge.refunded",
             created: 1768608000,
             data: {

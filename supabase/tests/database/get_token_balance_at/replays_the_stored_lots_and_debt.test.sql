@@ -21,7 +21,7 @@ select public.settle_hold((public.reserve_tokens('chat', 300, 'balance-at-r1', '
 select public.record_usage('chat', 600, 'balance-at-u1', '00000000-0000-4000-8b04-000000000001');
 select public.record_usage('chat', 50000, 'balance-at-u2', '00000000-0000-4000-8b04-000000000001');
 -- a full refund takes the purchase's remaining tokens, then others; the rest becomes debt
-select public.handle_stripe_event(jsonb_build_object('id', 'evt_balance_at_refund', 'type', 'charge.refunded',
+select public.handle_stripe_event(jsonb_build_object('id', 'evt_balance_at_refund', 'object', 'event', 'type', 'charge.refunded',
   'created', 1768608000, 'data', jsonb_build_object('object', jsonb_build_object('id', 'ch_balance_at', 'object', 'charge',
   'amount', 1000, 'amount_refunded', 1000, 'payment_intent', 'pi_balance_at_replay', 'metadata', '{}'::jsonb))));
 select public.grant_tokens('00000000-0000-4000-8b04-000000000001', 10000, 'admin_grant', 'balance-at-g3');

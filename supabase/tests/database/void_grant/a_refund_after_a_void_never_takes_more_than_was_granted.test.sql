@@ -12,7 +12,7 @@ select public.record_purchase('00000000-0000-4000-8b09-000000000001', 'pack_smal
   p_stripe_payment_intent_id => 'pi_void_refund_2');
 
 create function pg_temp.event(p_id text, p_type text, p_object jsonb) returns jsonb language sql as $$
-  select public.handle_stripe_event(jsonb_build_object('id', p_id, 'type', p_type, 'created', 1768608000,
+  select public.handle_stripe_event(jsonb_build_object('id', p_id, 'object', 'event', 'type', p_type, 'created', 1768608000,
     'data', jsonb_build_object('object', p_object))) $$;
 
 -- purchase 1: void 100,000 (all of it: nothing was spent from it), then a full refund
