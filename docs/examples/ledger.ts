@@ -3,10 +3,14 @@
 import { createClient } from "@supabase/supabase-js";
 import type { Database } from "../../supabase/types/database.types.ts";
 import {
+  type BalanceAt,
   LedgerErrorCode,
+  type LowBalanceThreshold,
   type RecordUsageResult,
+  type Statement,
   type TokenBalance,
   type TransactionResult,
+  type VoidResult,
 } from "../../supabase/types/ledger.ts";
 import { supabase } from "./client.ts";
 
@@ -64,4 +68,57 @@ export async function myRecentUsage() {
     .limit(20);
   if (error) throw error;
   return data;
+}
+
+// "Why is my balance X?": the user's own statement, newest first, page by page.
+export async function myStatement(cursor: string | null = null): Promise<Statement> {
+  const { data, error } = await supabase.rpc("get_token_statement", {
+    p_limit: 50,
+    p_cursor: cursor ?? undefined,
+  });
+  if (error) throw error;
+  return data as unknown as Statement;
+}
+
+// The user's balance as it was at a past moment (e.g. the start of the month).
+export async function myBalanceAt(at: Date): Promise<BalanceAt> {
+  const { data, error } = await supabase.rpc("get_token_balance_at", { p_at: at.toISOString() });
+  if (error) throw error;
+  return data as unknown as BalanceAt;
+}
+
+// The user chooses when to be warned (null: the default). Outside the limits: 22023.
+export async function setMyLowBalanceThreshold(tokens: number | null): Promise<LowBalanceThreshold> {
+  const { data, error } = await supabase.rpc("set_low_balance_threshold", { p_threshold: tokens as number });
+  if (error) throw error;
+  return data as unknown as LowBalanceThreshold;
+}
+
+// Low-balance alerts as they are written (Supabase Realtime; RLS lets each user see their own).
+export function onLowBalance(userId: string, notify: (availableAfter: number) => void) {
+  return supabase
+    .channel(`token-alerts:${userId}`)
+    .on("postgres_changes", {
+      event: "INSERT",
+      schema: "public",
+      table: "token_alerts",
+      filter: `user_id=eq.${userId}`,
+    }, (payload) => notify(Number((payload.new as { available_after: number }).available_after)))
+    .subscribe();
+}
+
+// An admin (or the service) voids one grant or purchase: what it still holds leaves, what was
+// spent stays spent. The key makes a retry safe.
+export async function voidGrant(
+  transactionId: string,
+  reason: string,
+  actionId: string,
+): Promise<VoidResult> {
+  const { data, error } = await supabase.rpc("void_grant", {
+    p_transaction_id: transactionId,
+    p_reason: reason,
+    p_idempotency_key: `void-grant:${actionId}`,
+  });
+  if (error) throw error;
+  return data as unknown as VoidResult;
 }

@@ -7,7 +7,8 @@
 -- trial grant, with a reason. Idempotent by key (global, as grant_tokens' keys): the same key
 -- and request again returns the first result with "replayed": true; the same key for
 -- another request is PT409. A grant is voided at most once: another key for a voided grant
--- is 22023. Lots that lapsed are swept first (their tokens left as an expiration, not a void).
+-- is 22023, as is a key with a reserved prefix (void:, ...). Lots that lapsed are swept
+-- first (their tokens left as an expiration, not a void).
 -- Result: transaction_result of the void (token_amount = -tokens_voided) plus
 --   voided_transaction_id, tokens_voided, tokens_spent (what the grant's lot no longer held:
 --   spent, expired, clawed back or used to repay debt; never taken back).
@@ -34,7 +35,7 @@ begin
   if p_reason is null or btrim(p_reason) = '' or length(p_reason) > 500 then
     perform private.invalid('p_reason is required (at most 500 characters): say why the grant is voided.');
   end if;
-  perform private.check_key(p_idempotency_key);
+  perform private.check_caller_key(p_idempotency_key);
   select * into v_grant from public.token_transactions t where t.id = p_transaction_id;
   if v_grant.id is null then
     perform private.invalid(format('Unknown transaction %s.', p_transaction_id));

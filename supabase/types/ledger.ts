@@ -24,7 +24,8 @@ export interface TransactionResult {
     | "dispute"
     | "dispute_reversal"
     | "expiration"
-    | "opening_balance";
+    | "opening_balance"
+    | "void";
   token_amount: number;
   balance_before: number;
   balance_after: number;
@@ -96,6 +97,69 @@ export interface StripeEventResult {
 }
 
 // attribute_payment returns a TransactionResult (the purchase, "replayed" when called again).
+
+/** void_grant's result: the void transaction, and what happened to the grant's tokens. */
+export interface VoidResult extends TransactionResult {
+  voided_transaction_id: string;
+  /** what the grant's lot still held and left the balance now (token_amount is its negative) */
+  tokens_voided: number;
+  /** what the lot no longer held (spent, expired, clawed back, repaid debt): never taken back */
+  tokens_spent: number;
+}
+
+/** One entry of get_token_statement: a ledger row that changed the user's tokens. */
+export interface StatementEntry {
+  entry_id: string;
+  kind: "transaction" | "usage" | "drip";
+  /** the transaction_type of a transaction; "usage" or "drip" for the others */
+  type: TransactionResult["transaction_type"] | "usage" | "drip" | string;
+  at: string;
+  /** the change: positive for credits, negative for spends (null for some legacy rows) */
+  tokens: number | null;
+  balance_before: number | null;
+  balance_after: number | null;
+  /** a row from before the upgrade, outside the ledger's arithmetic */
+  legacy: boolean;
+  /** what the entry was (only the fields it has): source, reason, pack_id, amount_cents,
+   * currency, Stripe ids, expires_at, related_transaction_id, actor_id, idempotency_key,
+   * corrects_usage_id, metadata (transactions); feature, model, hold_id, overage_tokens
+   * (usage); subscription_id, plan_id, cycle_number, drip_amount, rollover_from_previous,
+   * rollover_cycles_count, expired_tokens, billing_period_start/end (drips) */
+  details: Record<string, unknown>;
+}
+
+export interface Statement {
+  user_id: string;
+  /** newest first */
+  entries: StatementEntry[];
+  /** pass it as p_cursor for the next (older) page; null on the last page */
+  next_cursor: string | null;
+}
+
+export interface BalanceAt {
+  user_id: string;
+  at: string;
+  balance: number;
+  debt: number;
+  held: number;
+  available: number;
+  /** live lots at that moment, in burn order */
+  lots: (TokenLot & { lot_id: string })[];
+  /** tokens of lots lapsed by then but not yet swept: balance = sum(lots) + lapsed - debt */
+  lapsed: number;
+  /** the newest entry at or before the moment (null before the first) */
+  last_entry: { entry_id: string; kind: StatementEntry["kind"]; at: string } | null;
+}
+
+export interface LowBalanceThreshold {
+  user_id: string;
+  threshold: number;
+  /** true: the user set none and the default applies */
+  is_default: boolean;
+  default_threshold: number;
+  min: number;
+  max: number;
+}
 
 /** SQLSTATEs the ledger raises, as supabase-js reports them in `error.code`. */
 export const LedgerErrorCode = {

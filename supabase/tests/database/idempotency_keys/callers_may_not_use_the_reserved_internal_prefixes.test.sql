@@ -1,7 +1,7 @@
 -- Keys the ledger writes itself start with a reserved prefix (checkout:, invoice:, stripe:,
 -- expiration:, opening_balance:, signup:, hold:, void:, legacy:). A caller's key with one of
 -- them is 22023 in every RPC that takes a key (record_usage, reserve_tokens, grant_tokens,
--- record_purchase), whoever calls, and nothing is written; so a caller can never take a key
+-- record_purchase, void_grant), whoever calls, and nothing is written; so a caller can never take a key
 -- the webhook or the sweeps will need. Keys that only look alike are the caller's to use.
 begin;
 select plan(5);
@@ -10,6 +10,7 @@ select tests.create_user('ik-reserved-alice@example.test', '00000000-0000-4000-c
 select tests.create_user('ik-reserved-admin@example.test', '00000000-0000-4000-c909-000000000002');
 insert into public.token_packs (id, tokens) values ('c909-pack', 10);
 select public.grant_tokens('00000000-0000-4000-c909-000000000001', 1000, 'admin_grant', 'c909-grant');
+select set_config('test.c909_grant', (select id::text from public.token_transactions where idempotency_key = 'c909-grant'), true);
 
 create temporary table prefixes (prefix text) on commit drop;
 insert into prefixes values ('checkout:'), ('invoice:'), ('stripe:'), ('expiration:'), ('opening_balance:'),
@@ -23,7 +24,9 @@ insert into calls values
   ('reserve_tokens', 'service', 'select public.reserve_tokens(''chat'', 1, %L, ''00000000-0000-4000-c909-000000000001'')'),
   ('grant_tokens', 'service', 'select public.grant_tokens(''00000000-0000-4000-c909-000000000001'', 1, ''admin_grant'', %L)'),
   ('grant_tokens', 'admin', 'select public.grant_tokens(''00000000-0000-4000-c909-000000000001'', 1, ''admin_grant'', %L)'),
-  ('record_purchase', 'service', 'select public.record_purchase(''00000000-0000-4000-c909-000000000001'', ''c909-pack'', %L, 100, ''usd'')');
+  ('record_purchase', 'service', 'select public.record_purchase(''00000000-0000-4000-c909-000000000001'', ''c909-pack'', %L, 100, ''usd'')'),
+  ('void_grant', 'service', 'select public.void_grant(current_setting(''test.c909_grant'')::uuid, ''c909'', %L)'),
+  ('void_grant', 'admin', 'select public.void_grant(current_setting(''test.c909_grant'')::uuid, ''c909'', %L)');
 
 -- Every call with a key made from each prefix by p_key_expr, as the caller the call names;
 -- returns the calls whose SQLSTATE (null: no error) is not p_expected. tests.error_sqlstate
