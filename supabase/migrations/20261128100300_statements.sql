@@ -244,6 +244,36 @@ grant execute on function public.get_token_statement(uuid, timestamptz, timestam
 -- Replaying the ledger: lots and debt after any entry
 ------------------------------------------------------------------------------------------
 
+-- A user's ledger entries (legacy rows excluded) up to p_upto_seq, with what replaying them
+-- needs: the change, the transaction's type, the purchase or grant it concerns and the lot it
+-- names (an expiration's metadata.lot_id), a usage's overage, a drip's subscription, cycle
+-- start and expired tokens, and the balances around it. In no particular order: sort by seq.
+create or replace function private.ledger_entries(p_user_id uuid, p_upto_seq bigint)
+returns table (seq bigint, kind text, id uuid, created_at timestamptz, amount bigint, tx_type text, related uuid,
+               lot_id uuid, overage bigint, sub uuid, period_start timestamptz, expired bigint,
+               balance_before bigint, balance_after bigint)
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select t.entry_seq, 't', t.id, t.created_at, t.token_amount, t.transaction_type, t.related_transaction_id,
+         (t.metadata ->> 'lot_id')::uuid, null::bigint, null::uuid, null::timestamptz, null::bigint,
+         t.balance_before, t.balance_after
+    from public.token_transactions t
+   where t.user_id = p_user_id and not t.is_legacy and t.entry_seq <= p_upto_seq
+  union all
+  select u.entry_seq, 'u', u.id, u.created_at, -u.tokens, null, null, null, u.overage_tokens, null, null, null,
+         u.balance_before, u.balance_after
+    from public.token_usage u
+   where u.user_id = p_user_id and not u.is_legacy and u.entry_seq <= p_upto_seq
+  union all
+  select d.entry_seq, 'd', d.id, d.created_at, d.drip_amount, null, null, null, null, d.subscription_id,
+         d.billing_period_start, d.expired_tokens, d.balance_before, d.balance_after
+    from public.token_drips d
+   where d.user_id = p_user_id and not d.is_legacy and d.entry_seq <= p_upto_seq
+$$;
+revoke execute on function private.ledger_entries(uuid, bigint) from public, anon, authenticated, service_role;
+
 -- The lots and debt of a user after their ledger entries up to p_upto_seq (entry_seq), found by
 -- replaying those entries in order with the engine's own rules: a credit repays debt first and
 -- the rest is its lot; a debit burns the lot it names first (an expiration its lapsed lot, a
@@ -278,24 +308,7 @@ declare
   v_burned bigint;
   v_amount bigint;
 begin
-  for v_e in
-    select x.* from (
-      select t.entry_seq as seq, 't' as kind, t.id, t.created_at, t.token_amount as amount, t.transaction_type as tx_type,
-             t.related_transaction_id as related, (t.metadata ->> 'lot_id')::uuid as lot_id,
-             null::bigint as overage, null::uuid as sub, null::timestamptz as period_start, null::bigint as expired
-        from public.token_transactions t
-       where t.user_id = p_user_id and not t.is_legacy and t.entry_seq <= p_upto_seq
-      union all
-      select u.entry_seq, 'u', u.id, u.created_at, -u.tokens, null, null, null, u.overage_tokens, null, null, null
-        from public.token_usage u
-       where u.user_id = p_user_id and not u.is_legacy and u.entry_seq <= p_upto_seq
-      union all
-      select d.entry_seq, 'd', d.id, d.created_at, d.drip_amount, null, null, null, null, d.subscription_id,
-             d.billing_period_start, d.expired_tokens
-        from public.token_drips d
-       where d.user_id = p_user_id and not d.is_legacy and d.entry_seq <= p_upto_seq
-    ) x
-    order by x.seq
+  for v_e in select e.* from private.ledger_entries(p_user_id, p_upto_seq) e order by e.seq
   loop
     v_entries := v_entries + 1;
     v_lot := null;

@@ -12,15 +12,8 @@ declare
 begin
   if exists (
     select 1 from (
-      select x.balance_before, lag(x.balance_after) over (order by x.seq) as previous_after
-        from (select t.entry_seq as seq, t.balance_before, t.balance_after from public.token_transactions t
-               where t.user_id = p_user_id and not t.is_legacy
-              union all
-              select u.entry_seq, u.balance_before, u.balance_after from public.token_usage u
-               where u.user_id = p_user_id and not u.is_legacy
-              union all
-              select d.entry_seq, d.balance_before, d.balance_after from public.token_drips d
-               where d.user_id = p_user_id and not d.is_legacy) x
+      select e.balance_before, lag(e.balance_after) over (order by e.seq) as previous_after
+        from private.ledger_entries(p_user_id, 9223372036854775807) e
     ) chain
     where chain.previous_after is not null and chain.balance_before <> chain.previous_after
   ) then

@@ -24,24 +24,7 @@ declare
   v_burned bigint;
   v_amount bigint;
 begin
-  for v_e in
-    select x.* from (
-      select t.entry_seq as seq, 't' as kind, t.id, t.created_at, t.token_amount as amount, t.transaction_type as tx_type,
-             t.related_transaction_id as related, (t.metadata ->> 'lot_id')::uuid as lot_id,
-             null::bigint as overage, null::uuid as sub, null::timestamptz as period_start, null::bigint as expired
-        from public.token_transactions t
-       where t.user_id = p_user_id and not t.is_legacy and t.entry_seq <= p_upto_seq
-      union all
-      select u.entry_seq, 'u', u.id, u.created_at, -u.tokens, null, null, null, u.overage_tokens, null, null, null
-        from public.token_usage u
-       where u.user_id = p_user_id and not u.is_legacy and u.entry_seq <= p_upto_seq
-      union all
-      select d.entry_seq, 'd', d.id, d.created_at, d.drip_amount, null, null, null, null, d.subscription_id,
-             d.billing_period_start, d.expired_tokens
-        from public.token_drips d
-       where d.user_id = p_user_id and not d.is_legacy and d.entry_seq <= p_upto_seq
-    ) x
-    order by x.seq
+  for v_e in select e.* from private.ledger_entries(p_user_id, p_upto_seq) e order by e.seq
   loop
     v_entries := v_entries + 1;
     v_lot := null;

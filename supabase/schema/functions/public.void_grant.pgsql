@@ -23,7 +23,7 @@ begin
   if p_reason is null or btrim(p_reason) = '' or length(p_reason) > 500 then
     perform private.invalid('p_reason is required (at most 500 characters): say why the grant is voided.');
   end if;
-  perform private.check_key(p_idempotency_key);
+  perform private.check_caller_key(p_idempotency_key);
   select * into v_grant from public.token_transactions t where t.id = p_transaction_id;
   if v_grant.id is null then
     perform private.invalid(format('Unknown transaction %s.', p_transaction_id));

@@ -8,7 +8,7 @@ const script = new URL("../../../scripts/ledger.ts", import.meta.url).pathname;
 
 type Run = { code: number; stdout: string; stderr: string };
 
-async function ledger(args: string[], stdin = ""): Promise<Run> {
+async function ledger(args: string[], stdin = "", dbUrl = testDbUrl): Promise<Run> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -21,7 +21,7 @@ async function ledger(args: string[], stdin = ""): Promise<Run> {
       script,
       ...args,
       "--db-url",
-      testDbUrl,
+      dbUrl,
     ],
     stdin: "piped",
     stdout: "piped",
@@ -40,6 +40,18 @@ async function newUser(sql: Sql) {
   const email = `cli-${id.slice(0, 8)}@ledger-cli.test`;
   await sql`insert into auth.users (id, email) values (${id}::uuid, ${email})`;
   return { id, email };
+}
+
+/** A test with a fresh user and a connection to check the database with. */
+function cliTest(name: string, body: (sql: Sql, u: { id: string; email: string }) => Promise<void>) {
+  Deno.test(name, async () => {
+    const sql = connect(2);
+    try {
+      await body(sql, await newUser(sql));
+    } finally {
+      await sql.end();
+    }
+  });
 }
 
 async function balanceOf(sql: Sql, id: string) {
@@ -76,10 +88,9 @@ Deno.test("ledger CLI: --help, unknown commands and options", async () => {
   assert.match(badOption.stderr, /unknown option --colour/);
 });
 
-Deno.test("ledger CLI: grant, deduct, statement and balance answer why a balance is what it is", async () => {
-  const sql = connect(2);
-  try {
-    const u = await newUser(sql);
+cliTest(
+  "ledger CLI: grant, deduct, statement and balance answer why a balance is what it is",
+  async (sql, u) => {
     const g = await ledger(["grant", u.email, "5,000", "--reason", "support credit", "--yes"]);
     assert.equal(g.code, 0, g.stderr);
     assert.match(g.stdout, /^done: admin_grant \+5,000, balance 0 -> 5,000$/m);
@@ -126,235 +137,189 @@ Deno.test("ledger CLI: grant, deduct, statement and balance answer why a balance
     assert.match(b.stdout, /^admin_grant\s+3,500\s+-$/m);
     const past = await ledger(["balance", u.email, "--at", "2000-01-01T00:00:00Z", "--json"]);
     assert.equal(JSON.parse(past.stdout).balance, 0);
-  } finally {
-    await sql.end();
-  }
+  },
+);
+
+cliTest("ledger CLI: changes ask first; no means nothing is written", async (sql, u) => {
+  const no = await ledger(["grant", u.email, "100", "--reason", "maybe"], "n\n");
+  assert.equal(no.code, 1);
+  assert.match(no.stderr, /Grant \(admin_grant\) 100 tokens to .* reason "maybe"\? .*\[y\/N\]/);
+  assert.match(no.stderr, /ledger: cancelled: nothing was changed/);
+  const none = await ledger(["grant", u.email, "100", "--reason", "maybe"]); // no answer at all (EOF)
+  assert.equal(none.code, 1);
+  assert.equal(await balanceOf(sql, u.id), 0);
+  const yes = await ledger(["grant", u.email, "100", "--reason", "maybe"], "y\n");
+  assert.equal(yes.code, 0, yes.stderr);
+  assert.equal(await balanceOf(sql, u.id), 100);
+  const noReason = await ledger(["grant", u.email, "100", "--yes"]);
+  assert.equal(noReason.code, 2);
+  assert.equal(noReason.stderr.trim(), "ledger: --reason is required");
 });
 
-Deno.test("ledger CLI: changes ask first; no means nothing is written", async () => {
-  const sql = connect(2);
-  try {
-    const u = await newUser(sql);
-    const no = await ledger(["grant", u.email, "100", "--reason", "maybe"], "n\n");
-    assert.equal(no.code, 1);
-    assert.match(no.stderr, /Grant \(admin_grant\) 100 tokens to .* reason "maybe"\? .*\[y\/N\]/);
-    assert.match(no.stderr, /ledger: cancelled: nothing was changed/);
-    const none = await ledger(["grant", u.email, "100", "--reason", "maybe"]); // no answer at all (EOF)
-    assert.equal(none.code, 1);
-    assert.equal(await balanceOf(sql, u.id), 0);
-    const yes = await ledger(["grant", u.email, "100", "--reason", "maybe"], "y\n");
-    assert.equal(yes.code, 0, yes.stderr);
-    assert.equal(await balanceOf(sql, u.id), 100);
-    const noReason = await ledger(["grant", u.email, "100", "--yes"]);
-    assert.equal(noReason.code, 2);
-    assert.equal(noReason.stderr.trim(), "ledger: --reason is required");
-  } finally {
-    await sql.end();
-  }
+cliTest("ledger CLI: errors are one line with the SQLSTATE and its meaning", async (sql, u) => {
+  const short = await ledger(["deduct", u.email, "10", "--reason", "x", "--yes"]);
+  assert.equal(short.code, 1);
+  assert.equal(
+    short.stderr.trim(),
+    "ledger: PT402 insufficient tokens: Insufficient tokens. (balance: 0, required: 10)",
+  );
+  const reused = await ledger([
+    "grant",
+    u.email,
+    "10",
+    "--reason",
+    "x",
+    "--key",
+    `cli-test:${u.id}`,
+    "--yes",
+  ]);
+  assert.equal(reused.code, 0);
+  const conflict = await ledger([
+    "grant",
+    u.email,
+    "11",
+    "--reason",
+    "x",
+    "--key",
+    `cli-test:${u.id}`,
+    "--yes",
+  ]);
+  assert.equal(conflict.code, 1);
+  assert.match(conflict.stderr, /^ledger: PT409 idempotency key reused for a different request: .*\n$/);
+  const unknownUser = await ledger(["balance", "nobody-at-all@ledger-cli.test"]);
+  assert.equal(unknownUser.code, 2);
+  assert.equal(unknownUser.stderr.trim(), "ledger: no user matches nobody-at-all@ledger-cli.test");
+  const badVoid = await ledger(["void", crypto.randomUUID(), "--reason", "x", "--yes"]);
+  assert.match(badVoid.stderr, /^ledger: no transaction /);
+
+  // a database that is not there
+  const closed = await ledger(["cron"], "", "postgresql://postgres:postgres@127.0.0.1:9/postgres");
+  assert.equal(closed.code, 1);
+  assert.match(
+    closed.stderr,
+    /^ledger: cannot connect to 127\.0\.0\.1:9 .*npm start.*--db-url or SUPABASE_DB_URL/,
+  );
+  assert.equal(closed.stderr.trim().split("\n").length, 1);
 });
 
-Deno.test("ledger CLI: errors are one line with the SQLSTATE and its meaning", async () => {
-  const sql = connect(2);
-  try {
-    const u = await newUser(sql);
-    const short = await ledger(["deduct", u.email, "10", "--reason", "x", "--yes"]);
-    assert.equal(short.code, 1);
-    assert.equal(
-      short.stderr.trim(),
-      "ledger: PT402 insufficient tokens: Insufficient tokens. (balance: 0, required: 10)",
-    );
-    const reused = await ledger([
-      "grant",
-      u.email,
-      "10",
-      "--reason",
-      "x",
-      "--key",
-      `cli-test:${u.id}`,
-      "--yes",
-    ]);
-    assert.equal(reused.code, 0);
-    const conflict = await ledger([
-      "grant",
-      u.email,
-      "11",
-      "--reason",
-      "x",
-      "--key",
-      `cli-test:${u.id}`,
-      "--yes",
-    ]);
-    assert.equal(conflict.code, 1);
-    assert.match(conflict.stderr, /^ledger: PT409 idempotency key reused for a different request: .*\n$/);
-    const unknownUser = await ledger(["balance", "nobody-at-all@ledger-cli.test"]);
-    assert.equal(unknownUser.code, 2);
-    assert.equal(unknownUser.stderr.trim(), "ledger: no user matches nobody-at-all@ledger-cli.test");
-    const badVoid = await ledger(["void", crypto.randomUUID(), "--reason", "x", "--yes"]);
-    assert.match(badVoid.stderr, /^ledger: no transaction /);
-
-    // a database that is not there
-    const closed = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--allow-sys",
-        "--quiet",
-        script,
-        "cron",
-        "--db-url",
-        "postgresql://postgres:postgres@127.0.0.1:9/postgres",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    });
-    const r = await closed.output();
-    assert.equal(r.code, 1);
-    const err = new TextDecoder().decode(r.stderr);
-    assert.match(err, /^ledger: cannot connect to 127\.0\.0\.1:9 .*npm start.*--db-url or SUPABASE_DB_URL/);
-    assert.equal(err.trim().split("\n").length, 1);
-  } finally {
-    await sql.end();
-  }
+cliTest("ledger CLI: void takes back what a grant still holds, once", async (sql, u) => {
+  await ledger([
+    "grant",
+    u.email,
+    "1000",
+    "--reason",
+    "promo",
+    "--expires-at",
+    "2099-01-01T00:00:00Z",
+    "--yes",
+  ]);
+  await ledger(["grant", u.email, "50", "--reason", "keep", "--yes"]);
+  await sql`select public.record_usage('chat', 400, ${`cli-void:${u.id}`}, ${u.id}::uuid)`;
+  const [tx] = await sql`select id from public.token_transactions
+                          where user_id = ${u.id}::uuid and transaction_type = 'admin_grant' and expires_at is not null`;
+  const v = await ledger([
+    "void",
+    tx.id,
+    "--reason",
+    "promo abuse",
+    "--key",
+    `cli-void-key:${u.id}`,
+    "--yes",
+  ]);
+  assert.equal(v.code, 0, v.stderr);
+  assert.match(v.stdout, /^voided: 600 tokens taken back, 400 already spent stay spent$/m);
+  assert.equal(await balanceOf(sql, u.id), 50);
+  const replay = await ledger([
+    "void",
+    tx.id,
+    "--reason",
+    "promo abuse",
+    "--key",
+    `cli-void-key:${u.id}`,
+    "--yes",
+  ]);
+  assert.match(replay.stdout, /already done \(replayed\)/);
+  const twice = await ledger(["void", tx.id, "--reason", "promo abuse", "--yes"]);
+  assert.equal(twice.code, 1);
+  assert.match(twice.stderr, /^ledger: 22023 invalid argument: Transaction .* is already voided\./);
 });
 
-Deno.test("ledger CLI: void takes back what a grant still holds, once", async () => {
-  const sql = connect(2);
-  try {
-    const u = await newUser(sql);
-    await ledger([
-      "grant",
-      u.email,
-      "1000",
-      "--reason",
-      "promo",
-      "--expires-at",
-      "2099-01-01T00:00:00Z",
-      "--yes",
-    ]);
-    await ledger(["grant", u.email, "50", "--reason", "keep", "--yes"]);
-    await sql`select public.record_usage('chat', 400, ${`cli-void:${u.id}`}, ${u.id}::uuid)`;
-    const [tx] = await sql`select id from public.token_transactions
-                            where user_id = ${u.id}::uuid and transaction_type = 'admin_grant' and expires_at is not null`;
-    const v = await ledger([
-      "void",
-      tx.id,
-      "--reason",
-      "promo abuse",
-      "--key",
-      `cli-void-key:${u.id}`,
-      "--yes",
-    ]);
-    assert.equal(v.code, 0, v.stderr);
-    assert.match(v.stdout, /^voided: 600 tokens taken back, 400 already spent stay spent$/m);
-    assert.equal(await balanceOf(sql, u.id), 50);
-    const replay = await ledger([
-      "void",
-      tx.id,
-      "--reason",
-      "promo abuse",
-      "--key",
-      `cli-void-key:${u.id}`,
-      "--yes",
-    ]);
-    assert.match(replay.stdout, /already done \(replayed\)/);
-    const twice = await ledger(["void", tx.id, "--reason", "promo abuse", "--yes"]);
-    assert.equal(twice.code, 1);
-    assert.match(twice.stderr, /^ledger: 22023 invalid argument: Transaction .* is already voided\./);
-  } finally {
-    await sql.end();
+cliTest("ledger CLI: reconcile, holds, user, cron, drips and settings", async (sql, u) => {
+  await ledger(["grant", u.email, "900", "--reason", "r", "--yes"]);
+  const ok = await ledger(["reconcile", u.email]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^ok: no problem found$/m);
+  await sql`update public.token_balances set balance = balance + 1 where user_id = ${u.id}::uuid`;
+  const bad = await ledger(["reconcile", u.email]);
+  assert.equal(bad.code, 3);
+  assert.match(
+    bad.stdout,
+    /^PROBLEMS: balance_differs_from_ledger, balance_differs_from_lots, balance_differs_from_last_entry$/m,
+  );
+  await sql`update public.token_balances set balance = balance - 1 where user_id = ${u.id}::uuid`;
+  const recorded = await ledger(["reconcile", "--record", "--yes", "--json"]);
+  assert.equal(recorded.code, 0, recorded.stderr);
+  const run = JSON.parse(recorded.stdout);
+  const [row] =
+    await sql`select status from public.ledger_reconciliation_runs where id = ${run.run_id}::uuid`;
+  assert.equal(row.status, run.status);
+
+  const [hold] =
+    await sql`select public.reserve_tokens('chat', 300, ${`cli-hold:${u.id}`}, ${u.id}::uuid) ->> 'hold_id' as id`;
+  const holds = await ledger(["holds", u.email]);
+  assert.match(holds.stdout, new RegExp(`^${hold.id}\\s+${u.id}\\s+chat\\s+300 `, "m"));
+  const release = await ledger(["holds", "release", hold.id, "--yes"]);
+  assert.match(release.stdout, /^released: 300 tokens; available now 900$/m);
+  assert.match((await ledger(["holds", u.email])).stdout, /no active holds/);
+
+  const who = await ledger(["user", u.email.toUpperCase()]);
+  assert.match(who.stdout, new RegExp(`^${u.id}\\s+${u.email}\\s+900 `, "m"));
+
+  const cron = await ledger(["cron", "--json"]);
+  const jobs = JSON.parse(cron.stdout).map((j: { jobname: string }) => j.jobname);
+  for (const j of ["token-drips", "token-expiry", "token-holds", "ledger-reconciliation"]) {
+    assert.ok(jobs.includes(j), j);
   }
+
+  // a subscription with a cycle due: drips --run issues it, with progress on stderr
+  await sql`insert into public.customer_subscriptions (user_id, plan_id, status, drip_anchor)
+            values (${u.id}::uuid, 'default', 'active', now() - interval '1 minute')`;
+  const due = await ledger(["drips", u.email]);
+  assert.match(due.stdout, /^1 subscriptions due now, 1 scheduled/m);
+  const drip = await ledger(["drips", "--run", "--yes"]);
+  assert.equal(drip.code, 0, drip.stderr);
+  assert.match(drip.stderr, /drips: batch 1, [1-9]\d* subscriptions/);
+  assert.match(drip.stdout, /^issued [1-9]\d* cycles for [1-9]\d* subscriptions/m);
+  assert.equal(await balanceOf(sql, u.id), 900 + 375000);
+
+  const settings = JSON.parse((await ledger(["settings", "--json"])).stdout);
+  assert.equal(typeof settings.low_balance_threshold, "string"); // bigint as text
+  const bad2 = await ledger(["settings", "low_balance_threshold=-5", "--yes"]);
+  assert.equal(bad2.code, 1);
+  assert.match(bad2.stderr, /^ledger: 22023 invalid argument: Invalid settings/);
 });
 
-Deno.test("ledger CLI: reconcile, holds, user, cron, drips and settings", async () => {
-  const sql = connect(2);
-  try {
-    const u = await newUser(sql);
-    await ledger(["grant", u.email, "900", "--reason", "r", "--yes"]);
-    const ok = await ledger(["reconcile", u.email]);
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /^ok: no problem found$/m);
-    await sql`update public.token_balances set balance = balance + 1 where user_id = ${u.id}::uuid`;
-    const bad = await ledger(["reconcile", u.email]);
-    assert.equal(bad.code, 3);
-    assert.match(
-      bad.stdout,
-      /^PROBLEMS: balance_differs_from_ledger, balance_differs_from_lots, balance_differs_from_last_entry$/m,
-    );
-    await sql`update public.token_balances set balance = balance - 1 where user_id = ${u.id}::uuid`;
-    const recorded = await ledger(["reconcile", "--record", "--yes", "--json"]);
-    assert.equal(recorded.code, 0, recorded.stderr);
-    const run = JSON.parse(recorded.stdout);
-    const [row] =
-      await sql`select status from public.ledger_reconciliation_runs where id = ${run.run_id}::uuid`;
-    assert.equal(row.status, run.status);
-
-    const [hold] =
-      await sql`select public.reserve_tokens('chat', 300, ${`cli-hold:${u.id}`}, ${u.id}::uuid) ->> 'hold_id' as id`;
-    const holds = await ledger(["holds", u.email]);
-    assert.match(holds.stdout, new RegExp(`^${hold.id}\\s+${u.id}\\s+chat\\s+300 `, "m"));
-    const release = await ledger(["holds", "release", hold.id, "--yes"]);
-    assert.match(release.stdout, /^released: 300 tokens; available now 900$/m);
-    assert.match((await ledger(["holds", u.email])).stdout, /no active holds/);
-
-    const who = await ledger(["user", u.email.toUpperCase()]);
-    assert.match(who.stdout, new RegExp(`^${u.id}\\s+${u.email}\\s+900 `, "m"));
-
-    const cron = await ledger(["cron", "--json"]);
-    const jobs = JSON.parse(cron.stdout).map((j: { jobname: string }) => j.jobname);
-    for (const j of ["token-drips", "token-expiry", "token-holds", "ledger-reconciliation"]) {
-      assert.ok(jobs.includes(j), j);
-    }
-
-    // a subscription with a cycle due: drips --run issues it, with progress on stderr
-    await sql`insert into public.customer_subscriptions (user_id, plan_id, status, drip_anchor)
-              values (${u.id}::uuid, 'default', 'active', now() - interval '1 minute')`;
-    const due = await ledger(["drips", u.email]);
-    assert.match(due.stdout, /^1 subscriptions due now, 1 scheduled/m);
-    const drip = await ledger(["drips", "--run", "--yes"]);
-    assert.equal(drip.code, 0, drip.stderr);
-    assert.match(drip.stderr, /drips: batch 1, [1-9]\d* subscriptions/);
-    assert.match(drip.stdout, /^issued [1-9]\d* cycles for [1-9]\d* subscriptions/m);
-    assert.equal(await balanceOf(sql, u.id), 900 + 375000);
-
-    const settings = JSON.parse((await ledger(["settings", "--json"])).stdout);
-    assert.equal(typeof settings.low_balance_threshold, "string"); // bigint as text
-    const bad2 = await ledger(["settings", "low_balance_threshold=-5", "--yes"]);
-    assert.equal(bad2.code, 1);
-    assert.match(bad2.stderr, /^ledger: 22023 invalid argument: Invalid settings/);
-  } finally {
-    await sql.end();
-  }
-});
-
-Deno.test("ledger CLI: misfiled history, dry run then apply of exactly that plan", async () => {
-  const sql = connect(2);
-  try {
-    const u = await newUser(sql);
-    const marker = `cli-misfiled-${u.id}`;
-    await sql`insert into public.token_usage (user_id, feature, tokens, metadata, created_at, is_legacy)
-              values (${u.id}::uuid, 'chat', 4000, ${
-      JSON.stringify({ pack_id: "pack_small", marker })
-    }::text::jsonb, '2025-01-01', true)`;
-    const args = ["misfiled", "--type", "purchase", "--metadata", JSON.stringify({ marker })];
-    const dry = await ledger(args);
-    assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /^dry run: 1 legacy usage rows, 4,000 tokens, as purchase$/m);
-    const plan = /^plan ([0-9a-f]{32}) /m.exec(dry.stdout)![1];
-    assert.match(dry.stdout, new RegExp(`--apply --plan ${plan}$`, "m"));
-    assert.equal(
-      (await sql`select count(*)::int as n from public.token_usage_corrections where user_id = ${u.id}::uuid`)[
-        0
-      ].n,
-      0,
-    );
-    const applied = await ledger([...args, "--apply", "--plan", plan, "--yes"]);
-    assert.equal(applied.code, 0, applied.stderr);
-    assert.match(applied.stdout, /^corrected 1 rows now, 0 were already corrected$/m);
-    const st = await ledger(["statement", u.email]);
-    assert.match(st.stdout, /legacy purchase\s+\+4,000\s+-\s+pack_small, by misfiled_usage/);
-  } finally {
-    await sql.end();
-  }
+cliTest("ledger CLI: misfiled history, dry run then apply of exactly that plan", async (sql, u) => {
+  const marker = `cli-misfiled-${u.id}`;
+  await sql`insert into public.token_usage (user_id, feature, tokens, metadata, created_at, is_legacy)
+            values (${u.id}::uuid, 'chat', 4000, ${
+    JSON.stringify({ pack_id: "pack_small", marker })
+  }::text::jsonb, '2025-01-01', true)`;
+  const args = ["misfiled", "--type", "purchase", "--metadata", JSON.stringify({ marker })];
+  const dry = await ledger(args);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /^dry run: 1 legacy usage rows, 4,000 tokens, as purchase$/m);
+  const plan = /^plan ([0-9a-f]{32}) /m.exec(dry.stdout)![1];
+  assert.match(dry.stdout, new RegExp(`--apply --plan ${plan}$`, "m"));
+  assert.equal(
+    (await sql`select count(*)::int as n from public.token_usage_corrections where user_id = ${u.id}::uuid`)[
+      0
+    ].n,
+    0,
+  );
+  const applied = await ledger([...args, "--apply", "--plan", plan, "--yes"]);
+  assert.equal(applied.code, 0, applied.stderr);
+  assert.match(applied.stdout, /^corrected 1 rows now, 0 were already corrected$/m);
+  const st = await ledger(["statement", u.email]);
+  assert.match(st.stdout, /legacy purchase\s+\+4,000\s+-\s+pack_small, by misfiled_usage/);
 });
