@@ -87,16 +87,17 @@ as $$
   left join auth.users u on u.id = p_user_id
 $$;
 
--- tests.authenticate_as: a signed-in user (role authenticated). The user's row is read as the
--- session user first: the caller may be acting as a role that cannot read auth.users.
-create function tests.authenticate_as(p_user_id uuid)
+-- tests.authenticate_as: a signed-in user (role authenticated); p_app_metadata is merged into
+-- the token's app_metadata. The user's row is read as the session user first: the caller may be
+-- acting as a role that cannot read auth.users.
+create function tests.authenticate_as(p_user_id uuid, p_app_metadata jsonb default '{}')
 returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform tests.clear_authentication();
-  perform tests.authenticate_with_claims(tests.user_claims(p_user_id));
+  perform tests.authenticate_with_claims(tests.user_claims(p_user_id, p_app_metadata));
 end
 $$;
 
@@ -104,14 +105,9 @@ $$;
 -- service can write app_metadata, so this is what the ledger trusts).
 create function tests.authenticate_as_admin(p_user_id uuid)
 returns void
-language plpgsql
+language sql
 set search_path = pg_catalog, pg_temp
-as $$
-begin
-  perform tests.clear_authentication();
-  perform tests.authenticate_with_claims(tests.user_claims(p_user_id, '{"role": "admin"}'));
-end
-$$;
+as $$ select tests.authenticate_as(p_user_id, '{"role": "admin"}') $$;
 
 -- tests.authenticate_as_anon: a request with the anon key.
 create function tests.authenticate_as_anon()
@@ -254,7 +250,7 @@ as $$ select tests.error_part(p_sql, 'hint') $$;
 -- creating users and reading footprints happen as the session user.
 revoke all on all functions in schema tests from public;
 grant execute on function
-  tests.authenticate_with_claims(jsonb), tests.authenticate_as(uuid),
+  tests.authenticate_with_claims(jsonb), tests.authenticate_as(uuid, jsonb),
   tests.authenticate_as_admin(uuid), tests.authenticate_as_anon(), tests.authenticate_as_service_role(),
   tests.clear_authentication(), tests.error_part(text, text), tests.error_sqlstate(text),
   tests.error_detail(text), tests.error_hint(text)
@@ -264,7 +260,7 @@ commit;
 
 -- The file is a pgTAP test too (pg_prove runs it): the helpers exist and behave.
 select plan(12);
-select has_function('tests', 'authenticate_as', array['uuid'], 'tests.authenticate_as exists');
+select has_function('tests', 'authenticate_as', array['uuid', 'jsonb'], 'tests.authenticate_as exists');
 select has_function('tests', 'ledger_footprint', array['uuid'], 'tests.ledger_footprint exists');
 
 begin;
