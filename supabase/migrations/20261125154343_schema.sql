@@ -88,7 +88,17 @@ create table if not exists public.token_balances (
   balance bigint not null default 0,
   -- Tokens owed after a clawback (refund, dispute) or a settled overage; later credits repay it first.
   debt bigint not null default 0 check (debt >= 0),
-  updated_at timestamptz not null default now()
+  updated_at timestamptz not null default now(),
+  -- Cached on the row every spend locks anyway, so that the usual spend is one UPDATE of it
+  -- (record_usage and reserve_tokens, docs/benchmarks.md) instead of queries under the lock:
+  -- held: the tokens of the user's holds marked 'held' (lapsed ones too, until the token-holds
+  -- job closes them), kept exact by every change of a hold's status;
+  held bigint not null default 0 check (held >= 0),
+  -- next_due_at: nothing of the user falls due before it: no lot with tokens lapses, no
+  -- subscription drips, no held hold lapses. A lower bound: whatever adds something that falls
+  -- due lowers it, the full path of a spend sets it exactly, and -infinity (a new row) sends
+  -- the next spend through the full path. The fast path runs only while it is after now().
+  next_due_at timestamptz not null default '-infinity'
 );
 
 -- Every credit creates a lot; usage burns lots soonest-expiring first, permanent lots last,

@@ -16,9 +16,10 @@
 --   * Helpers on the hot path are plpgsql, not `language sql`: PostgreSQL never inlines a SQL
 --     function that has its own search_path and plans it again on every call, while plpgsql
 --     keeps its plans for the session (measured: docs/benchmarks.md). record_usage checks its
---     arguments inline and calls the raising helpers only on failure, locks and reads the
---     balance in one statement, settles the user only when something is due, and burns the
---     first lot with one UPDATE when it covers the amount.
+--     arguments inline and calls the raising helpers only on failure; its fast path (and
+--     reserve_tokens') is one conditional UPDATE of the balance row, which caches the held
+--     tokens and the next due time (refresh_due), and one INSERT; it burns the first lot with
+--     one UPDATE when it covers the amount.
 --   * Each function's privileges follow it: EXECUTE revoked from PUBLIC (which Postgres grants
 --     on every new function and which cannot be revoked per schema) and from the API roles
 --     (Supabase's default privileges grant them on public functions), then granted back to
@@ -367,10 +368,12 @@ begin
             p_tx.expires_at, v_row.id, v_row.created_at);
   end if;
 
+  -- A lot that will lapse is something that falls due: next_due_at never stays after it.
   update public.token_balances b
      set balance = v_row.balance_after,
          debt = b.debt - v_repay + v_short,
-         updated_at = now()
+         updated_at = now(),
+         next_due_at = least(b.next_due_at, case when p_tx.token_amount > v_repay then p_tx.expires_at end)
    where b.user_id = p_tx.user_id;
   return v_row;
 end;
@@ -408,6 +411,63 @@ begin
 end;
 $$;
 revoke execute on function private.available_tokens(uuid, timestamptz) from public, anon, authenticated, service_role;
+
+-- Set the balance row's cache exactly (held, next_due_at; see token_balances), so that the
+-- user's next spends take the fast path until something falls due. The full paths of
+-- record_usage, reserve_tokens and settle_hold call it after their writes. Caller holds the lock.
+create or replace function private.refresh_due(p_user_id uuid)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  update public.token_balances b
+     set held = coalesce((select sum(h.tokens_held) from public.token_holds h
+                          where h.user_id = p_user_id and h.status = 'held'), 0),
+         next_due_at = coalesce(least(
+           (select min(l.expires_at) from public.token_lots l where l.user_id = p_user_id and l.remaining > 0),
+           (select min(s.next_drip_at) from public.customer_subscriptions s where s.user_id = p_user_id),
+           (select min(h.expires_at) from public.token_holds h where h.user_id = p_user_id and h.status = 'held')),
+           'infinity')
+   where b.user_id = p_user_id;
+end;
+$$;
+revoke execute on function private.refresh_due(uuid) from public, anon, authenticated, service_role;
+
+-- Writes the ledger itself never makes (an operator correcting an expiry or a hold by hand, a
+-- test simulating time) set the balance row's cache again, so the fast path of a spend never
+-- counts a lapsed lot or hold, nor misses a hold. The WHEN clauses keep the ledger's own writes
+-- (burns, settles, releases, sweeps, drips) out of it; the subscription triggers (schedule
+-- changes) use it too.
+create or replace function private.refresh_due_trigger()
+returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform private.refresh_due(new.user_id);
+  if tg_op = 'UPDATE' and old.user_id is distinct from new.user_id then
+    perform private.refresh_due(old.user_id);
+  end if;
+  return null;
+end;
+$$;
+revoke execute on function private.refresh_due_trigger() from public, anon, authenticated, service_role;
+
+drop trigger if exists token_lots_refresh_due on public.token_lots;
+create trigger token_lots_refresh_due
+  after update of expires_at, remaining, user_id on public.token_lots
+  for each row when (new.remaining > 0 and new.expires_at is not null
+                     and (old.expires_at is null or new.expires_at < old.expires_at or old.remaining = 0
+                          or new.user_id is distinct from old.user_id))
+  execute function private.refresh_due_trigger();
+drop trigger if exists token_holds_refresh_due on public.token_holds;
+create trigger token_holds_refresh_due
+  after update of expires_at, status, tokens_held, user_id on public.token_holds
+  for each row when (new.status = 'held' and (new.expires_at < old.expires_at or old.status <> 'held'
+                                              or new.tokens_held <> old.tokens_held or new.user_id is distinct from old.user_id))
+  execute function private.refresh_due_trigger();
 
 -- The live view of a user's tokens at p_as_of (no writes), for get_token_balance: lapsed
 -- lots do not count even before a sweep has removed them; held and available as above.

@@ -72,6 +72,22 @@ create trigger customer_subscriptions_schedule
   before insert or update of user_id, plan_id, status, drip_anchor on public.customer_subscriptions
   for each row execute function private.subscription_schedule();
 
+-- A drip that falls due earlier than the balance row's next_due_at sets the row's cache again
+-- (private.refresh_due_trigger), whatever wrote the schedule (the trigger above, the webhook,
+-- an operator by hand), so the fast path of a spend never skips a due drip. The drip engine
+-- only moves schedules later: the WHEN clauses keep the trigger out of its batches.
+
+drop trigger if exists customer_subscriptions_due on public.customer_subscriptions;
+create trigger customer_subscriptions_due
+  after insert on public.customer_subscriptions
+  for each row when (new.next_drip_at is not null) execute function private.refresh_due_trigger();
+drop trigger if exists customer_subscriptions_due_earlier on public.customer_subscriptions;
+create trigger customer_subscriptions_due_earlier
+  after update on public.customer_subscriptions
+  for each row when (new.next_drip_at is not null and (old.next_drip_at is null or new.next_drip_at < old.next_drip_at
+                                                     or new.user_id is distinct from old.user_id))
+  execute function private.refresh_due_trigger();
+
 ------------------------------------------------------------------------------------------
 -- The drip engine (caller holds the user's balance row lock)
 ------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ declare
   v_available bigint;
   v_now timestamptz := now();
   v_id uuid := gen_random_uuid();
+  v_fast boolean := false;
 begin
   -- The service names the user; everyone else goes through the full check (42501 / 22023).
   if p_user_id is not null and current_setting('role', true) = 'service_role' then
@@ -56,39 +57,61 @@ begin
   end if;
   v_hash := md5(jsonb_build_array(p_feature, p_tokens, p_model, v_metadata)::text);
 
-  -- The user's lock first; lock_balance only when the row does not exist yet.
-  select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
-  if not found then
-    v_balance := (private.lock_balance(v_user)).balance;
-  end if;
-
-  select * into v_prior from public.token_usage u where u.user_id = v_user and u.idempotency_key = p_idempotency_key;
+  -- Fast path: one conditional UPDATE takes the user's lock and checks on the row it locks
+  -- what the full path checks with queries: the feature, that the balance less the held
+  -- tokens covers the amount, and that nothing falls due before now (token_balances'
+  -- held and next_due_at). Then the usage row; when the key was used before it is left out,
+  -- the debit is undone under the same lock and the full path replays the first result.
+  update public.token_balances b set balance = b.balance - p_tokens, updated_at = v_now
+   where b.user_id = v_user and b.next_due_at > v_now and b.balance - b.held >= p_tokens
+     and exists (select 1 from public.token_features f where f.id = p_feature and f.active)
+  returning b.balance + p_tokens into v_balance;
   if found then
-    if v_prior.request_hash is distinct from v_hash then
-      perform private.key_reused(p_idempotency_key);
+    insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
+                                    balance_before, balance_after)
+    values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
+            v_balance, v_balance - p_tokens)
+    on conflict (user_id, idempotency_key) do nothing;
+    v_fast := found;
+    if not v_fast then
+      update public.token_balances b set balance = v_balance where b.user_id = v_user;
     end if;
-    return jsonb_build_object('usage_id', v_prior.id, 'user_id', v_user, 'tokens', v_prior.tokens,
-      'balance_before', v_prior.balance_before, 'balance_after', v_prior.balance_after, 'replayed', true);
   end if;
 
-  -- Checked after the replay lookup: a retry of recorded usage returns its first result
-  -- even if the feature has been switched off since.
-  if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
-    perform private.invalid(format('Unknown feature %L.', p_feature));
-  end if;
+  if not v_fast then
+    -- Full path. The user's lock first; lock_balance only when the row does not exist yet.
+    select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
+    if not found then
+      v_balance := (private.lock_balance(v_user)).balance;
+    end if;
 
-  -- Bring the user up to now only when something is due: a lapsed lot or a drip.
-  if exists (select 1 from public.token_lots l
-             where l.user_id = v_user and l.remaining > 0 and l.expires_at <= v_now)
-     or exists (select 1 from public.customer_subscriptions s
-                where s.user_id = v_user and s.next_drip_at <= v_now) then
+    select * into v_prior from public.token_usage u where u.user_id = v_user and u.idempotency_key = p_idempotency_key;
+    if found then
+      if v_prior.request_hash is distinct from v_hash then
+        perform private.key_reused(p_idempotency_key);
+      end if;
+      return jsonb_build_object('usage_id', v_prior.id, 'user_id', v_user, 'tokens', v_prior.tokens,
+        'balance_before', v_prior.balance_before, 'balance_after', v_prior.balance_after, 'replayed', true);
+    end if;
+
+    -- Checked after the replay lookup: a retry of recorded usage returns its first result
+    -- even if the feature has been switched off since.
+    if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
+      perform private.invalid(format('Unknown feature %L.', p_feature));
+    end if;
+
+    -- Bring the user up to now: due drips, then lapsed lots (nothing when nothing is due).
     perform private.settle_user(v_user, v_now);
     select b.balance into v_balance from public.token_balances b where b.user_id = v_user;
-  end if;
-
-  v_available := private.available_tokens(v_user, v_now);
-  if v_available < p_tokens then
-    perform private.insufficient(v_available, p_tokens);
+    v_available := private.available_tokens(v_user, v_now);
+    if v_available < p_tokens then
+      perform private.insufficient(v_available, p_tokens);
+    end if;
+    update public.token_balances b set balance = v_balance - p_tokens, updated_at = v_now where b.user_id = v_user;
+    insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
+                                    balance_before, balance_after)
+    values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
+            v_balance, v_balance - p_tokens);
   end if;
 
   -- Burn: the first lot in burn order usually covers the amount; otherwise the general burn.
@@ -101,12 +124,10 @@ begin
   if not found then
     perform private.burn_lots(v_user, p_tokens, v_now);
   end if;
-  update public.token_balances b set balance = v_balance - p_tokens, updated_at = v_now where b.user_id = v_user;
-
-  insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
-                                  balance_before, balance_after)
-  values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
-          v_balance, v_balance - p_tokens);
+  if not v_fast then
+    -- The next spends take the fast path until something falls due again.
+    perform private.refresh_due(v_user);
+  end if;
 
   return jsonb_build_object('usage_id', v_id, 'user_id', v_user, 'tokens', p_tokens,
     'balance_before', v_balance, 'balance_after', v_balance - p_tokens, 'replayed', false);
@@ -360,11 +381,17 @@ grant execute on function public.get_token_balance(uuid) to authenticated, servi
 -- verify_token_ledger
 ------------------------------------------------------------------------------------------
 
--- Users whose stored balance is not what the ledger explains. Empty when healthy.
+-- Users whose stored balance is not what the ledger explains, or whose balance row caches
+-- what their holds and due times are not. Empty when healthy.
 --   ledger_balance: sum of the deltas of every non-legacy row in the three ledger tables
 --   lots_balance:   sum of lots' remaining minus debt
+--   stored_held / holds_held: token_balances.held / the tokens of the holds marked held
+--   stored_next_due_at / next_due: token_balances.next_due_at / the earliest time something of
+--     the user falls due (a lot with tokens lapses, a drip, a held hold lapses); the stored
+--     time may be earlier, never later
 create or replace function public.verify_token_ledger(p_user_id uuid default null)
-returns table (user_id uuid, stored_balance bigint, ledger_balance bigint, lots_balance bigint, debt bigint)
+returns table (user_id uuid, stored_balance bigint, ledger_balance bigint, lots_balance bigint, debt bigint,
+               stored_held bigint, holds_held bigint, stored_next_due_at timestamptz, next_due timestamptz)
 language plpgsql
 stable
 security definer
@@ -393,22 +420,47 @@ begin
      where p_user_id is null or l.user_id = p_user_id
      group by l.user_id
   ),
+  holds as (
+    select h.user_id, sum(h.tokens_held)::bigint as total, min(h.expires_at) as due from public.token_holds h
+     where h.status = 'held' and (p_user_id is null or h.user_id = p_user_id)
+     group by h.user_id
+  ),
+  due as (
+    select x.user_id, min(x.at) as at from (
+      select l.user_id, l.expires_at as at from public.token_lots l
+       where l.remaining > 0 and l.expires_at is not null and (p_user_id is null or l.user_id = p_user_id)
+      union all
+      select s.user_id, s.next_drip_at from public.customer_subscriptions s
+       where s.next_drip_at is not null and (p_user_id is null or s.user_id = p_user_id)
+      union all
+      select holds.user_id, holds.due from holds
+    ) x group by x.user_id
+  ),
   users as (
     select b.user_id from public.token_balances b where p_user_id is null or b.user_id = p_user_id
     union select ledger.user_id from ledger
     union select lots.user_id from lots
+    union select holds.user_id from holds
   )
   select us.user_id,
          coalesce(b.balance, 0),
          coalesce(lg.total, 0),
          coalesce(lt.total, 0) - coalesce(b.debt, 0),
-         coalesce(b.debt, 0)
+         coalesce(b.debt, 0),
+         coalesce(b.held, 0),
+         coalesce(hd.total, 0),
+         b.next_due_at,
+         du.at
   from users us
   left join public.token_balances b on b.user_id = us.user_id
   left join ledger lg on lg.user_id = us.user_id
   left join lots lt on lt.user_id = us.user_id
+  left join holds hd on hd.user_id = us.user_id
+  left join due du on du.user_id = us.user_id
   where coalesce(b.balance, 0) <> coalesce(lg.total, 0)
      or coalesce(b.balance, 0) <> coalesce(lt.total, 0) - coalesce(b.debt, 0)
+     or coalesce(b.held, 0) <> coalesce(hd.total, 0)
+     or b.next_due_at > du.at
   order by us.user_id;
 end;
 $$;

@@ -33,6 +33,7 @@ declare
   v_balance bigint;
   v_available bigint;
   v_now timestamptz := now();
+  v_expires timestamptz;
 begin
   -- The service names the user; everyone else goes through the full check (42501 / 22023).
   if p_user_id is not null and current_setting('role', true) = 'service_role' then
@@ -55,8 +56,29 @@ begin
     perform private.invalid('p_ttl_seconds must be between 1 and 86400.');
   end if;
   v_hash := md5(jsonb_build_array(p_feature, p_tokens, p_ttl_seconds)::text);
+  v_expires := v_now + make_interval(secs => p_ttl_seconds);
 
-  -- The user's lock first; lock_balance only when the row does not exist yet.
+  -- Fast path, as record_usage's: one conditional UPDATE of the balance row (the lock, the
+  -- feature, what the balance leaves after the held tokens, nothing due) counts the hold in
+  -- held and its expiry in next_due_at; then the hold. A key used before leaves the hold out:
+  -- the count is undone under the same lock and the full path replays the first result.
+  update public.token_balances b set held = b.held + p_tokens, next_due_at = least(b.next_due_at, v_expires)
+   where b.user_id = v_user and b.next_due_at > v_now and b.balance - b.held >= p_tokens
+     and exists (select 1 from public.token_features f where f.id = p_feature and f.active)
+  returning b.balance - b.held into v_available;
+  if found then
+    insert into public.token_holds (user_id, feature, tokens_held, idempotency_key, request_hash, expires_at, available_after)
+    values (v_user, p_feature, p_tokens, p_idempotency_key, v_hash, v_expires, v_available)
+    on conflict (user_id, idempotency_key) do nothing
+    returning * into v_hold;
+    if found then
+      return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_user, 'tokens_held', v_hold.tokens_held,
+        'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after, 'status', v_hold.status, 'replayed', false);
+    end if;
+    update public.token_balances b set held = b.held - p_tokens where b.user_id = v_user;
+  end if;
+
+  -- Full path. The user's lock first; lock_balance only when the row does not exist yet.
   select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
   if not found then
     v_balance := (private.lock_balance(v_user)).balance;
@@ -80,22 +102,18 @@ begin
     perform private.invalid(format('Unknown feature %L.', p_feature));
   end if;
 
-  -- Bring the user up to now only when something is due: a lapsed lot or a drip.
-  if exists (select 1 from public.token_lots l
-             where l.user_id = v_user and l.remaining > 0 and l.expires_at <= v_now)
-     or exists (select 1 from public.customer_subscriptions s
-                where s.user_id = v_user and s.next_drip_at <= v_now) then
-    perform private.settle_user(v_user, v_now);
-    select b.balance into v_balance from public.token_balances b where b.user_id = v_user;
-  end if;
+  -- Bring the user up to now: due drips, then lapsed lots (nothing when nothing is due).
+  perform private.settle_user(v_user, v_now);
+  select b.balance into v_balance from public.token_balances b where b.user_id = v_user;
   v_available := v_balance - private.held_tokens(v_user, v_now);
   if v_available < p_tokens then
     perform private.insufficient(v_available, p_tokens);
   end if;
   insert into public.token_holds (user_id, feature, tokens_held, idempotency_key, request_hash, expires_at, available_after)
-  values (v_user, p_feature, p_tokens, p_idempotency_key, v_hash, v_now + make_interval(secs => p_ttl_seconds),
-          v_available - p_tokens)
+  values (v_user, p_feature, p_tokens, p_idempotency_key, v_hash, v_expires, v_available - p_tokens)
   returning * into v_hold;
+  -- held and next_due_at now count this hold; the next calls take the fast path.
+  perform private.refresh_due(v_user);
   return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_user, 'tokens_held', v_hold.tokens_held,
     'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after, 'status', v_hold.status, 'replayed', false);
 end;
@@ -170,7 +188,8 @@ declare
   v_active boolean;
   v_free bigint;
   v_balance bigint;
-  v_burned bigint;
+  v_due timestamptz;
+  v_burned bigint := 0;
   v_overage bigint := 0;
   v_usage_id uuid;
 begin
@@ -186,9 +205,9 @@ begin
   if current_setting('role', true) is distinct from 'service_role' then
     perform private.target_user(v_user, false); -- 42501 unless the hold's owner or the service
   end if;
-  select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
+  select b.balance, b.next_due_at into v_balance, v_due from public.token_balances b where b.user_id = v_user for update;
   if not found then
-    v_balance := (private.lock_balance(v_user)).balance;
+    select b.balance, b.next_due_at into v_balance, v_due from private.lock_balance(v_user) b;
   end if;
   select * into strict v_hold from public.token_holds h where h.id = p_hold_id for update;
 
@@ -208,11 +227,8 @@ begin
     perform private.invalid('p_model must be at most 200 characters.');
   end if;
 
-  -- Bring the user up to now only when something is due: a lapsed lot or a drip.
-  if exists (select 1 from public.token_lots l
-             where l.user_id = v_hold.user_id and l.remaining > 0 and l.expires_at <= v_now)
-     or exists (select 1 from public.customer_subscriptions s
-                where s.user_id = v_hold.user_id and s.next_drip_at <= v_now) then
+  -- Bring the user up to now only when something may be due (the balance row's next_due_at).
+  if v_due <= v_now then
     perform private.settle_user(v_hold.user_id, v_now);
     select b.balance into v_balance from public.token_balances b where b.user_id = v_hold.user_id;
   end if;
@@ -256,9 +272,6 @@ begin
       end if;
     end if;
     v_overage := p_tokens_used - v_burned;
-    update public.token_balances b
-       set balance = v_balance - p_tokens_used, debt = b.debt + (p_tokens_used - v_burned), updated_at = v_now
-     where b.user_id = v_hold.user_id;
     v_usage_id := gen_random_uuid();
     -- The key holds the new usage id, which nobody can know in advance: a key derived from the
     -- hold id alone could be taken first by a record_usage call of the user and block the settle.
@@ -268,11 +281,19 @@ begin
             'hold:' || v_hold.id || ':' || v_usage_id, md5(jsonb_build_array(v_hold.id, p_tokens_used)::text),
             v_balance, v_balance - p_tokens_used, v_hold.id, v_overage);
   end if;
-
+  -- The debit, what the lots did not pay as debt, and the hold no longer held.
+  update public.token_balances b
+     set balance = v_balance - p_tokens_used, debt = b.debt + (p_tokens_used - v_burned),
+         held = b.held - case when v_hold.status = 'held' then v_hold.tokens_held else 0 end,
+         updated_at = case when p_tokens_used > 0 then v_now else b.updated_at end
+   where b.user_id = v_hold.user_id;
   update public.token_holds h
      set status = 'settled', usage_id = v_usage_id, tokens_used = p_tokens_used,
          tokens_released = greatest(h.tokens_held - p_tokens_used, 0), closed_at = v_now
    where h.id = v_hold.id;
+  if v_due <= v_now then
+    perform private.refresh_due(v_hold.user_id); -- the next calls take the fast path
+  end if;
   return jsonb_build_object(
     'hold_id', v_hold.id, 'usage_id', v_usage_id, 'user_id', v_hold.user_id, 'tokens', p_tokens_used,
     'balance_before', v_balance, 'balance_after', v_balance - p_tokens_used,
@@ -296,6 +317,9 @@ begin
     perform private.invalid('This hold was settled; a settled hold cannot be released.');
   end if;
   if not v_replayed then
+    if v_hold.status = 'held' then
+      update public.token_balances b set held = b.held - v_hold.tokens_held where b.user_id = v_hold.user_id;
+    end if;
     update public.token_holds h
        set status = 'released', tokens_released = h.tokens_held, tokens_used = 0, closed_at = now()
      where h.id = v_hold.id
@@ -327,9 +351,23 @@ begin
     perform private.deny('Only the service expires holds.');
   end if;
   perform private.check_as_of(p_as_of);
-  update public.token_holds h set status = 'expired', tokens_released = h.tokens_held, closed_at = p_as_of
-   where h.status = 'held' and h.expires_at <= p_as_of;
-  get diagnostics v_count = row_count;
+  -- The users' locks first, as every change of a hold takes them (then held goes down with it).
+  perform 1 from public.token_balances b
+   where b.user_id in (select h.user_id from public.token_holds h where h.status = 'held' and h.expires_at <= p_as_of)
+   order by b.user_id
+     for update;
+  with closed as (
+    update public.token_holds h set status = 'expired', tokens_released = h.tokens_held, closed_at = p_as_of
+     where h.status = 'held' and h.expires_at <= p_as_of
+    returning h.user_id, h.tokens_held
+  ),
+  per_user as (
+    select c.user_id, sum(c.tokens_held)::bigint as tokens from closed c group by c.user_id
+  ),
+  unheld as (
+    update public.token_balances b set held = b.held - p.tokens from per_user p where b.user_id = p.user_id
+  )
+  select count(*) into v_count from closed;
   return jsonb_build_object('holds_expired', v_count);
 end;
 $$;

@@ -297,18 +297,24 @@ export type Database = {
         Row: {
           balance: number
           debt: number
+          held: number
+          next_due_at: string
           updated_at: string
           user_id: string
         }
         Insert: {
           balance?: number
           debt?: number
+          held?: number
+          next_due_at?: string
           updated_at?: string
           user_id: string
         }
         Update: {
           balance?: number
           debt?: number
+          held?: number
+          next_due_at?: string
           updated_at?: string
           user_id?: string
         }
@@ -1024,9 +1030,13 @@ export type Database = {
         Args: { p_user_id?: string }
         Returns: {
           debt: number
+          holds_held: number
           ledger_balance: number
           lots_balance: number
+          next_due: string
           stored_balance: number
+          stored_held: number
+          stored_next_due_at: string
           user_id: string
         }[]
       }

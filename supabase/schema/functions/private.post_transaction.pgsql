@@ -41,10 +41,12 @@ begin
             p_tx.expires_at, v_row.id, v_row.created_at);
   end if;
 
+  -- A lot that will lapse is something that falls due: next_due_at never stays after it.
   update public.token_balances b
      set balance = v_row.balance_after,
          debt = b.debt - v_repay + v_short,
-         updated_at = now()
+         updated_at = now(),
+         next_due_at = least(b.next_due_at, case when p_tx.token_amount > v_repay then p_tx.expires_at end)
    where b.user_id = p_tx.user_id;
   return v_row;
 end;

@@ -13,9 +13,23 @@ begin
     perform private.deny('Only the service expires holds.');
   end if;
   perform private.check_as_of(p_as_of);
-  update public.token_holds h set status = 'expired', tokens_released = h.tokens_held, closed_at = p_as_of
-   where h.status = 'held' and h.expires_at <= p_as_of;
-  get diagnostics v_count = row_count;
+  -- The users' locks first, as every change of a hold takes them (then held goes down with it).
+  perform 1 from public.token_balances b
+   where b.user_id in (select h.user_id from public.token_holds h where h.status = 'held' and h.expires_at <= p_as_of)
+   order by b.user_id
+     for update;
+  with closed as (
+    update public.token_holds h set status = 'expired', tokens_released = h.tokens_held, closed_at = p_as_of
+     where h.status = 'held' and h.expires_at <= p_as_of
+    returning h.user_id, h.tokens_held
+  ),
+  per_user as (
+    select c.user_id, sum(c.tokens_held)::bigint as tokens from closed c group by c.user_id
+  ),
+  unheld as (
+    update public.token_balances b set held = b.held - p.tokens from per_user p where b.user_id = p.user_id
+  )
+  select count(*) into v_count from closed;
   return jsonb_build_object('holds_expired', v_count);
 end;
 $$;

@@ -15,6 +15,7 @@ declare
   v_available bigint;
   v_now timestamptz := now();
   v_id uuid := gen_random_uuid();
+  v_fast boolean := false;
 begin
   -- The service names the user; everyone else goes through the full check (42501 / 22023).
   if p_user_id is not null and current_setting('role', true) = 'service_role' then
@@ -44,39 +45,61 @@ begin
   end if;
   v_hash := md5(jsonb_build_array(p_feature, p_tokens, p_model, v_metadata)::text);
 
-  -- The user's lock first; lock_balance only when the row does not exist yet.
-  select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
-  if not found then
-    v_balance := (private.lock_balance(v_user)).balance;
-  end if;
-
-  select * into v_prior from public.token_usage u where u.user_id = v_user and u.idempotency_key = p_idempotency_key;
+  -- Fast path: one conditional UPDATE takes the user's lock and checks on the row it locks
+  -- what the full path checks with queries: the feature, that the balance less the held
+  -- tokens covers the amount, and that nothing falls due before now (token_balances'
+  -- held and next_due_at). Then the usage row; when the key was used before it is left out,
+  -- the debit is undone under the same lock and the full path replays the first result.
+  update public.token_balances b set balance = b.balance - p_tokens, updated_at = v_now
+   where b.user_id = v_user and b.next_due_at > v_now and b.balance - b.held >= p_tokens
+     and exists (select 1 from public.token_features f where f.id = p_feature and f.active)
+  returning b.balance + p_tokens into v_balance;
   if found then
-    if v_prior.request_hash is distinct from v_hash then
-      perform private.key_reused(p_idempotency_key);
+    insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
+                                    balance_before, balance_after)
+    values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
+            v_balance, v_balance - p_tokens)
+    on conflict (user_id, idempotency_key) do nothing;
+    v_fast := found;
+    if not v_fast then
+      update public.token_balances b set balance = v_balance where b.user_id = v_user;
     end if;
-    return jsonb_build_object('usage_id', v_prior.id, 'user_id', v_user, 'tokens', v_prior.tokens,
-      'balance_before', v_prior.balance_before, 'balance_after', v_prior.balance_after, 'replayed', true);
   end if;
 
-  -- Checked after the replay lookup: a retry of recorded usage returns its first result
-  -- even if the feature has been switched off since.
-  if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
-    perform private.invalid(format('Unknown feature %L.', p_feature));
-  end if;
+  if not v_fast then
+    -- Full path. The user's lock first; lock_balance only when the row does not exist yet.
+    select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
+    if not found then
+      v_balance := (private.lock_balance(v_user)).balance;
+    end if;
 
-  -- Bring the user up to now only when something is due: a lapsed lot or a drip.
-  if exists (select 1 from public.token_lots l
-             where l.user_id = v_user and l.remaining > 0 and l.expires_at <= v_now)
-     or exists (select 1 from public.customer_subscriptions s
-                where s.user_id = v_user and s.next_drip_at <= v_now) then
+    select * into v_prior from public.token_usage u where u.user_id = v_user and u.idempotency_key = p_idempotency_key;
+    if found then
+      if v_prior.request_hash is distinct from v_hash then
+        perform private.key_reused(p_idempotency_key);
+      end if;
+      return jsonb_build_object('usage_id', v_prior.id, 'user_id', v_user, 'tokens', v_prior.tokens,
+        'balance_before', v_prior.balance_before, 'balance_after', v_prior.balance_after, 'replayed', true);
+    end if;
+
+    -- Checked after the replay lookup: a retry of recorded usage returns its first result
+    -- even if the feature has been switched off since.
+    if not exists (select 1 from public.token_features f where f.id = p_feature and f.active) then
+      perform private.invalid(format('Unknown feature %L.', p_feature));
+    end if;
+
+    -- Bring the user up to now: due drips, then lapsed lots (nothing when nothing is due).
     perform private.settle_user(v_user, v_now);
     select b.balance into v_balance from public.token_balances b where b.user_id = v_user;
-  end if;
-
-  v_available := private.available_tokens(v_user, v_now);
-  if v_available < p_tokens then
-    perform private.insufficient(v_available, p_tokens);
+    v_available := private.available_tokens(v_user, v_now);
+    if v_available < p_tokens then
+      perform private.insufficient(v_available, p_tokens);
+    end if;
+    update public.token_balances b set balance = v_balance - p_tokens, updated_at = v_now where b.user_id = v_user;
+    insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
+                                    balance_before, balance_after)
+    values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
+            v_balance, v_balance - p_tokens);
   end if;
 
   -- Burn: the first lot in burn order usually covers the amount; otherwise the general burn.
@@ -89,12 +112,10 @@ begin
   if not found then
     perform private.burn_lots(v_user, p_tokens, v_now);
   end if;
-  update public.token_balances b set balance = v_balance - p_tokens, updated_at = v_now where b.user_id = v_user;
-
-  insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
-                                  balance_before, balance_after)
-  values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
-          v_balance, v_balance - p_tokens);
+  if not v_fast then
+    -- The next spends take the fast path until something falls due again.
+    perform private.refresh_due(v_user);
+  end if;
 
   return jsonb_build_object('usage_id', v_id, 'user_id', v_user, 'tokens', p_tokens,
     'balance_before', v_balance, 'balance_after', v_balance - p_tokens, 'replayed', false);

@@ -14,6 +14,9 @@ begin
     perform private.invalid('This hold was settled; a settled hold cannot be released.');
   end if;
   if not v_replayed then
+    if v_hold.status = 'held' then
+      update public.token_balances b set held = b.held - v_hold.tokens_held where b.user_id = v_hold.user_id;
+    end if;
     update public.token_holds h
        set status = 'released', tokens_released = h.tokens_held, tokens_used = 0, closed_at = now()
      where h.id = v_hold.id

@@ -13,6 +13,7 @@ declare
   v_balance bigint;
   v_available bigint;
   v_now timestamptz := now();
+  v_expires timestamptz;
 begin
   -- The service names the user; everyone else goes through the full check (42501 / 22023).
   if p_user_id is not null and current_setting('role', true) = 'service_role' then
@@ -35,8 +36,29 @@ begin
     perform private.invalid('p_ttl_seconds must be between 1 and 86400.');
   end if;
   v_hash := md5(jsonb_build_array(p_feature, p_tokens, p_ttl_seconds)::text);
+  v_expires := v_now + make_interval(secs => p_ttl_seconds);
 
-  -- The user's lock first; lock_balance only when the row does not exist yet.
+  -- Fast path, as record_usage's: one conditional UPDATE of the balance row (the lock, the
+  -- feature, what the balance leaves after the held tokens, nothing due) counts the hold in
+  -- held and its expiry in next_due_at; then the hold. A key used before leaves the hold out:
+  -- the count is undone under the same lock and the full path replays the first result.
+  update public.token_balances b set held = b.held + p_tokens, next_due_at = least(b.next_due_at, v_expires)
+   where b.user_id = v_user and b.next_due_at > v_now and b.balance - b.held >= p_tokens
+     and exists (select 1 from public.token_features f where f.id = p_feature and f.active)
+  returning b.balance - b.held into v_available;
+  if found then
+    insert into public.token_holds (user_id, feature, tokens_held, idempotency_key, request_hash, expires_at, available_after)
+    values (v_user, p_feature, p_tokens, p_idempotency_key, v_hash, v_expires, v_available)
+    on conflict (user_id, idempotency_key) do nothing
+    returning * into v_hold;
+    if found then
+      return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_user, 'tokens_held', v_hold.tokens_held,
+        'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after, 'status', v_hold.status, 'replayed', false);
+    end if;
+    update public.token_balances b set held = b.held - p_tokens where b.user_id = v_user;
+  end if;
+
+  -- Full path. The user's lock first; lock_balance only when the row does not exist yet.
   select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
   if not found then
     v_balance := (private.lock_balance(v_user)).balance;
@@ -60,22 +82,18 @@ begin
     perform private.invalid(format('Unknown feature %L.', p_feature));
   end if;
 
-  -- Bring the user up to now only when something is due: a lapsed lot or a drip.
-  if exists (select 1 from public.token_lots l
-             where l.user_id = v_user and l.remaining > 0 and l.expires_at <= v_now)
-     or exists (select 1 from public.customer_subscriptions s
-                where s.user_id = v_user and s.next_drip_at <= v_now) then
-    perform private.settle_user(v_user, v_now);
-    select b.balance into v_balance from public.token_balances b where b.user_id = v_user;
-  end if;
+  -- Bring the user up to now: due drips, then lapsed lots (nothing when nothing is due).
+  perform private.settle_user(v_user, v_now);
+  select b.balance into v_balance from public.token_balances b where b.user_id = v_user;
   v_available := v_balance - private.held_tokens(v_user, v_now);
   if v_available < p_tokens then
     perform private.insufficient(v_available, p_tokens);
   end if;
   insert into public.token_holds (user_id, feature, tokens_held, idempotency_key, request_hash, expires_at, available_after)
-  values (v_user, p_feature, p_tokens, p_idempotency_key, v_hash, v_now + make_interval(secs => p_ttl_seconds),
-          v_available - p_tokens)
+  values (v_user, p_feature, p_tokens, p_idempotency_key, v_hash, v_expires, v_available - p_tokens)
   returning * into v_hold;
+  -- held and next_due_at now count this hold; the next calls take the fast path.
+  perform private.refresh_due(v_user);
   return jsonb_build_object('hold_id', v_hold.id, 'user_id', v_user, 'tokens_held', v_hold.tokens_held,
     'expires_at', v_hold.expires_at, 'available_after', v_hold.available_after, 'status', v_hold.status, 'replayed', false);
 end;

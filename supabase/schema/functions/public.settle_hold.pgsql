@@ -14,7 +14,8 @@ declare
   v_active boolean;
   v_free bigint;
   v_balance bigint;
-  v_burned bigint;
+  v_due timestamptz;
+  v_burned bigint := 0;
   v_overage bigint := 0;
   v_usage_id uuid;
 begin
@@ -30,9 +31,9 @@ begin
   if current_setting('role', true) is distinct from 'service_role' then
     perform private.target_user(v_user, false); -- 42501 unless the hold's owner or the service
   end if;
-  select b.balance into v_balance from public.token_balances b where b.user_id = v_user for update;
+  select b.balance, b.next_due_at into v_balance, v_due from public.token_balances b where b.user_id = v_user for update;
   if not found then
-    v_balance := (private.lock_balance(v_user)).balance;
+    select b.balance, b.next_due_at into v_balance, v_due from private.lock_balance(v_user) b;
   end if;
   select * into strict v_hold from public.token_holds h where h.id = p_hold_id for update;
 
@@ -52,11 +53,8 @@ begin
     perform private.invalid('p_model must be at most 200 characters.');
   end if;
 
-  -- Bring the user up to now only when something is due: a lapsed lot or a drip.
-  if exists (select 1 from public.token_lots l
-             where l.user_id = v_hold.user_id and l.remaining > 0 and l.expires_at <= v_now)
-     or exists (select 1 from public.customer_subscriptions s
-                where s.user_id = v_hold.user_id and s.next_drip_at <= v_now) then
+  -- Bring the user up to now only when something may be due (the balance row's next_due_at).
+  if v_due <= v_now then
     perform private.settle_user(v_hold.user_id, v_now);
     select b.balance into v_balance from public.token_balances b where b.user_id = v_hold.user_id;
   end if;
@@ -100,9 +98,6 @@ begin
       end if;
     end if;
     v_overage := p_tokens_used - v_burned;
-    update public.token_balances b
-       set balance = v_balance - p_tokens_used, debt = b.debt + (p_tokens_used - v_burned), updated_at = v_now
-     where b.user_id = v_hold.user_id;
     v_usage_id := gen_random_uuid();
     -- The key holds the new usage id, which nobody can know in advance: a key derived from the
     -- hold id alone could be taken first by a record_usage call of the user and block the settle.
@@ -112,11 +107,19 @@ begin
             'hold:' || v_hold.id || ':' || v_usage_id, md5(jsonb_build_array(v_hold.id, p_tokens_used)::text),
             v_balance, v_balance - p_tokens_used, v_hold.id, v_overage);
   end if;
-
+  -- The debit, what the lots did not pay as debt, and the hold no longer held.
+  update public.token_balances b
+     set balance = v_balance - p_tokens_used, debt = b.debt + (p_tokens_used - v_burned),
+         held = b.held - case when v_hold.status = 'held' then v_hold.tokens_held else 0 end,
+         updated_at = case when p_tokens_used > 0 then v_now else b.updated_at end
+   where b.user_id = v_hold.user_id;
   update public.token_holds h
      set status = 'settled', usage_id = v_usage_id, tokens_used = p_tokens_used,
          tokens_released = greatest(h.tokens_held - p_tokens_used, 0), closed_at = v_now
    where h.id = v_hold.id;
+  if v_due <= v_now then
+    perform private.refresh_due(v_hold.user_id); -- the next calls take the fast path
+  end if;
   return jsonb_build_object(
     'hold_id', v_hold.id, 'usage_id', v_usage_id, 'user_id', v_hold.user_id, 'tokens', p_tokens_used,
     'balance_before', v_balance, 'balance_after', v_balance - p_tokens_used,

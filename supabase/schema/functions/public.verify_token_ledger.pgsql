@@ -2,7 +2,7 @@
 -- Do not edit: change the object with a new migration, then run `npm run schema:dump`.
 -- `npm test` fails when this file and the migrations disagree.
 
-CREATE OR REPLACE FUNCTION public.verify_token_ledger(p_user_id uuid DEFAULT NULL::uuid) RETURNS TABLE(user_id uuid, stored_balance bigint, ledger_balance bigint, lots_balance bigint, debt bigint)
+CREATE OR REPLACE FUNCTION public.verify_token_ledger(p_user_id uuid DEFAULT NULL::uuid) RETURNS TABLE(user_id uuid, stored_balance bigint, ledger_balance bigint, lots_balance bigint, debt bigint, stored_held bigint, holds_held bigint, stored_next_due_at timestamp with time zone, next_due timestamp with time zone)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -29,22 +29,47 @@ begin
      where p_user_id is null or l.user_id = p_user_id
      group by l.user_id
   ),
+  holds as (
+    select h.user_id, sum(h.tokens_held)::bigint as total, min(h.expires_at) as due from public.token_holds h
+     where h.status = 'held' and (p_user_id is null or h.user_id = p_user_id)
+     group by h.user_id
+  ),
+  due as (
+    select x.user_id, min(x.at) as at from (
+      select l.user_id, l.expires_at as at from public.token_lots l
+       where l.remaining > 0 and l.expires_at is not null and (p_user_id is null or l.user_id = p_user_id)
+      union all
+      select s.user_id, s.next_drip_at from public.customer_subscriptions s
+       where s.next_drip_at is not null and (p_user_id is null or s.user_id = p_user_id)
+      union all
+      select holds.user_id, holds.due from holds
+    ) x group by x.user_id
+  ),
   users as (
     select b.user_id from public.token_balances b where p_user_id is null or b.user_id = p_user_id
     union select ledger.user_id from ledger
     union select lots.user_id from lots
+    union select holds.user_id from holds
   )
   select us.user_id,
          coalesce(b.balance, 0),
          coalesce(lg.total, 0),
          coalesce(lt.total, 0) - coalesce(b.debt, 0),
-         coalesce(b.debt, 0)
+         coalesce(b.debt, 0),
+         coalesce(b.held, 0),
+         coalesce(hd.total, 0),
+         b.next_due_at,
+         du.at
   from users us
   left join public.token_balances b on b.user_id = us.user_id
   left join ledger lg on lg.user_id = us.user_id
   left join lots lt on lt.user_id = us.user_id
+  left join holds hd on hd.user_id = us.user_id
+  left join due du on du.user_id = us.user_id
   where coalesce(b.balance, 0) <> coalesce(lg.total, 0)
      or coalesce(b.balance, 0) <> coalesce(lt.total, 0) - coalesce(b.debt, 0)
+     or coalesce(b.held, 0) <> coalesce(hd.total, 0)
+     or b.next_due_at > du.at
   order by us.user_id;
 end;
 $$;

@@ -7,7 +7,10 @@ CREATE TABLE public.token_balances (
     balance bigint DEFAULT 0 NOT NULL,
     debt bigint DEFAULT 0 NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT token_balances_debt_check CHECK ((debt >= 0))
+    held bigint DEFAULT 0 NOT NULL,
+    next_due_at timestamp with time zone DEFAULT '-infinity'::timestamp with time zone NOT NULL,
+    CONSTRAINT token_balances_debt_check CHECK ((debt >= 0)),
+    CONSTRAINT token_balances_held_check CHECK ((held >= 0))
 );
 
 ALTER TABLE ONLY public.token_balances

@@ -37,6 +37,8 @@ CREATE UNIQUE INDEX token_holds_user_idempotency_key_key ON public.token_holds U
 
 CREATE TRIGGER token_holds_low_balance AFTER INSERT ON public.token_holds FOR EACH ROW EXECUTE FUNCTION private.low_balance_after_hold();
 
+CREATE TRIGGER token_holds_refresh_due AFTER UPDATE OF expires_at, status, tokens_held, user_id ON public.token_holds FOR EACH ROW WHEN (((new.status = 'held'::text) AND ((new.expires_at < old.expires_at) OR (old.status <> 'held'::text) OR (new.tokens_held <> old.tokens_held) OR (new.user_id IS DISTINCT FROM old.user_id)))) EXECUTE FUNCTION private.refresh_due_trigger();
+
 ALTER TABLE ONLY public.token_holds
     ADD CONSTRAINT token_holds_feature_fkey FOREIGN KEY (feature) REFERENCES public.token_features(id);
 

@@ -30,6 +30,8 @@ CREATE INDEX token_lots_subscription_idx ON public.token_lots USING btree (subsc
 
 CREATE INDEX token_lots_transaction_id_idx ON public.token_lots USING btree (transaction_id) WHERE (transaction_id IS NOT NULL);
 
+CREATE TRIGGER token_lots_refresh_due AFTER UPDATE OF expires_at, remaining, user_id ON public.token_lots FOR EACH ROW WHEN (((new.remaining > 0) AND (new.expires_at IS NOT NULL) AND ((old.expires_at IS NULL) OR (new.expires_at < old.expires_at) OR (old.remaining = 0) OR (new.user_id IS DISTINCT FROM old.user_id)))) EXECUTE FUNCTION private.refresh_due_trigger();
+
 ALTER TABLE ONLY public.token_lots
     ADD CONSTRAINT token_lots_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES public.token_transactions(id) ON DELETE CASCADE;
 

@@ -23,15 +23,15 @@ values ('00000000-0000-4000-8502-000000000003', 'chat', 7, 'vl-drift-direct', 10
 -- dave: untouched
 
 select results_eq(
-  $$select * from public.verify_token_ledger('00000000-0000-4000-8502-000000000001')$$,
+  $$select user_id, stored_balance, ledger_balance, lots_balance, debt from public.verify_token_ledger('00000000-0000-4000-8502-000000000001')$$,
   $$values ('00000000-0000-4000-8502-000000000001'::uuid, 105::bigint, 100::bigint, 100::bigint, 0::bigint)$$,
   'a stored balance that the ledger does not explain is reported');
 select results_eq(
-  $$select * from public.verify_token_ledger('00000000-0000-4000-8502-000000000002')$$,
+  $$select user_id, stored_balance, ledger_balance, lots_balance, debt from public.verify_token_ledger('00000000-0000-4000-8502-000000000002')$$,
   $$values ('00000000-0000-4000-8502-000000000002'::uuid, 100::bigint, 100::bigint, 97::bigint, 0::bigint)$$,
   'lots that do not add up to the balance are reported');
 select results_eq(
-  $$select * from public.verify_token_ledger('00000000-0000-4000-8502-000000000003')$$,
+  $$select user_id, stored_balance, ledger_balance, lots_balance, debt from public.verify_token_ledger('00000000-0000-4000-8502-000000000003')$$,
   $$values ('00000000-0000-4000-8502-000000000003'::uuid, 100::bigint, 93::bigint, 100::bigint, 0::bigint)$$,
   'a ledger row that never reached the balance is reported');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-8502-000000000004')$$,
@@ -46,7 +46,8 @@ select is(
   (select array_agg(a.attname::text order by a.attnum)
      from pg_proc p, unnest(p.proargnames) with ordinality a(attname, attnum)
     where p.oid = 'public.verify_token_ledger(uuid)'::regprocedure and p.proargmodes[a.attnum] = 't'),
-  array['user_id', 'stored_balance', 'ledger_balance', 'lots_balance', 'debt'],
+  array['user_id', 'stored_balance', 'ledger_balance', 'lots_balance', 'debt',
+        'stored_held', 'holds_held', 'stored_next_due_at', 'next_due'],
   'the rows have the documented columns');
 
 select * from finish();
