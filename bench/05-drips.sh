@@ -8,7 +8,7 @@
 #   (d-2)     cycle 2 (T + 28 days, every cycle-1 lot carried over): two workers at once, as two
 #             overlapping cron runs would
 # "tps" here is drips (rows) per second. Targets: under 10 s (>= 10,000 drips/s) and within 5x
-# the floor's time (ratio >= 0.2).
+# the floor's time (ratio >= 0.2; issue 12 asks for one worker within 2x: ratio >= 0.5).
 # It runs first (05): after core's million-row load, autovacuum and a cold cache on the new
 # tables would be measured along with the drips (16.9 s instead of 7.8 s in one run).
 # Sourced by scripts/bench.sh, which defines the bench_* helpers.
@@ -98,5 +98,5 @@ bench_record d-2 "run_due_drips(T + 28 days, $DRIPS_BATCH) until none is due, 2 
 
 bench_target "(d-1) drips/s, one worker (10,000/s = $DRIPS_SUBS in 10 s)" "$(bench_tps d-1)" 10000
 bench_target "(d-2) drips/s, two workers" "$(bench_tps d-2)" 10000
-bench_ratio "(d-1)/(d-floor) drips vs the set-based floor (0.2 = 5x its time)" d-1 d-floor 0.2
+bench_ratio "(d-1)/(d-floor) one worker vs the set-based floor (0.5 = 2x its time)" d-1 d-floor 0.5
 bench_ratio "(d-2)/(d-floor) two workers vs the floor" d-2 d-floor 0.2

@@ -2,7 +2,8 @@
 -- evenly over the `nusers` benchmark users, loaded set-based as postgres.
 --   psql -v rows=1000000 -v nusers=10000
 -- Each row is a 1-token `chat` usage as record_usage writes it (ledger check: balance_after =
--- balance_before - tokens, an idempotency key, is_legacy false). Balances and lots go down by
+-- balance_before - tokens, an idempotency key, unique per load so that a second load adds to the
+-- first, is_legacy false). Balances and lots go down by
 -- the same amount, so verify_token_ledger() stays empty. The append-only trigger blocks only
 -- UPDATE and DELETE; the foreign keys are checked as usual.
 \set ON_ERROR_STOP on
@@ -12,7 +13,7 @@ begin;
 -- Older than anything the runs wrote: the history came first.
 insert into public.token_usage (user_id, feature, tokens, metadata, idempotency_key, request_hash,
                                 balance_before, balance_after, is_legacy, created_at)
-select b.user_id, 'chat', 1, '{}'::jsonb, 'bench-history-' || i || '-' || k,
+select b.user_id, 'chat', 1, '{}'::jsonb, 'bench-history-' || txid_current() || '-' || i || '-' || k,
        md5(jsonb_build_array('chat', 1, null::text, '{}'::jsonb)::text),
        b.balance - (k - 1), b.balance - k, false,
        now() - interval '1 day' - (:per_user - k) * interval '5 minutes'
