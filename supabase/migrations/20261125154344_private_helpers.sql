@@ -437,8 +437,7 @@ revoke execute on function private.refresh_due(uuid) from public, anon, authenti
 -- Writes the ledger itself never makes (an operator correcting an expiry or a hold by hand, a
 -- test simulating time) set the balance row's cache again, so the fast path of a spend never
 -- counts a lapsed lot or hold, nor misses a hold. The WHEN clauses keep the ledger's own writes
--- (burns, settles, releases, sweeps, drips) out of it; the subscription triggers (schedule
--- changes) use it too.
+-- (burns, settles, releases, sweeps, drips) out of it.
 create or replace function private.refresh_due_trigger()
 returns trigger
 language plpgsql

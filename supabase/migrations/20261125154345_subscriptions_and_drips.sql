@@ -72,21 +72,35 @@ create trigger customer_subscriptions_schedule
   before insert or update of user_id, plan_id, status, drip_anchor on public.customer_subscriptions
   for each row execute function private.subscription_schedule();
 
--- A drip that falls due earlier than the balance row's next_due_at sets the row's cache again
--- (private.refresh_due_trigger), whatever wrote the schedule (the trigger above, the webhook,
--- an operator by hand), so the fast path of a spend never skips a due drip. The drip engine
--- only moves schedules later: the WHEN clauses keep the trigger out of its batches.
+-- A drip that falls due earlier than the balance row's next_due_at lowers it, whatever wrote
+-- the schedule (the trigger above, the webhook, an operator by hand), so the fast path of a
+-- spend never skips a due drip. One indexed UPDATE that usually changes nothing (a bulk insert
+-- of subscriptions pays little). The drip engine only moves schedules later: the WHEN clauses
+-- keep the function out of its batches.
+create or replace function private.subscription_due()
+returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  update public.token_balances b set next_due_at = new.next_drip_at
+   where b.user_id = new.user_id and b.next_due_at > new.next_drip_at;
+  return null;
+end;
+$$;
+revoke execute on function private.subscription_due() from public, anon, authenticated, service_role;
 
 drop trigger if exists customer_subscriptions_due on public.customer_subscriptions;
 create trigger customer_subscriptions_due
   after insert on public.customer_subscriptions
-  for each row when (new.next_drip_at is not null) execute function private.refresh_due_trigger();
+  for each row when (new.next_drip_at is not null) execute function private.subscription_due();
 drop trigger if exists customer_subscriptions_due_earlier on public.customer_subscriptions;
 create trigger customer_subscriptions_due_earlier
   after update on public.customer_subscriptions
   for each row when (new.next_drip_at is not null and (old.next_drip_at is null or new.next_drip_at < old.next_drip_at
                                                      or new.user_id is distinct from old.user_id))
-  execute function private.refresh_due_trigger();
+  execute function private.subscription_due();
 
 ------------------------------------------------------------------------------------------
 -- The drip engine (caller holds the user's balance row lock)
