@@ -19,8 +19,18 @@ CREATE OR REPLACE FUNCTION private.drip_simple_batch(p_ids uuid[], p_as_of times
     join public.subscription_plans p on p.id = s.plan_id
     where s.next_drip_at <= p_as_of
   ),
-  lot_state as (
-    select b.sub_id, st.expired, st.carried, st.carried_lots
+  -- Each subscription's drip lots, read per row (lateral): a CTE joined to batch again is
+  -- planned for the 10 rows an unnest is estimated at, and became a nested loop comparing every
+  -- pair of the batch (25,000,000 comparisons for 5,000 subscriptions; docs/benchmarks.md).
+  -- All CTEs read the statement's snapshot, so expire_lots does not change what this reads.
+  expire_lots as (
+    update public.token_lots l set remaining = 0
+    from batch b
+    where l.subscription_id = b.sub_id and l.remaining > 0 and l.expires_at <= b.start_at
+  ),
+  cycle_rows as (
+    select b.*, st.expired, st.carried, st.carried_lots, bal.balance, least(bal.debt, b.drip_tokens) as repay,
+           gen_random_uuid() as drip_id
     from batch b
     cross join lateral (
       select coalesce(sum(l.remaining) filter (where l.expires_at <= b.start_at), 0)::bigint as expired,
@@ -29,17 +39,6 @@ CREATE OR REPLACE FUNCTION private.drip_simple_batch(p_ids uuid[], p_as_of times
       from public.token_lots l
       where l.subscription_id = b.sub_id and l.remaining > 0
     ) st
-  ),
-  expire_lots as (
-    update public.token_lots l set remaining = 0
-    from batch b
-    where l.subscription_id = b.sub_id and l.remaining > 0 and l.expires_at <= b.start_at
-  ),
-  cycle_rows as (
-    select b.*, ls.expired, ls.carried, ls.carried_lots, bal.balance, least(bal.debt, b.drip_tokens) as repay,
-           gen_random_uuid() as drip_id
-    from batch b
-    join lot_state ls on ls.sub_id = b.sub_id
     join public.token_balances bal on bal.user_id = b.user_id
   ),
   drips as (

@@ -35,9 +35,9 @@ CREATE UNIQUE INDEX customer_subscriptions_stripe_subscription_id_key ON public.
 
 CREATE INDEX customer_subscriptions_user_id_idx ON public.customer_subscriptions USING btree (user_id);
 
-CREATE TRIGGER customer_subscriptions_due AFTER INSERT ON public.customer_subscriptions FOR EACH ROW WHEN ((new.next_drip_at IS NOT NULL)) EXECUTE FUNCTION private.refresh_due_trigger();
+CREATE TRIGGER customer_subscriptions_due AFTER INSERT ON public.customer_subscriptions FOR EACH ROW WHEN ((new.next_drip_at IS NOT NULL)) EXECUTE FUNCTION private.subscription_due();
 
-CREATE TRIGGER customer_subscriptions_due_earlier AFTER UPDATE ON public.customer_subscriptions FOR EACH ROW WHEN (((new.next_drip_at IS NOT NULL) AND ((old.next_drip_at IS NULL) OR (new.next_drip_at < old.next_drip_at) OR (new.user_id IS DISTINCT FROM old.user_id)))) EXECUTE FUNCTION private.refresh_due_trigger();
+CREATE TRIGGER customer_subscriptions_due_earlier AFTER UPDATE ON public.customer_subscriptions FOR EACH ROW WHEN (((new.next_drip_at IS NOT NULL) AND ((old.next_drip_at IS NULL) OR (new.next_drip_at < old.next_drip_at) OR (new.user_id IS DISTINCT FROM old.user_id)))) EXECUTE FUNCTION private.subscription_due();
 
 CREATE TRIGGER customer_subscriptions_schedule BEFORE INSERT OR UPDATE OF user_id, plan_id, status, drip_anchor ON public.customer_subscriptions FOR EACH ROW EXECUTE FUNCTION private.subscription_schedule();
 
