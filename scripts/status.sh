@@ -46,6 +46,6 @@ row "Logs" "$logs"
 echo
 if [ "$db_state $api_state" != "running running" ]; then
   echo "\`npm start\` starts what is stopped."
-else
+elif [ -z "${SUPABASE_DB_URL:-}" ]; then
   echo "A user's token: \`npm run token -- alice@example.com\` (no Auth server here). \`npm stop\` stops the stack."
 fi
