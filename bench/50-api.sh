@@ -38,3 +38,11 @@ bad=$(bench_sql -c 'select count(*) from public.verify_token_ledger()' -At)
 
 bench_ratio "(x-ru)/(x-noop-1) record_usage / no-op, both through the API" x-ru x-noop-1 "$API_TARGET"
 bench_ratio "(x-ru)/(x-noop-2) record_usage / the no-op after it" x-ru x-noop-2 "$API_TARGET"
+# The same comparison in CPU per request of the whole server side (database + PostgREST +
+# gateway), which the machine's other load moves much less than requests/s: on a machine that
+# the benchmark alone saturates, requests/s go as 1 / this CPU.
+stack_cpu() { awk -F'\t' -v id="$1" '$1 == id { print $9 + $10 + $11 }' "$BENCH_LOGS/api.tsv"; }
+bench_target "(x-noop-1 CPU)/(x-ru CPU) no-op / record_usage in server-side CPU per request ($(stack_cpu x-noop-1) / $(stack_cpu x-ru) us)" \
+  "$(awk -v a="$(stack_cpu x-noop-1)" -v b="$(stack_cpu x-ru)" 'BEGIN { printf "%.2f", a / b }')" "$API_TARGET"
+bench_target "(x-noop-2 CPU)/(x-ru CPU) the same with the no-op after it ($(stack_cpu x-noop-2) / $(stack_cpu x-ru) us)" \
+  "$(awk -v a="$(stack_cpu x-noop-2)" -v b="$(stack_cpu x-ru)" 'BEGIN { printf "%.2f", a / b }')" "$API_TARGET"

@@ -163,9 +163,10 @@ bench_ratio() {
 }
 
 # bench_target LABEL VALUE TARGET: a target on one value (e.g. events/s), in the same table.
+# Values below 10 (ratios) keep two decimals.
 bench_target() {
   awk -v l="$1" -v v="$2" -v t="$3" 'BEGIN {
-    printf "%s\t%.1f\t-\t%s\t%s\n", l, v, t, (v + 0 >= t + 0 ? "yes" : "no") }' >>"$BENCH_RATIOS"
+    printf "%s\t" (v + 0 < 10 ? "%.2f" : "%.1f") "\t-\t%s\t%s\n", l, v, t, (v + 0 >= t + 0 ? "yes" : "no") }' >>"$BENCH_RATIOS"
 }
 
 # ---------------------------------------------------------------------------------------------
