@@ -246,6 +246,53 @@ language sql
 set search_path = pg_catalog, pg_temp
 as $$ select tests.error_part(p_sql, 'hint') $$;
 
+-- Stripe events as the webhook hands them to public.handle_stripe_event (snapshot events, test
+-- mode, trimmed to what the ledger reads). Ids, amounts and times are the test's to choose;
+-- p_object's fields replace or add to the object's (e.g. metadata, customer, currency).
+-- tests.stripe_event: the envelope around a Stripe object.
+create function tests.stripe_event(p_id text, p_type text, p_object jsonb, p_created bigint default 1768435260)
+returns jsonb language sql immutable set search_path = pg_catalog, pg_temp as $$
+  select pg_catalog.jsonb_build_object('id', p_id, 'object', 'event', 'api_version', '2025-03-31.basil',
+    'created', p_created, 'data', pg_catalog.jsonb_build_object('object', p_object), 'livemode', false, 'type', p_type)
+$$;
+
+-- tests.paid_checkout: checkout.session.completed of a pack bought and paid at once (mode
+-- payment), for p_user_id (client_reference_id; null: none).
+create function tests.paid_checkout(p_event_id text, p_session_id text, p_pack_id text, p_user_id uuid,
+  p_payment_intent text, p_amount_total bigint default 500, p_created bigint default 1768435260,
+  p_object jsonb default '{}')
+returns jsonb language sql immutable set search_path = pg_catalog, pg_temp as $$
+  select tests.stripe_event(p_event_id, 'checkout.session.completed', pg_catalog.jsonb_build_object(
+    'id', p_session_id, 'object', 'checkout.session', 'amount_total', p_amount_total,
+    'client_reference_id', p_user_id, 'currency', 'usd', 'customer', null,
+    'metadata', pg_catalog.jsonb_build_object('pack_id', p_pack_id), 'mode', 'payment',
+    'payment_intent', p_payment_intent, 'payment_status', 'paid', 'status', 'complete') || p_object, p_created)
+$$;
+
+-- tests.charge_refunded: charge.refunded, p_amount_refunded of p_amount cents refunded so far
+-- (Stripe's amount_refunded is cumulative).
+create function tests.charge_refunded(p_event_id text, p_charge_id text, p_payment_intent text,
+  p_amount bigint, p_amount_refunded bigint, p_created bigint default 1768608000, p_object jsonb default '{}')
+returns jsonb language sql immutable set search_path = pg_catalog, pg_temp as $$
+  select tests.stripe_event(p_event_id, 'charge.refunded', pg_catalog.jsonb_build_object(
+    'id', p_charge_id, 'object', 'charge', 'amount', p_amount, 'amount_captured', p_amount,
+    'amount_refunded', p_amount_refunded, 'captured', true, 'currency', 'usd', 'disputed', false,
+    'metadata', '{}'::jsonb, 'paid', true, 'payment_intent', p_payment_intent,
+    'refunded', p_amount_refunded = p_amount, 'status', 'succeeded') || p_object, p_created)
+$$;
+
+-- tests.charge_dispute: a charge.dispute.* event (p_type: created, closed, ...) of p_amount
+-- cents, with the dispute's status (needs_response, won, lost).
+create function tests.charge_dispute(p_event_id text, p_type text, p_dispute_id text, p_charge_id text,
+  p_payment_intent text, p_amount bigint, p_status text, p_created bigint default 1768867200,
+  p_object jsonb default '{}')
+returns jsonb language sql immutable set search_path = pg_catalog, pg_temp as $$
+  select tests.stripe_event(p_event_id, 'charge.dispute.' || p_type, pg_catalog.jsonb_build_object(
+    'id', p_dispute_id, 'object', 'dispute', 'amount', p_amount, 'charge', p_charge_id,
+    'created', p_created, 'currency', 'usd', 'is_charge_refundable', false, 'metadata', '{}'::jsonb,
+    'payment_intent', p_payment_intent, 'reason', 'fraudulent', 'status', p_status) || p_object, p_created)
+$$;
+
 -- Who may call what: switching roles and reading errors happen while acting as an API role;
 -- creating users and reading footprints happen as the session user.
 revoke all on all functions in schema tests from public;
@@ -254,6 +301,12 @@ grant execute on function
   tests.authenticate_as_admin(uuid), tests.authenticate_as_anon(), tests.authenticate_as_service_role(),
   tests.clear_authentication(), tests.error_part(text, text), tests.error_sqlstate(text),
   tests.error_detail(text), tests.error_hint(text)
+  to anon, authenticated, service_role;
+-- The Stripe event builders are pure: a test may build an event while acting as anyone.
+grant execute on function
+  tests.stripe_event(text, text, jsonb, bigint), tests.paid_checkout(text, text, text, uuid, text, bigint, bigint, jsonb),
+  tests.charge_refunded(text, text, text, bigint, bigint, bigint, jsonb),
+  tests.charge_dispute(text, text, text, text, text, bigint, text, bigint, jsonb)
   to anon, authenticated, service_role;
 
 commit;

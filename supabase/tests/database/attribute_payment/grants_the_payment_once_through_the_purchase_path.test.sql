@@ -10,29 +10,9 @@ select tests.create_user('attr-grant-alice@example.test', '00000000-0000-4000-87
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('attr_grant_pack', 'price_attr_grant_pack', 'Attribution test pack', 1000);
 
-select set_config('hse.paid', $${
-  "id": "evt_test_attr_grant_1",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435260,
-  "data": {
-    "object": {
-      "id": "cs_test_attr_grant_1",
-      "object": "checkout.session",
-      "amount_total": 300,
-      "client_reference_id": null,
-      "currency": "eur",
-      "customer": "cus_test_attr_grant_1",
-      "metadata": {"pack_id": "attr_grant_pack"},
-      "mode": "payment",
-      "payment_intent": "pi_test_attr_grant_1",
-      "payment_status": "paid",
-      "status": "complete"
-    }
-  },
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.paid', tests.paid_checkout('evt_test_attr_grant_1', 'cs_test_attr_grant_1', 'attr_grant_pack', null,
+  'pi_test_attr_grant_1', p_amount_total => 300, p_object => '{"currency": "eur",
+  "customer": "cus_test_attr_grant_1"}'::jsonb)::text, true);
 select set_config('test.first', public.handle_stripe_event(current_setting('hse.paid')::jsonb)::text, true);
 select is(current_setting('test.first')::jsonb ->> 'status', 'unattributed', 'the payment arrived unattributed');
 
@@ -80,16 +60,8 @@ select is((select count(*)::int from public.token_transactions where stripe_chec
 select is(public.get_token_balance('00000000-0000-4000-8723-000000000001') ->> 'balance', '1000', 'the user holds the pack');
 
 -- A refund of the payment finds the purchase through its payment_intent, as for any purchase.
-select set_config('test.refund', public.handle_stripe_event($${
-  "id": "evt_test_attr_grant_refund",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768521600,
-  "data": {"object": {"id": "ch_test_attr_grant_1", "object": "charge", "amount": 300, "amount_captured": 300,
-    "amount_refunded": 100, "currency": "eur", "metadata": {}, "payment_intent": "pi_test_attr_grant_1", "refunded": false}},
-  "livemode": false,
-  "type": "charge.refunded"
-}$$::jsonb)::text, true);
+select set_config('test.refund', public.handle_stripe_event(tests.charge_refunded('evt_test_attr_grant_refund', 'ch_test_attr_grant_1', 'pi_test_attr_grant_1',
+  300, 100, p_created => 1768521600, p_object => '{"currency": "eur"}'::jsonb))::text, true);
 select is(current_setting('test.refund')::jsonb ->> 'status', 'processed', 'a refund of the attributed payment is processed');
 select is((current_setting('test.refund')::jsonb #>> '{result,token_amount}')::int, -333,
   'it takes back floor(1000 x 100 / 300) tokens');

@@ -8,16 +8,8 @@ select tests.create_user('attr-roles-alice@example.test', '00000000-0000-4000-87
 select tests.create_user('attr-roles-admin@example.test', '00000000-0000-4000-8726-000000000002');
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('attr_roles_pack', 'price_attr_roles_pack', 'Attribution test pack', 1000);
-select public.handle_stripe_event($${
-  "id": "evt_test_attr_roles_1",
-  "object": "event",
-  "created": 1768435260,
-  "data": {"object": {"id": "cs_test_attr_roles_1", "object": "checkout.session", "amount_total": 500,
-    "currency": "usd", "metadata": {"pack_id": "attr_roles_pack"}, "mode": "payment",
-    "payment_intent": "pi_test_attr_roles_1", "payment_status": "paid"}},
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$::jsonb);
+select public.handle_stripe_event(tests.paid_checkout('evt_test_attr_roles_1', 'cs_test_attr_roles_1', 'attr_roles_pack',
+  null, 'pi_test_attr_roles_1'));
 
 select ok(not has_function_privilege('anon', 'public.attribute_payment(text, uuid)', 'execute'), 'anon has no EXECUTE');
 select ok(not has_function_privilege('authenticated', 'public.attribute_payment(text, uuid)', 'execute'), 'authenticated has no EXECUTE');

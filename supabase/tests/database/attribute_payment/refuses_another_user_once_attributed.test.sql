@@ -8,16 +8,8 @@ select tests.create_user('attr-other-bob@example.test', '00000000-0000-4000-8724
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('attr_other_pack', 'price_attr_other_pack', 'Attribution test pack', 1000);
 
-select public.handle_stripe_event($${
-  "id": "evt_test_attr_other_1",
-  "object": "event",
-  "created": 1768435260,
-  "data": {"object": {"id": "cs_test_attr_other_1", "object": "checkout.session", "amount_total": 500,
-    "currency": "usd", "metadata": {"pack_id": "attr_other_pack"}, "mode": "payment",
-    "payment_intent": "pi_test_attr_other_1", "payment_status": "paid"}},
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$::jsonb);
+select public.handle_stripe_event(tests.paid_checkout('evt_test_attr_other_1', 'cs_test_attr_other_1', 'attr_other_pack',
+  null, 'pi_test_attr_other_1'));
 select public.attribute_payment('cs_test_attr_other_1', '00000000-0000-4000-8724-000000000001');
 
 select throws_ok($$select public.attribute_payment('cs_test_attr_other_1', '00000000-0000-4000-8724-000000000002')$$,

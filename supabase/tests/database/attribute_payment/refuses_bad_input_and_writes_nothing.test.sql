@@ -9,16 +9,8 @@ select tests.create_user('attr-bad-alice@example.test', '00000000-0000-4000-8725
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('attr_bad_pack', 'price_attr_bad_pack', 'Attribution test pack', 1000);
 
-select set_config('hse.paid', $${
-  "id": "evt_test_attr_bad_1",
-  "object": "event",
-  "created": 1768435260,
-  "data": {"object": {"id": "cs_test_attr_bad_1", "object": "checkout.session", "amount_total": 500,
-    "currency": "usd", "metadata": {"pack_id": "attr_bad_pack"}, "mode": "payment",
-    "payment_intent": "pi_test_attr_bad_1", "payment_status": "paid"}},
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.paid', tests.paid_checkout('evt_test_attr_bad_1', 'cs_test_attr_bad_1', 'attr_bad_pack',
+  null, 'pi_test_attr_bad_1')::text, true);
 select public.handle_stripe_event(current_setting('hse.paid')::jsonb);
 -- One that names a pack that does not exist, and one that gets refunded before anyone looks.
 select public.handle_stripe_event(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.paid')::jsonb,
@@ -27,15 +19,8 @@ select public.handle_stripe_event(jsonb_set(jsonb_set(jsonb_set(current_setting(
 select public.handle_stripe_event(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.paid')::jsonb,
   '{id}', '"evt_test_attr_bad_3"'), '{data,object,id}', '"cs_test_attr_bad_3"'),
   '{data,object,payment_intent}', '"pi_test_attr_bad_3"'));
-select public.handle_stripe_event($${
-  "id": "evt_test_attr_bad_3_refund",
-  "object": "event",
-  "created": 1768521600,
-  "data": {"object": {"id": "ch_test_attr_bad_3", "object": "charge", "amount": 500, "amount_refunded": 500,
-    "currency": "usd", "metadata": {"pack_id": "attr_bad_pack"}, "payment_intent": "pi_test_attr_bad_3", "refunded": true}},
-  "livemode": false,
-  "type": "charge.refunded"
-}$$::jsonb);
+select public.handle_stripe_event(tests.charge_refunded('evt_test_attr_bad_3_refund', 'ch_test_attr_bad_3', 'pi_test_attr_bad_3', 500,
+  500, p_created => 1768521600, p_object => '{"metadata": {"pack_id": "attr_bad_pack"}}'::jsonb));
 
 select throws_ok($$select public.attribute_payment(null, '00000000-0000-4000-8725-000000000001')$$,
   '22023', null, 'no session: 22023');

@@ -16,13 +16,8 @@ select throws_ok(
   $$select public.record_purchase('00000000-0000-4000-c910-000000000001', 'c910-pack', 'checkout:cs_test_c910', 1, 'usd')$$,
   '22023', null, 'nor can a direct record_purchase');
 
-select set_config('test.r', public.handle_stripe_event($${
-  "id": "evt_test_c910", "object": "event", "type": "checkout.session.completed", "created": 1768435260, "livemode": false,
-  "data": {"object": {
-    "id": "cs_test_c910", "object": "checkout.session", "mode": "payment", "payment_status": "paid", "status": "complete",
-    "amount_total": 500, "currency": "usd", "client_reference_id": "00000000-0000-4000-c910-000000000001",
-    "customer": null, "payment_intent": "pi_test_c910", "metadata": {"pack_id": "c910-pack"}}}
-}$$::jsonb)::text, true);
+select set_config('test.r', public.handle_stripe_event(tests.paid_checkout('evt_test_c910', 'cs_test_c910', 'c910-pack',
+  '00000000-0000-4000-c910-000000000001', 'pi_test_c910'))::text, true);
 select tests.clear_authentication();
 
 select is(current_setting('test.r')::jsonb ->> 'status', 'processed', 'the checkout is processed');

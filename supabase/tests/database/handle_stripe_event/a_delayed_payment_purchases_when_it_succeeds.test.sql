@@ -10,30 +10,9 @@ insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_async_pack', 'price_hse_async_pack', 'Async test pack', 1000);
 
 -- checkout_session_completed_payment_unpaid.json, trimmed.
-select set_config('hse.unpaid', $${
-  "id": "evt_test_hse_async_unpaid",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435320,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_async_1",
-      "object": "checkout.session",
-      "amount_total": 500,
-      "client_reference_id": "00000000-0000-4000-8703-000000000001",
-      "currency": "usd",
-      "customer": null,
-      "metadata": {"pack_id": "hse_async_pack"},
-      "mode": "payment",
-      "payment_intent": "pi_test_hse_async_1",
-      "payment_method_types": ["us_bank_account"],
-      "payment_status": "unpaid",
-      "status": "complete"
-    }
-  },
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.unpaid', tests.paid_checkout('evt_test_hse_async_unpaid', 'cs_test_hse_async_1', 'hse_async_pack',
+  '00000000-0000-4000-8703-000000000001', 'pi_test_hse_async_1', p_created => 1768435320,
+  p_object => '{"payment_method_types": ["us_bank_account"], "payment_status": "unpaid"}'::jsonb)::text, true);
 -- checkout_session_async_payment_succeeded.json, trimmed: the same session, now paid.
 select set_config('hse.succeeded', $${
   "id": "evt_test_hse_async_succeeded",

@@ -10,59 +10,12 @@ select tests.create_user('hse-won-bob@example.test', '00000000-0000-4000-8709-00
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_won_pack', 'price_hse_won_pack', 'Dispute won test pack', 1000);
 
-select set_config('hse.purchase', $${
-  "id": "evt_test_hse_won_purchase_1",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435260,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_won_1",
-      "object": "checkout.session",
-      "amount_total": 500,
-      "client_reference_id": "00000000-0000-4000-8709-000000000001",
-      "currency": "usd",
-      "customer": null,
-      "metadata": {"pack_id": "hse_won_pack"},
-      "mode": "payment",
-      "payment_intent": "pi_test_hse_won_1",
-      "payment_status": "paid",
-      "status": "complete"
-    }
-  },
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
--- charge_dispute_created.json, trimmed.
-select set_config('hse.dispute', $${
-  "id": "evt_test_hse_won_dispute_created",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768867200,
-  "data": {
-    "object": {
-      "id": "du_test_hse_won_1",
-      "object": "dispute",
-      "amount": 500,
-      "charge": "ch_test_hse_won_1",
-      "created": 1768867200,
-      "currency": "usd",
-      "is_charge_refundable": false,
-      "metadata": {},
-      "payment_intent": "pi_test_hse_won_1",
-      "reason": "fraudulent",
-      "status": "needs_response"
-    }
-  },
-  "livemode": false,
-  "type": "charge.dispute.created"
-}$$, true);
--- charge_dispute_closed_won.json, trimmed.
-select set_config('hse.won', jsonb_set(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.dispute')::jsonb,
-  '{id}', '"evt_test_hse_won_dispute_closed"'),
-  '{type}', '"charge.dispute.closed"'),
-  '{created}', '1771891200'),
-  '{data,object,status}', '"won"')::text, true);
+select set_config('hse.purchase', tests.paid_checkout('evt_test_hse_won_purchase_1', 'cs_test_hse_won_1', 'hse_won_pack',
+  '00000000-0000-4000-8709-000000000001', 'pi_test_hse_won_1')::text, true);
+select set_config('hse.dispute', tests.charge_dispute('evt_test_hse_won_dispute_created', 'created', 'du_test_hse_won_1',
+  'ch_test_hse_won_1', 'pi_test_hse_won_1', 500, 'needs_response')::text, true);
+select set_config('hse.won', tests.charge_dispute('evt_test_hse_won_dispute_closed', 'closed', 'du_test_hse_won_1',
+  'ch_test_hse_won_1', 'pi_test_hse_won_1', 500, 'won', 1771891200)::text, true);
 
 select set_config('test.purchase', public.handle_stripe_event(current_setting('hse.purchase')::jsonb)::text, true);
 select public.record_usage('chat', 200, 'hse-won-usage', '00000000-0000-4000-8709-000000000001');
@@ -120,16 +73,10 @@ select is(
   0::bigint, 'dispute and reversal cancel out');
 
 -- Bob: a dispute of part of the amount (200 of 500 cents: 400 tokens), then won.
-select public.handle_stripe_event(jsonb_set(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.purchase')::jsonb,
-  '{id}', '"evt_test_hse_won_purchase_2"'),
-  '{data,object,id}', '"cs_test_hse_won_2"'),
-  '{data,object,payment_intent}', '"pi_test_hse_won_2"'),
-  '{data,object,client_reference_id}', '"00000000-0000-4000-8709-000000000002"'));
-select set_config('hse.dispute_bob', jsonb_set(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.dispute')::jsonb,
-  '{id}', '"evt_test_hse_won_bob_created"'),
-  '{data,object,id}', '"du_test_hse_won_2"'),
-  '{data,object,payment_intent}', '"pi_test_hse_won_2"'),
-  '{data,object,amount}', '200')::text, true);
+select public.handle_stripe_event(tests.paid_checkout('evt_test_hse_won_purchase_2', 'cs_test_hse_won_2', 'hse_won_pack',
+  '00000000-0000-4000-8709-000000000002', 'pi_test_hse_won_2'));
+select set_config('hse.dispute_bob', tests.charge_dispute('evt_test_hse_won_bob_created', 'created', 'du_test_hse_won_2',
+  'ch_test_hse_won_1', 'pi_test_hse_won_2', 200, 'needs_response')::text, true);
 select is(public.handle_stripe_event(current_setting('hse.dispute_bob')::jsonb) #>> '{result,token_amount}', '-400',
   'a dispute of 200 of 500 cents takes back 400 tokens');
 select is(public.get_token_balance('00000000-0000-4000-8709-000000000002') ->> 'balance', '600', 'bob keeps 600');

@@ -7,17 +7,8 @@ select plan(5);
 
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_later_pack', 'price_hse_later_pack', 'Later test pack', 1000);
-select set_config('hse.paid', $${
-  "id": "evt_test_hse_later_1",
-  "object": "event",
-  "created": 1768435260,
-  "data": {"object": {"id": "cs_test_hse_later_1", "object": "checkout.session", "amount_total": 500,
-    "client_reference_id": "00000000-0000-4000-8727-000000000001",
-    "currency": "usd", "metadata": {"pack_id": "hse_later_pack"}, "mode": "payment",
-    "payment_intent": "pi_test_hse_later_1", "payment_status": "paid"}},
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.paid', tests.paid_checkout('evt_test_hse_later_1', 'cs_test_hse_later_1', 'hse_later_pack',
+  '00000000-0000-4000-8727-000000000001', 'pi_test_hse_later_1')::text, true);
 select is(public.handle_stripe_event(current_setting('hse.paid')::jsonb) ->> 'status', 'unattributed',
   'the user does not exist yet: unattributed');
 

@@ -7,52 +7,11 @@ select tests.create_user('hse-lost-alice@example.test', '00000000-0000-4000-8710
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_lost_pack', 'price_hse_lost_pack', 'Dispute lost test pack', 1000);
 
-select set_config('hse.purchase', $${
-  "id": "evt_test_hse_lost_purchase_1",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435260,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_lost_1",
-      "object": "checkout.session",
-      "amount_total": 500,
-      "client_reference_id": "00000000-0000-4000-8710-000000000001",
-      "currency": "usd",
-      "customer": null,
-      "metadata": {"pack_id": "hse_lost_pack"},
-      "mode": "payment",
-      "payment_intent": "pi_test_hse_lost_1",
-      "payment_status": "paid",
-      "status": "complete"
-    }
-  },
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.purchase', tests.paid_checkout('evt_test_hse_lost_purchase_1', 'cs_test_hse_lost_1', 'hse_lost_pack',
+  '00000000-0000-4000-8710-000000000001', 'pi_test_hse_lost_1')::text, true);
 -- charge_dispute_created.json, trimmed.
-select set_config('hse.dispute', $${
-  "id": "evt_test_hse_lost_dispute_created",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768867200,
-  "data": {
-    "object": {
-      "id": "du_test_hse_lost_1",
-      "object": "dispute",
-      "amount": 500,
-      "charge": "ch_test_hse_lost_1",
-      "created": 1768867200,
-      "currency": "usd",
-      "metadata": {},
-      "payment_intent": "pi_test_hse_lost_1",
-      "reason": "fraudulent",
-      "status": "needs_response"
-    }
-  },
-  "livemode": false,
-  "type": "charge.dispute.created"
-}$$, true);
+select set_config('hse.dispute', tests.charge_dispute('evt_test_hse_lost_dispute_created', 'created', 'du_test_hse_lost_1', 'ch_test_hse_lost_1',
+  'pi_test_hse_lost_1', 500, 'needs_response')::text, true);
 -- charge_dispute_closed_lost.json, trimmed.
 select set_config('hse.lost', jsonb_set(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.dispute')::jsonb,
   '{id}', '"evt_test_hse_lost_dispute_closed"'),

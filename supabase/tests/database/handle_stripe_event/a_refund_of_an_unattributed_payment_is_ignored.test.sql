@@ -7,34 +7,12 @@ select plan(6);
 
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_unref_pack', 'price_hse_unref_pack', 'Unattributed refund test pack', 1000);
-select public.handle_stripe_event($${
-  "id": "evt_test_hse_unref_1",
-  "object": "event",
-  "created": 1768435260,
-  "data": {"object": {"id": "cs_test_hse_unref_1", "object": "checkout.session", "amount_total": 500,
-    "currency": "usd", "metadata": {"pack_id": "hse_unref_pack"}, "mode": "payment",
-    "payment_intent": "pi_test_hse_unref_1", "payment_status": "paid"}},
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$::jsonb);
-select set_config('hse.refund', $${
-  "id": "evt_test_hse_unref_refund",
-  "object": "event",
-  "created": 1768521600,
-  "data": {"object": {"id": "ch_test_hse_unref_1", "object": "charge", "amount": 500, "amount_refunded": 500,
-    "currency": "usd", "metadata": {"pack_id": "hse_unref_pack"}, "payment_intent": "pi_test_hse_unref_1", "refunded": true}},
-  "livemode": false,
-  "type": "charge.refunded"
-}$$, true);
-select set_config('hse.dispute', $${
-  "id": "evt_test_hse_unref_dispute",
-  "object": "event",
-  "created": 1768521700,
-  "data": {"object": {"id": "du_test_hse_unref_1", "object": "dispute", "amount": 500, "charge": "ch_test_hse_unref_1",
-    "currency": "usd", "metadata": {}, "payment_intent": "pi_test_hse_unref_1", "status": "needs_response"}},
-  "livemode": false,
-  "type": "charge.dispute.created"
-}$$, true);
+select public.handle_stripe_event(tests.paid_checkout('evt_test_hse_unref_1', 'cs_test_hse_unref_1', 'hse_unref_pack',
+  null, 'pi_test_hse_unref_1'));
+select set_config('hse.refund', tests.charge_refunded('evt_test_hse_unref_refund', 'ch_test_hse_unref_1', 'pi_test_hse_unref_1', 500,
+  500, p_created => 1768521600, p_object => '{"metadata": {"pack_id": "hse_unref_pack"}}'::jsonb)::text, true);
+select set_config('hse.dispute', tests.charge_dispute('evt_test_hse_unref_dispute', 'created', 'du_test_hse_unref_1', 'ch_test_hse_unref_1',
+  'pi_test_hse_unref_1', 500, 'needs_response', 1768521700)::text, true);
 
 select set_config('test.refund', public.handle_stripe_event(current_setting('hse.refund')::jsonb)::text, true);
 select is(current_setting('test.refund')::jsonb ->> 'status', 'ignored', 'the refund of an unattributed payment is ignored');

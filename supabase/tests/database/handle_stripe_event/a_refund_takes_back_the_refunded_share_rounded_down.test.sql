@@ -13,55 +13,11 @@ select tests.create_user('hse-refund-bob@example.test', '00000000-0000-4000-8708
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_refund_pack', 'price_hse_refund_pack', 'Refund test pack', 100000);
 
-select set_config('hse.purchase', $${
-  "id": "evt_test_hse_refund_purchase_1",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435260,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_refund_1",
-      "object": "checkout.session",
-      "amount_total": 300,
-      "client_reference_id": "00000000-0000-4000-8708-000000000001",
-      "currency": "usd",
-      "customer": null,
-      "metadata": {"pack_id": "hse_refund_pack"},
-      "mode": "payment",
-      "payment_intent": "pi_test_hse_refund_1",
-      "payment_status": "paid",
-      "status": "complete"
-    }
-  },
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.purchase', tests.paid_checkout('evt_test_hse_refund_purchase_1', 'cs_test_hse_refund_1', 'hse_refund_pack',
+  '00000000-0000-4000-8708-000000000001', 'pi_test_hse_refund_1', 300)::text, true);
 -- charge_refunded_partial.json, trimmed: 100 of 300 cents refunded so far.
-select set_config('hse.refund', $${
-  "id": "evt_test_hse_refund_1",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768608000,
-  "data": {
-    "object": {
-      "id": "ch_test_hse_refund_1",
-      "object": "charge",
-      "amount": 300,
-      "amount_captured": 300,
-      "amount_refunded": 100,
-      "captured": true,
-      "currency": "usd",
-      "disputed": false,
-      "metadata": {},
-      "paid": true,
-      "payment_intent": "pi_test_hse_refund_1",
-      "refunded": false,
-      "status": "succeeded"
-    }
-  },
-  "livemode": false,
-  "type": "charge.refunded"
-}$$, true);
+select set_config('hse.refund', tests.charge_refunded('evt_test_hse_refund_1', 'ch_test_hse_refund_1', 'pi_test_hse_refund_1',
+  300, 100)::text, true);
 
 create function pg_temp.refund(p_event text, p_refunded int, p_created int default 1768608000) returns jsonb language sql as $f$
   select public.handle_stripe_event(jsonb_set(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.refund')::jsonb,

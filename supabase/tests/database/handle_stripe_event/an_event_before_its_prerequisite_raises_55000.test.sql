@@ -18,52 +18,11 @@ insert into public.subscription_plans (id, stripe_price_id, name, drip_tokens, a
 
 -- charge_refunded_full.json, trimmed, with the metadata the app sets through
 -- payment_intent_data.metadata.
-select set_config('hse.refund', $${
-  "id": "evt_test_hse_notyet_refund",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768694400,
-  "data": {
-    "object": {
-      "id": "ch_test_hse_notyet_1",
-      "object": "charge",
-      "amount": 500,
-      "amount_captured": 500,
-      "amount_refunded": 500,
-      "currency": "usd",
-      "metadata": {"pack_id": "hse_notyet_pack", "user_id": "00000000-0000-4000-8714-000000000001"},
-      "paid": true,
-      "payment_intent": "pi_test_hse_notyet_1",
-      "refunded": true,
-      "status": "succeeded"
-    }
-  },
-  "livemode": false,
-  "type": "charge.refunded"
-}$$, true);
-select set_config('hse.purchase', $${
-  "id": "evt_test_hse_notyet_purchase",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435260,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_notyet_1",
-      "object": "checkout.session",
-      "amount_total": 500,
-      "client_reference_id": "00000000-0000-4000-8714-000000000001",
-      "currency": "usd",
-      "customer": null,
-      "metadata": {"pack_id": "hse_notyet_pack"},
-      "mode": "payment",
-      "payment_intent": "pi_test_hse_notyet_1",
-      "payment_status": "paid",
-      "status": "complete"
-    }
-  },
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.refund', tests.charge_refunded('evt_test_hse_notyet_refund', 'ch_test_hse_notyet_1', 'pi_test_hse_notyet_1',
+  500, 500, p_created => 1768694400, p_object => '{"metadata": {"pack_id": "hse_notyet_pack",
+  "user_id": "00000000-0000-4000-8714-000000000001"}}'::jsonb)::text, true);
+select set_config('hse.purchase', tests.paid_checkout('evt_test_hse_notyet_purchase', 'cs_test_hse_notyet_1', 'hse_notyet_pack',
+  '00000000-0000-4000-8714-000000000001', 'pi_test_hse_notyet_1')::text, true);
 select set_config('hse.invoice', $${
   "id": "evt_test_hse_notyet_invoice",
   "object": "event",

@@ -10,29 +10,8 @@ insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_roles_pack', 'price_hse_roles_pack', 'Roles test pack', 1000);
 
 -- A user who would love to grant itself a pack.
-select set_config('hse.paid', $${
-  "id": "evt_test_hse_roles_1",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435260,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_roles_1",
-      "object": "checkout.session",
-      "amount_total": 500,
-      "client_reference_id": "00000000-0000-4000-8713-000000000001",
-      "currency": "usd",
-      "customer": null,
-      "metadata": {"pack_id": "hse_roles_pack"},
-      "mode": "payment",
-      "payment_intent": "pi_test_hse_roles_1",
-      "payment_status": "paid",
-      "status": "complete"
-    }
-  },
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.paid', tests.paid_checkout('evt_test_hse_roles_1', 'cs_test_hse_roles_1', 'hse_roles_pack',
+  '00000000-0000-4000-8713-000000000001', 'pi_test_hse_roles_1')::text, true);
 
 select ok(not has_function_privilege('anon', 'public.handle_stripe_event(jsonb)', 'execute'), 'anon has no EXECUTE');
 select ok(not has_function_privilege('authenticated', 'public.handle_stripe_event(jsonb)', 'execute'), 'authenticated has no EXECUTE');

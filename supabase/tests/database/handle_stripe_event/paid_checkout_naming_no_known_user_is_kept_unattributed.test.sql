@@ -11,30 +11,10 @@ select plan(16);
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_unattr_pack', 'price_hse_unattr_pack', 'Unattributed test pack', 1000);
 
-select set_config('hse.paid', $${
-  "id": "evt_test_hse_unattr_1",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435260,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_unattr_1",
-      "object": "checkout.session",
-      "amount_total": 500,
-      "client_reference_id": "00000000-0000-4000-8722-0000000000ff",
-      "currency": "usd",
-      "customer": "cus_test_hse_unattr_1",
-      "customer_details": {"email": "lost-buyer@example.test"},
-      "metadata": {"pack_id": "hse_unattr_pack"},
-      "mode": "payment",
-      "payment_intent": "pi_test_hse_unattr_1",
-      "payment_status": "paid",
-      "status": "complete"
-    }
-  },
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.paid', tests.paid_checkout('evt_test_hse_unattr_1', 'cs_test_hse_unattr_1', 'hse_unattr_pack',
+  '00000000-0000-4000-8722-0000000000ff', 'pi_test_hse_unattr_1',
+  p_object => '{"customer": "cus_test_hse_unattr_1",
+  "customer_details": {"email": "lost-buyer@example.test"}}'::jsonb)::text, true);
 select set_config('test.transactions_before', (select count(*) from public.token_transactions)::text, true);
 
 select set_config('test.r1', public.handle_stripe_event(current_setting('hse.paid')::jsonb)::text, true);

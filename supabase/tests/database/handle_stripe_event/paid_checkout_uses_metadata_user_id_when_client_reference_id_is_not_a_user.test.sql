@@ -10,29 +10,10 @@ select tests.create_user('hse-fallback-bob@example.test', '00000000-0000-4000-87
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_fallback_pack', 'price_hse_fallback_pack', 'Fallback test pack', 1000);
 
-select set_config('hse.paid', $${
-  "id": "evt_test_hse_fallback_1",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435260,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_fallback_1",
-      "object": "checkout.session",
-      "amount_total": 500,
-      "client_reference_id": "00000000-0000-4000-8721-0000000000ff",
-      "currency": "usd",
-      "customer": null,
-      "metadata": {"pack_id": "hse_fallback_pack", "user_id": "00000000-0000-4000-8721-000000000001"},
-      "mode": "payment",
-      "payment_intent": "pi_test_hse_fallback_1",
-      "payment_status": "paid",
-      "status": "complete"
-    }
-  },
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.paid', tests.paid_checkout('evt_test_hse_fallback_1', 'cs_test_hse_fallback_1', 'hse_fallback_pack',
+  '00000000-0000-4000-8721-0000000000ff', 'pi_test_hse_fallback_1',
+  p_object => '{"metadata": {"pack_id": "hse_fallback_pack",
+  "user_id": "00000000-0000-4000-8721-000000000001"}}'::jsonb)::text, true);
 
 -- client_reference_id: a uuid, but no such user. metadata.user_id: alice.
 select set_config('test.r1', public.handle_stripe_event(current_setting('hse.paid')::jsonb)::text, true);

@@ -31,29 +31,8 @@ select set_config('hse.customer', $${
   "request": {"id": null, "idempotency_key": null},
   "type": "customer.created"
 }$$, true);
-select set_config('hse.paid', $${
-  "id": "evt_test_hse_ignored_checkout",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435260,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_ignored_1",
-      "object": "checkout.session",
-      "amount_total": 500,
-      "client_reference_id": "00000000-0000-4000-8715-0000000000ff",
-      "currency": "usd",
-      "customer": null,
-      "metadata": {"pack_id": "hse_ignored_pack"},
-      "mode": "payment",
-      "payment_intent": "pi_test_hse_ignored_1",
-      "payment_status": "paid",
-      "status": "complete"
-    }
-  },
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.paid', tests.paid_checkout('evt_test_hse_ignored_checkout', 'cs_test_hse_ignored_1', 'hse_ignored_pack',
+  '00000000-0000-4000-8715-0000000000ff', 'pi_test_hse_ignored_1')::text, true);
 
 select set_config('test.customer', public.handle_stripe_event(current_setting('hse.customer')::jsonb)::text, true);
 select is(current_setting('test.customer')::jsonb,
@@ -99,27 +78,9 @@ select is_empty($$select 1 from public.token_transactions where stripe_checkout_
 select public.handle_stripe_event(jsonb_set(jsonb_set(current_setting('hse.paid')::jsonb,
   '{id}', '"evt_test_hse_ignored_purchase"'),
   '{data,object,client_reference_id}', '"00000000-0000-4000-8715-000000000001"'));
-select set_config('hse.inquiry', $${
-  "id": "evt_test_hse_ignored_inquiry",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768867200,
-  "data": {
-    "object": {
-      "id": "du_test_hse_ignored_1",
-      "object": "dispute",
-      "amount": 500,
-      "charge": "ch_test_hse_ignored_1",
-      "currency": "usd",
-      "metadata": {},
-      "payment_intent": "pi_test_hse_ignored_1",
-      "reason": "general",
-      "status": "warning_needs_response"
-    }
-  },
-  "livemode": false,
-  "type": "charge.dispute.created"
-}$$, true);
+select set_config('hse.inquiry', tests.charge_dispute('evt_test_hse_ignored_inquiry', 'created', 'du_test_hse_ignored_1',
+  'ch_test_hse_ignored_1', 'pi_test_hse_ignored_1', 500, 'warning_needs_response',
+  p_object => '{"reason": "general"}'::jsonb)::text, true);
 select is(public.handle_stripe_event(current_setting('hse.inquiry')::jsonb) #>> '{result,ignored}',
   'an inquiry (warning) withdraws no funds', 'an inquiry is ignored');
 select is((public.handle_stripe_event(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.inquiry')::jsonb,

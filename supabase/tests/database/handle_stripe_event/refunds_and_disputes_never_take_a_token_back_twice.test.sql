@@ -11,74 +11,12 @@ select tests.create_user('hse-rad-carol@example.test', '00000000-0000-4000-8711-
 insert into public.token_packs (id, stripe_price_id, name, tokens) values
   ('hse_rad_pack', 'price_hse_rad_pack', 'Refund after dispute test pack', 1000);
 
-select set_config('hse.purchase', $${
-  "id": "evt_test_hse_rad_purchase",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435260,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_rad",
-      "object": "checkout.session",
-      "amount_total": 500,
-      "client_reference_id": null,
-      "currency": "usd",
-      "customer": null,
-      "metadata": {"pack_id": "hse_rad_pack"},
-      "mode": "payment",
-      "payment_intent": "pi_test_hse_rad",
-      "payment_status": "paid",
-      "status": "complete"
-    }
-  },
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
-select set_config('hse.dispute', $${
-  "id": "evt_test_hse_rad_dispute",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768867200,
-  "data": {
-    "object": {
-      "id": "du_test_hse_rad",
-      "object": "dispute",
-      "amount": 500,
-      "charge": "ch_test_hse_rad",
-      "currency": "usd",
-      "metadata": {},
-      "payment_intent": "pi_test_hse_rad",
-      "reason": "fraudulent",
-      "status": "needs_response"
-    }
-  },
-  "livemode": false,
-  "type": "charge.dispute.created"
-}$$, true);
-select set_config('hse.refund', $${
-  "id": "evt_test_hse_rad_refund",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768900000,
-  "data": {
-    "object": {
-      "id": "ch_test_hse_rad",
-      "object": "charge",
-      "amount": 500,
-      "amount_captured": 500,
-      "amount_refunded": 500,
-      "currency": "usd",
-      "disputed": true,
-      "metadata": {},
-      "paid": true,
-      "payment_intent": "pi_test_hse_rad",
-      "refunded": true,
-      "status": "succeeded"
-    }
-  },
-  "livemode": false,
-  "type": "charge.refunded"
-}$$, true);
+select set_config('hse.purchase', tests.paid_checkout('evt_test_hse_rad_purchase', 'cs_test_hse_rad', 'hse_rad_pack',
+  null, 'pi_test_hse_rad')::text, true);
+select set_config('hse.dispute', tests.charge_dispute('evt_test_hse_rad_dispute', 'created', 'du_test_hse_rad', 'ch_test_hse_rad',
+  'pi_test_hse_rad', 500, 'needs_response')::text, true);
+select set_config('hse.refund', tests.charge_refunded('evt_test_hse_rad_refund', 'ch_test_hse_rad', 'pi_test_hse_rad', 500, 500,
+  p_created => 1768900000, p_object => '{"disputed": true}'::jsonb)::text, true);
 
 -- Events of purchase `n` (1: alice, 2: bob, 3: carol): ids suffixed, amounts as given.
 create function pg_temp.purchase(p_n int) returns jsonb language sql as $f$

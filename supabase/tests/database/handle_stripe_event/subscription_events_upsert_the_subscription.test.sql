@@ -12,31 +12,10 @@ insert into public.subscription_plans (id, stripe_price_id, name, drip_tokens) v
   ('hse_sub_plan_b', 'price_hse_sub_b', 'Lifecycle test plan B', 2000);
 
 -- checkout_session_completed_subscription.json, trimmed.
-select set_config('hse.checkout', $${
-  "id": "evt_test_hse_sub_checkout",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1767225630,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_sub_1",
-      "object": "checkout.session",
-      "amount_total": 1999,
-      "client_reference_id": "00000000-0000-4000-8704-000000000001",
-      "currency": "usd",
-      "customer": "cus_test_hse_sub_1",
-      "invoice": "in_test_hse_sub_1",
-      "metadata": {},
-      "mode": "subscription",
-      "payment_intent": null,
-      "payment_status": "paid",
-      "status": "complete",
-      "subscription": "sub_test_hse_sub_1"
-    }
-  },
-  "livemode": false,
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.checkout', tests.paid_checkout('evt_test_hse_sub_checkout', 'cs_test_hse_sub_1', null,
+  '00000000-0000-4000-8704-000000000001', null, p_amount_total => 1999, p_created => 1767225630,
+  p_object => '{"customer": "cus_test_hse_sub_1", "invoice": "in_test_hse_sub_1", "metadata": {},
+  "mode": "subscription", "subscription": "sub_test_hse_sub_1"}'::jsonb)::text, true);
 -- customer_subscription_created.json, trimmed; no metadata.user_id: the user comes from the
 -- customer linked by the checkout.
 select set_config('hse.created', $${
