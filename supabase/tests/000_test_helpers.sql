@@ -140,6 +140,46 @@ begin
 end
 $$;
 
+-- tests.create_pack: a token pack on sale, its Stripe price 'price_<id>'; returns its id.
+create function tests.create_pack(p_id text, p_tokens bigint default 1000, p_name text default '')
+returns text language sql set search_path = pg_catalog, pg_temp as $$
+  insert into public.token_packs (id, stripe_price_id, name, tokens) values (p_id, 'price_' || p_id, p_name, p_tokens)
+  returning id
+$$;
+
+-- tests.create_subscription: a customer_subscriptions row as the webhook leaves it for a new
+-- subscription (plan, status, the drip anchor: cycle 1 starts there); returns its id.
+create function tests.create_subscription(p_id uuid, p_user_id uuid, p_plan_id text default 'default',
+  p_status text default 'active', p_drip_anchor timestamptz default now())
+returns uuid language sql set search_path = pg_catalog, pg_temp as $$
+  insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
+  values (p_id, p_user_id, p_plan_id, p_status, p_drip_anchor)
+  returning id
+$$;
+
+-- tests.create_subscriber: the drip tests' usual start, a new user (tests.create_user) with one
+-- subscription (tests.create_subscription); returns the subscription's id.
+create function tests.create_subscriber(p_email text, p_user_id uuid, p_subscription_id uuid,
+  p_plan_id text default 'default', p_status text default 'active', p_drip_anchor timestamptz default now())
+returns uuid language sql set search_path = pg_catalog, pg_temp as $$
+  select tests.create_user(p_email, p_user_id);
+  select tests.create_subscription(p_subscription_id, p_user_id, p_plan_id, p_status, p_drip_anchor)
+$$;
+
+-- tests.drip_rows: a subscription's drips in cycle order, the columns the drip tests compare
+-- (results_eq against a VALUES list of cycles).
+create function tests.drip_rows(p_subscription_id uuid)
+returns table (cycle_number integer, drip_amount bigint, rollover_from_previous bigint, rollover_cycles_count integer,
+  expired_tokens bigint, balance_before bigint, balance_after bigint, billing_period_start timestamptz,
+  billing_period_end timestamptz, drip_date timestamptz)
+language sql stable set search_path = pg_catalog, pg_temp as $$
+  select d.cycle_number, d.drip_amount, d.rollover_from_previous, d.rollover_cycles_count, d.expired_tokens,
+    d.balance_before, d.balance_after, d.billing_period_start, d.billing_period_end, d.drip_date
+  from public.token_drips d
+  where d.subscription_id = p_subscription_id
+  order by d.cycle_number
+$$;
+
 -- tests.ledger_footprint: everything the ledger holds for a user, as one line, to assert what a
 -- call wrote (or that it wrote nothing). Fields in a fixed order, each only when there is
 -- something to show:
@@ -301,6 +341,9 @@ grant execute on function
   tests.authenticate_as_admin(uuid), tests.authenticate_as_anon(), tests.authenticate_as_service_role(),
   tests.clear_authentication(), tests.error_part(text, text), tests.error_sqlstate(text),
   tests.error_detail(text), tests.error_hint(text)
+  to anon, authenticated, service_role;
+-- A subscription is inserted as the caller (the service, in some tests), with its privileges.
+grant execute on function tests.create_subscription(uuid, uuid, text, text, timestamptz)
   to anon, authenticated, service_role;
 -- The Stripe event builders are pure: a test may build an event while acting as anyone.
 grant execute on function

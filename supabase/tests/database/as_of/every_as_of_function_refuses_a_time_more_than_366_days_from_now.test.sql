@@ -9,8 +9,7 @@ set local statement_timeout = '10s';
 
 select tests.create_user('as-of-alice@example.test', '00000000-0000-4000-c905-000000000001');
 -- canceled: nothing to drip whatever the as-of, so only the bound decides
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-c905-0000000000a1', '00000000-0000-4000-c905-000000000001', 'default', 'canceled', now());
+select tests.create_subscription('00000000-0000-4000-c905-0000000000a1', '00000000-0000-4000-c905-000000000001', 'default', 'canceled');
 
 create temporary table calls (fn text, template text) on commit drop;
 insert into calls values

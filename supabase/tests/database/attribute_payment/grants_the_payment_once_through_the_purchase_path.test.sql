@@ -7,8 +7,7 @@ begin;
 select plan(14);
 
 select tests.create_user('attr-grant-alice@example.test', '00000000-0000-4000-8723-000000000001');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('attr_grant_pack', 'price_attr_grant_pack', 'Attribution test pack', 1000);
+select tests.create_pack('attr_grant_pack', 1000, 'Attribution test pack');
 
 select set_config('hse.paid', tests.paid_checkout('evt_test_attr_grant_1', 'cs_test_attr_grant_1', 'attr_grant_pack', null,
   'pi_test_attr_grant_1', p_amount_total => 300, p_object => '{"currency": "eur",

@@ -6,8 +6,7 @@ select plan(13);
 
 select tests.create_user('attr-roles-alice@example.test', '00000000-0000-4000-8726-000000000001');
 select tests.create_user('attr-roles-admin@example.test', '00000000-0000-4000-8726-000000000002');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('attr_roles_pack', 'price_attr_roles_pack', 'Attribution test pack', 1000);
+select tests.create_pack('attr_roles_pack', 1000, 'Attribution test pack');
 select public.handle_stripe_event(tests.paid_checkout('evt_test_attr_roles_1', 'cs_test_attr_roles_1', 'attr_roles_pack',
   null, 'pi_test_attr_roles_1'));
 

@@ -5,8 +5,7 @@ select plan(4);
 
 select tests.create_user('attr-other-alice@example.test', '00000000-0000-4000-8724-000000000001');
 select tests.create_user('attr-other-bob@example.test', '00000000-0000-4000-8724-000000000002');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('attr_other_pack', 'price_attr_other_pack', 'Attribution test pack', 1000);
+select tests.create_pack('attr_other_pack', 1000, 'Attribution test pack');
 
 select public.handle_stripe_event(tests.paid_checkout('evt_test_attr_other_1', 'cs_test_attr_other_1', 'attr_other_pack',
   null, 'pi_test_attr_other_1'));

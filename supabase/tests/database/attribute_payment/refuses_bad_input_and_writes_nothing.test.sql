@@ -6,8 +6,7 @@ begin;
 select plan(13);
 
 select tests.create_user('attr-bad-alice@example.test', '00000000-0000-4000-8725-000000000001');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('attr_bad_pack', 'price_attr_bad_pack', 'Attribution test pack', 1000);
+select tests.create_pack('attr_bad_pack', 1000, 'Attribution test pack');
 
 select set_config('hse.paid', tests.paid_checkout('evt_test_attr_bad_1', 'cs_test_attr_bad_1', 'attr_bad_pack',
   null, 'pi_test_attr_bad_1')::text, true);

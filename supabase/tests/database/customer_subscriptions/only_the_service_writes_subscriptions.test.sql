@@ -9,8 +9,7 @@ insert into auth.users (id, email, raw_app_meta_data) values
   ('00000000-0000-4000-d403-000000000001', 'cs-writes-alice@example.test', '{}'),
   ('00000000-0000-4000-d403-000000000002', 'cs-writes-admin@example.test', '{"role": "admin"}'),
   ('00000000-0000-4000-d403-000000000003', 'cs-writes-carol@example.test', '{}');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d403-0000000000a1', '00000000-0000-4000-d403-000000000001', 'default', 'past_due', now());
+select tests.create_subscription('00000000-0000-4000-d403-0000000000a1', '00000000-0000-4000-d403-000000000001', 'default', 'past_due');
 
 select tests.authenticate_as_anon();
 select throws_ok($$insert into public.customer_subscriptions (user_id, plan_id) values ('00000000-0000-4000-d403-000000000001', 'default')$$,

@@ -9,9 +9,7 @@ set local timezone to 'UTC';
 -- this rolled-back transaction they never lapse, so the sweep's counts are this file's.
 update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null;
 
-select tests.create_user('et-pastdue@example.test', '00000000-0000-4000-d306-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d306-0000000000a1', '00000000-0000-4000-d306-000000000001', 'default', 'active', now());
+select tests.create_subscriber('et-pastdue@example.test', '00000000-0000-4000-d306-000000000001', '00000000-0000-4000-d306-0000000000a1');
 select public.run_drip('00000000-0000-4000-d306-0000000000a1', now());
 update public.customer_subscriptions set status = 'past_due' where id = '00000000-0000-4000-d306-0000000000a1';
 

@@ -21,8 +21,7 @@ select public.record_usage('vision_generation', 25, 'statement-kinds-u1', '00000
 select public.void_grant((select id from public.token_transactions where idempotency_key = 'statement-kinds-g1'),
   'granted by mistake', 'statement-kinds-v1');
 select public.expire_tokens(now() + interval '2 days');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-8b02-0000000000a1', '00000000-0000-4000-8b02-000000000001', 'default', 'active', now());
+select tests.create_subscription('00000000-0000-4000-8b02-0000000000a1', '00000000-0000-4000-8b02-000000000001');
 select public.run_drip('00000000-0000-4000-8b02-0000000000a1', now());
 select set_config('test.statement', public.get_token_statement('00000000-0000-4000-8b02-000000000001')::text, true);
 select tests.clear_authentication();

@@ -6,8 +6,7 @@ begin;
 select plan(13);
 
 select tests.create_user('hse-async-alice@example.test', '00000000-0000-4000-8703-000000000001');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_async_pack', 'price_hse_async_pack', 'Async test pack', 1000);
+select tests.create_pack('hse_async_pack', 1000, 'Async test pack');
 
 -- checkout_session_completed_payment_unpaid.json, trimmed.
 select set_config('hse.unpaid', tests.paid_checkout('evt_test_hse_async_unpaid', 'cs_test_hse_async_1', 'hse_async_pack',

@@ -7,8 +7,7 @@ select plan(20);
 
 select tests.create_user('hse-won-alice@example.test', '00000000-0000-4000-8709-000000000001');
 select tests.create_user('hse-won-bob@example.test', '00000000-0000-4000-8709-000000000002');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_won_pack', 'price_hse_won_pack', 'Dispute won test pack', 1000);
+select tests.create_pack('hse_won_pack', 1000, 'Dispute won test pack');
 
 select set_config('hse.purchase', tests.paid_checkout('evt_test_hse_won_purchase_1', 'cs_test_hse_won_1', 'hse_won_pack',
   '00000000-0000-4000-8709-000000000001', 'pi_test_hse_won_1')::text, true);

@@ -5,8 +5,7 @@
 begin;
 select plan(5);
 
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_later_pack', 'price_hse_later_pack', 'Later test pack', 1000);
+select tests.create_pack('hse_later_pack', 1000, 'Later test pack');
 select set_config('hse.paid', tests.paid_checkout('evt_test_hse_later_1', 'cs_test_hse_later_1', 'hse_later_pack',
   '00000000-0000-4000-8727-000000000001', 'pi_test_hse_later_1')::text, true);
 select is(public.handle_stripe_event(current_setting('hse.paid')::jsonb) ->> 'status', 'unattributed',

@@ -4,8 +4,7 @@ begin;
 select plan(9);
 
 select tests.create_user('hse-lost-alice@example.test', '00000000-0000-4000-8710-000000000001');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_lost_pack', 'price_hse_lost_pack', 'Dispute lost test pack', 1000);
+select tests.create_pack('hse_lost_pack', 1000, 'Dispute lost test pack');
 
 select set_config('hse.purchase', tests.paid_checkout('evt_test_hse_lost_purchase_1', 'cs_test_hse_lost_1', 'hse_lost_pack',
   '00000000-0000-4000-8710-000000000001', 'pi_test_hse_lost_1')::text, true);

@@ -5,8 +5,7 @@
 begin;
 select plan(6);
 
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_unref_pack', 'price_hse_unref_pack', 'Unattributed refund test pack', 1000);
+select tests.create_pack('hse_unref_pack', 1000, 'Unattributed refund test pack');
 select public.handle_stripe_event(tests.paid_checkout('evt_test_hse_unref_1', 'cs_test_hse_unref_1', 'hse_unref_pack',
   null, 'pi_test_hse_unref_1'));
 select set_config('hse.refund', tests.charge_refunded('evt_test_hse_unref_refund', 'ch_test_hse_unref_1', 'pi_test_hse_unref_1', 500,

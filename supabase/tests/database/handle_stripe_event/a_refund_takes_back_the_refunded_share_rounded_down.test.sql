@@ -10,8 +10,7 @@ select plan(23);
 select tests.create_user('hse-refund-alice@example.test', '00000000-0000-4000-8708-000000000001');
 select tests.create_user('hse-refund-bob@example.test', '00000000-0000-4000-8708-000000000002');
 -- 100,000 tokens for 300 cents: a third of the price is 33,333.33 tokens.
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_refund_pack', 'price_hse_refund_pack', 'Refund test pack', 100000);
+select tests.create_pack('hse_refund_pack', 100000, 'Refund test pack');
 
 select set_config('hse.purchase', tests.paid_checkout('evt_test_hse_refund_purchase_1', 'cs_test_hse_refund_1', 'hse_refund_pack',
   '00000000-0000-4000-8708-000000000001', 'pi_test_hse_refund_1', 300)::text, true);

@@ -6,8 +6,7 @@ begin;
 select plan(14);
 
 select tests.create_user('hse-dup-alice@example.test', '00000000-0000-4000-8702-000000000001');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_dup_pack', 'price_hse_dup_pack', 'Duplicate test pack', 1000);
+select tests.create_pack('hse_dup_pack', 1000, 'Duplicate test pack');
 
 select set_config('hse.paid', $${
   "id": "evt_test_hse_dup_1",

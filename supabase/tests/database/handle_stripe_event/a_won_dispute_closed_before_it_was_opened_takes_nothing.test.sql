@@ -6,8 +6,7 @@ begin;
 select plan(5);
 
 select tests.create_user('hse-won-first@example.test', '00000000-0000-4000-8720-000000000001');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_won_first_pack', 'price_hse_won_first_pack', 'Won-first test pack', 1000);
+select tests.create_pack('hse_won_first_pack', 1000, 'Won-first test pack');
 
 select set_config('hse.purchase', $${
   "id": "evt_test_hse_won_first_purchase", "object": "event", "created": 1768435260, "type": "checkout.session.completed",

@@ -6,8 +6,7 @@ select plan(16);
 
 select tests.create_user('hse-roles-alice@example.test', '00000000-0000-4000-8713-000000000001');
 select tests.create_user('hse-roles-admin@example.test', '00000000-0000-4000-8713-000000000002');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_roles_pack', 'price_hse_roles_pack', 'Roles test pack', 1000);
+select tests.create_pack('hse_roles_pack', 1000, 'Roles test pack');
 
 -- A user who would love to grant itself a pack.
 select set_config('hse.paid', tests.paid_checkout('evt_test_hse_roles_1', 'cs_test_hse_roles_1', 'hse_roles_pack',

@@ -8,8 +8,7 @@
 begin;
 select plan(16);
 
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_unattr_pack', 'price_hse_unattr_pack', 'Unattributed test pack', 1000);
+select tests.create_pack('hse_unattr_pack', 1000, 'Unattributed test pack');
 
 select set_config('hse.paid', tests.paid_checkout('evt_test_hse_unattr_1', 'cs_test_hse_unattr_1', 'hse_unattr_pack',
   '00000000-0000-4000-8722-0000000000ff', 'pi_test_hse_unattr_1',

@@ -7,8 +7,7 @@ select plan(8);
 
 select tests.create_user('hse-fallback-alice@example.test', '00000000-0000-4000-8721-000000000001');
 select tests.create_user('hse-fallback-bob@example.test', '00000000-0000-4000-8721-000000000002');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_fallback_pack', 'price_hse_fallback_pack', 'Fallback test pack', 1000);
+select tests.create_pack('hse_fallback_pack', 1000, 'Fallback test pack');
 
 select set_config('hse.paid', tests.paid_checkout('evt_test_hse_fallback_1', 'cs_test_hse_fallback_1', 'hse_fallback_pack',
   '00000000-0000-4000-8721-0000000000ff', 'pi_test_hse_fallback_1',

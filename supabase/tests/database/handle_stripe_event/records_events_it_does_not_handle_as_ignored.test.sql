@@ -6,8 +6,7 @@ begin;
 select plan(15);
 
 select tests.create_user('hse-ignored-alice@example.test', '00000000-0000-4000-8715-000000000001');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_ignored_pack', 'price_hse_ignored_pack', 'Ignored test pack', 1000);
+select tests.create_pack('hse_ignored_pack', 1000, 'Ignored test pack');
 
 -- customer_created.json
 select set_config('hse.customer', $${

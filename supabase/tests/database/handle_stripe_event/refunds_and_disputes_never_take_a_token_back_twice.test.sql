@@ -8,8 +8,7 @@ select plan(13);
 select tests.create_user('hse-rad-alice@example.test', '00000000-0000-4000-8711-000000000001');
 select tests.create_user('hse-rad-bob@example.test', '00000000-0000-4000-8711-000000000002');
 select tests.create_user('hse-rad-carol@example.test', '00000000-0000-4000-8711-000000000003');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_rad_pack', 'price_hse_rad_pack', 'Refund after dispute test pack', 1000);
+select tests.create_pack('hse_rad_pack', 1000, 'Refund after dispute test pack');
 
 select set_config('hse.purchase', tests.paid_checkout('evt_test_hse_rad_purchase', 'cs_test_hse_rad', 'hse_rad_pack',
   null, 'pi_test_hse_rad')::text, true);

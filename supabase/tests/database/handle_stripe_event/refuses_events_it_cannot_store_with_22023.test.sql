@@ -15,8 +15,7 @@ begin;
 select plan(24);
 
 select tests.create_user('hse-store-alice@example.test', '00000000-0000-4000-8728-000000000001');
-insert into public.token_packs (id, stripe_price_id, name, tokens) values
-  ('hse_store_pack', 'price_hse_store_pack', 'Store test pack', 1000);
+select tests.create_pack('hse_store_pack', 1000, 'Store test pack');
 
 select set_config('hse.event', $${
   "id": "evt_test_hse_store_1",

@@ -5,9 +5,7 @@ begin;
 select plan(9);
 set local timezone to 'UTC';
 
-select tests.create_user('rd-boundary@example.test', '00000000-0000-4000-d115-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d115-0000000000a1', '00000000-0000-4000-d115-000000000001', 'default', 'active', now());
+select tests.create_subscriber('rd-boundary@example.test', '00000000-0000-4000-d115-000000000001', '00000000-0000-4000-d115-0000000000a1');
 
 select is((public.run_drip('00000000-0000-4000-d115-0000000000a1', now() - interval '1 microsecond') ->> 'cycles_issued')::int, 0,
   'one microsecond before the anchor: cycle 1 is not due');

@@ -24,8 +24,7 @@ begin
   perform private.post_transaction(v_tx, now(), true);
 end
 $$;
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d119-0000000000a1', '00000000-0000-4000-d119-000000000001', 'default', 'active', now());
+select tests.create_subscription('00000000-0000-4000-d119-0000000000a1', '00000000-0000-4000-d119-000000000001');
 
 select is((public.run_drip('00000000-0000-4000-d119-0000000000a1', now()) ->> 'balance_after')::bigint, -125000::bigint,
   'cycle 1 goes to the debt');

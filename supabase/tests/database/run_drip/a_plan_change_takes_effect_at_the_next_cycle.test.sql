@@ -10,9 +10,7 @@ set local timezone to 'UTC';
 
 insert into public.subscription_plans (id, name, drip_tokens, drip_interval, max_rollover_cycles, max_rollover_tokens)
 values ('rd-plan-big', 'Big fortnightly', 500000, interval '14 days', 0, null);
-select tests.create_user('rd-plan@example.test', '00000000-0000-4000-d114-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d114-0000000000a1', '00000000-0000-4000-d114-000000000001', 'default', 'active', now());
+select tests.create_subscriber('rd-plan@example.test', '00000000-0000-4000-d114-000000000001', '00000000-0000-4000-d114-0000000000a1');
 
 select public.run_drip('00000000-0000-4000-d114-0000000000a1', now());
 select public.record_usage('chat', 375000, 'rd-plan-1', '00000000-0000-4000-d114-000000000001');

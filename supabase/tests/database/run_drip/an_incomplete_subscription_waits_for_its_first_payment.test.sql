@@ -3,9 +3,7 @@
 begin;
 select plan(4);
 
-select tests.create_user('rd-incomplete@example.test', '00000000-0000-4000-d114-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d114-0000000000a1', '00000000-0000-4000-d114-000000000001', 'default', 'incomplete', now());
+select tests.create_subscriber('rd-incomplete@example.test', '00000000-0000-4000-d114-000000000001', '00000000-0000-4000-d114-0000000000a1', 'default', 'incomplete');
 
 select is((public.run_drip('00000000-0000-4000-d114-0000000000a1', now() + interval '1 minute') ->> 'cycles_issued')::int, 0,
   'nothing is issued while the first payment is pending');

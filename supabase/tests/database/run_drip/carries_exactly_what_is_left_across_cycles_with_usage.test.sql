@@ -9,9 +9,7 @@ begin;
 select plan(11);
 set local timezone to 'UTC';
 
-select tests.create_user('rd-three@example.test', '00000000-0000-4000-d103-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d103-0000000000a1', '00000000-0000-4000-d103-000000000001', 'default', 'active', now());
+select tests.create_subscriber('rd-three@example.test', '00000000-0000-4000-d103-000000000001', '00000000-0000-4000-d103-0000000000a1');
 
 select is((public.run_drip('00000000-0000-4000-d103-0000000000a1', now()) ->> 'balance_after')::bigint, 375000::bigint, 'cycle 1');
 select is((public.record_usage('chat', 375000, 'rd-three-1', '00000000-0000-4000-d103-000000000001') ->> 'balance_after')::bigint,
@@ -24,9 +22,7 @@ select is((public.run_drip('00000000-0000-4000-d103-0000000000a1', now() + inter
   700000::bigint, 'cycle 3');
 
 select results_eq(
-  $$select cycle_number, drip_amount, rollover_from_previous, rollover_cycles_count, expired_tokens,
-           balance_before, balance_after, billing_period_start, billing_period_end, drip_date
-      from public.token_drips where subscription_id = '00000000-0000-4000-d103-0000000000a1' order by cycle_number$$,
+  $$select * from tests.drip_rows('00000000-0000-4000-d103-0000000000a1')$$,
   $$values
     (1, 375000::bigint,      0::bigint, 0, 0::bigint,      0::bigint, 375000::bigint,
         now(),                      now() + interval '28 days', now()),

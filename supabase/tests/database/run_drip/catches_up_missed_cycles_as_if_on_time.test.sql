@@ -5,9 +5,7 @@ begin;
 select plan(7);
 set local timezone to 'UTC';
 
-select tests.create_user('rd-catchup@example.test', '00000000-0000-4000-d109-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d109-0000000000a1', '00000000-0000-4000-d109-000000000001', 'default', 'active', now());
+select tests.create_subscriber('rd-catchup@example.test', '00000000-0000-4000-d109-000000000001', '00000000-0000-4000-d109-0000000000a1');
 
 select is(public.run_drip('00000000-0000-4000-d109-0000000000a1', now() + interval '112 days'),
   jsonb_build_object('subscription_id', '00000000-0000-4000-d109-0000000000a1', 'cycles_issued', 5,
@@ -15,9 +13,7 @@ select is(public.run_drip('00000000-0000-4000-d109-0000000000a1', now() + interv
   'one call as of the start of cycle 5 issues cycles 1 to 5 (3 x 375,000 expired on the way)');
 
 select results_eq(
-  $$select cycle_number, drip_amount, rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after,
-           billing_period_start, billing_period_end, drip_date
-      from public.token_drips where subscription_id = '00000000-0000-4000-d109-0000000000a1' order by cycle_number$$,
+  $$select * from tests.drip_rows('00000000-0000-4000-d109-0000000000a1')$$,
   $$values
     (1, 375000::bigint,      0::bigint, 0,      0::bigint,      0::bigint, 375000::bigint, now(), now() + interval '28 days', now()),
     (2, 375000::bigint, 375000::bigint, 1,      0::bigint, 375000::bigint, 750000::bigint,

@@ -12,9 +12,7 @@ begin;
 select plan(17);
 set local timezone to 'UTC';
 
-select tests.create_user('rd-worked@example.test', '00000000-0000-4000-d102-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d102-0000000000a1', '00000000-0000-4000-d102-000000000001', 'default', 'active', now());
+select tests.create_subscriber('rd-worked@example.test', '00000000-0000-4000-d102-000000000001', '00000000-0000-4000-d102-0000000000a1');
 
 -- cycle 1
 select is(public.run_drip('00000000-0000-4000-d102-0000000000a1', now()) - 'subscription_id',
@@ -47,9 +45,7 @@ select is(public.run_drip('00000000-0000-4000-d102-0000000000a1', now() + interv
   'cycle 4: expires cycle 2''s 350,000, carries cycle 3''s 375,000, balance 750,000');
 
 select results_eq(
-  $$select cycle_number, drip_amount, rollover_from_previous, rollover_cycles_count, expired_tokens,
-           balance_before, balance_after, billing_period_start, billing_period_end, drip_date
-      from public.token_drips where subscription_id = '00000000-0000-4000-d102-0000000000a1' order by cycle_number$$,
+  $$select * from tests.drip_rows('00000000-0000-4000-d102-0000000000a1')$$,
   $$values
     (1, 375000::bigint,      0::bigint, 0,      0::bigint,      0::bigint, 375000::bigint,
         now(),                      now() + interval '28 days', now()),

@@ -7,9 +7,7 @@ begin;
 select plan(14);
 set local timezone to 'UTC';
 
-select tests.create_user('rd-first@example.test', '00000000-0000-4000-d101-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d101-0000000000a1', '00000000-0000-4000-d101-000000000001', 'default', 'active', now());
+select tests.create_subscriber('rd-first@example.test', '00000000-0000-4000-d101-000000000001', '00000000-0000-4000-d101-0000000000a1');
 
 select results_eq(
   $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d101-0000000000a1'$$,

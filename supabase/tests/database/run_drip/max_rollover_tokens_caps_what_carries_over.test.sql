@@ -38,9 +38,7 @@ select results_eq(
   $$values (1, 0::bigint), (2, 125000::bigint), (3, 375000::bigint), (4, 375000::bigint)$$,
   'cycle 1''s lot lapsed; the cut came out of cycle 2''s lot, now the soonest to expire');
 select results_eq(
-  $$select cycle_number, drip_amount, rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after,
-           billing_period_start, billing_period_end, drip_date
-      from public.token_drips where subscription_id = '00000000-0000-4000-d108-0000000000a1' order by cycle_number$$,
+  $$select * from tests.drip_rows('00000000-0000-4000-d108-0000000000a1')$$,
   $$values
     (1, 375000::bigint,      0::bigint, 0,      0::bigint,      0::bigint, 375000::bigint, now(), now() + interval '28 days', now()),
     (2, 375000::bigint, 375000::bigint, 1,      0::bigint, 375000::bigint, 750000::bigint,

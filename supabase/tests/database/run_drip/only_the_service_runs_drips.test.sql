@@ -8,8 +8,7 @@ set local timezone to 'UTC';
 insert into auth.users (id, email, raw_app_meta_data) values
   ('00000000-0000-4000-d117-000000000001', 'rd-roles-alice@example.test', '{}'),
   ('00000000-0000-4000-d117-000000000002', 'rd-roles-admin@example.test', '{"role": "admin"}');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d117-0000000000a1', '00000000-0000-4000-d117-000000000001', 'default', 'active', now());
+select tests.create_subscription('00000000-0000-4000-d117-0000000000a1', '00000000-0000-4000-d117-000000000001');
 
 select function_privs_are('public', 'run_drip', array['uuid', 'timestamp with time zone'], 'anon', '{}'::text[],
   'anon has no EXECUTE on run_drip');

@@ -4,9 +4,7 @@ begin;
 select plan(7);
 set local timezone to 'UTC';
 
-select tests.create_user('rd-bad@example.test', '00000000-0000-4000-d118-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d118-0000000000a1', '00000000-0000-4000-d118-000000000001', 'default', 'active', now());
+select tests.create_subscriber('rd-bad@example.test', '00000000-0000-4000-d118-000000000001', '00000000-0000-4000-d118-0000000000a1');
 
 select tests.authenticate_as_service_role();
 select throws_ok($$select public.run_drip('00000000-0000-4000-d118-0000000000ff', now())$$,

@@ -5,9 +5,7 @@ begin;
 select plan(10);
 set local timezone to 'UTC';
 
-select tests.create_user('rd-rerun@example.test', '00000000-0000-4000-d110-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d110-0000000000a1', '00000000-0000-4000-d110-000000000001', 'default', 'active', now());
+select tests.create_subscriber('rd-rerun@example.test', '00000000-0000-4000-d110-000000000001', '00000000-0000-4000-d110-0000000000a1');
 
 select is((public.run_drip('00000000-0000-4000-d110-0000000000a1', now()) ->> 'cycles_issued')::int, 1, 'the first run issues cycle 1');
 select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-d110-000000000001'), 'next_drip_in=' || (select s.next_drip_at - now() from public.customer_subscriptions s where s.id = '00000000-0000-4000-d110-0000000000a1')), 'balance=375000 lots=1 remaining=375000 drips=1 next_cycle=2 next_drip_in=28 days', 'after cycle 1');

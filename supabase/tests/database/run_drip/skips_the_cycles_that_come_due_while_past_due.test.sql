@@ -5,9 +5,7 @@ begin;
 select plan(10);
 set local timezone to 'UTC';
 
-select tests.create_user('rd-pastdue@example.test', '00000000-0000-4000-d112-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d112-0000000000a1', '00000000-0000-4000-d112-000000000001', 'default', 'active', now());
+select tests.create_subscriber('rd-pastdue@example.test', '00000000-0000-4000-d112-000000000001', '00000000-0000-4000-d112-0000000000a1');
 select public.run_drip('00000000-0000-4000-d112-0000000000a1', now());
 
 update public.customer_subscriptions set status = 'past_due' where id = '00000000-0000-4000-d112-0000000000a1';
@@ -34,9 +32,7 @@ select is(public.run_drip('00000000-0000-4000-d112-0000000000a1', now() + interv
   'cycle 3 is issued (and cycle 1''s lot, which lapses as cycle 2 ends, is expired in it)');
 
 select results_eq(
-  $$select cycle_number, drip_amount, rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after,
-           billing_period_start, billing_period_end, drip_date
-      from public.token_drips where subscription_id = '00000000-0000-4000-d112-0000000000a1' order by cycle_number$$,
+  $$select * from tests.drip_rows('00000000-0000-4000-d112-0000000000a1')$$,
   $$values
     (1, 375000::bigint, 0::bigint, 0,      0::bigint,      0::bigint, 375000::bigint, now(), now() + interval '28 days', now()),
     (3, 375000::bigint, 0::bigint, 0, 375000::bigint, 375000::bigint, 375000::bigint,

@@ -9,8 +9,7 @@ select tests.create_user('rd-burn@example.test', '00000000-0000-4000-d104-000000
 select public.grant_tokens('00000000-0000-4000-d104-000000000001', 1000, 'admin_grant', 'rd-burn-grant');
 select public.record_purchase('00000000-0000-4000-d104-000000000001', 'pack_small', 'rd-burn-purchase', 999, 'usd');
 -- then the drip (expires in 56 days) and a trial grant that expires tomorrow
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d104-0000000000a1', '00000000-0000-4000-d104-000000000001', 'default', 'active', now());
+select tests.create_subscription('00000000-0000-4000-d104-0000000000a1', '00000000-0000-4000-d104-000000000001');
 select public.run_drip('00000000-0000-4000-d104-0000000000a1', now());
 select public.grant_tokens('00000000-0000-4000-d104-000000000001', 5000, 'trial_grant', 'rd-burn-trial', null, now() + interval '1 day');
 

@@ -7,9 +7,7 @@ set local timezone to 'UTC';
 
 insert into public.subscription_plans (id, name, drip_tokens, drip_interval, max_rollover_cycles, max_rollover_tokens)
 values ('rd-rollover-0', 'No rollover', 375000, interval '28 days', 0, null);
-select tests.create_user('rd-rollover0@example.test', '00000000-0000-4000-d105-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d105-0000000000a1', '00000000-0000-4000-d105-000000000001', 'rd-rollover-0', 'active', now());
+select tests.create_subscriber('rd-rollover0@example.test', '00000000-0000-4000-d105-000000000001', '00000000-0000-4000-d105-0000000000a1', 'rd-rollover-0');
 
 select public.run_drip('00000000-0000-4000-d105-0000000000a1', now());
 select is((select expires_at from public.token_lots where user_id = '00000000-0000-4000-d105-000000000001'),

@@ -7,9 +7,7 @@ set local timezone to 'UTC';
 
 insert into public.subscription_plans (id, name, drip_tokens, drip_interval, max_rollover_cycles, max_rollover_tokens)
 values ('rd-rollover-2', 'Two rollover cycles', 375000, interval '28 days', 2, null);
-select tests.create_user('rd-rollover2@example.test', '00000000-0000-4000-d107-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d107-0000000000a1', '00000000-0000-4000-d107-000000000001', 'rd-rollover-2', 'active', now());
+select tests.create_subscriber('rd-rollover2@example.test', '00000000-0000-4000-d107-000000000001', '00000000-0000-4000-d107-0000000000a1', 'rd-rollover-2');
 
 select public.run_drip('00000000-0000-4000-d107-0000000000a1', now());
 select is((select expires_at from public.token_lots where user_id = '00000000-0000-4000-d107-000000000001'),
@@ -25,9 +23,7 @@ select is((public.run_drip('00000000-0000-4000-d107-0000000000a1', now() + inter
   0::bigint, 'cycle 5: cycle 2''s lot lapses empty, nothing expires');
 
 select results_eq(
-  $$select cycle_number, drip_amount, rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after,
-           billing_period_start, billing_period_end, drip_date
-      from public.token_drips where subscription_id = '00000000-0000-4000-d107-0000000000a1' order by cycle_number$$,
+  $$select * from tests.drip_rows('00000000-0000-4000-d107-0000000000a1')$$,
   $$values
     (1, 375000::bigint,      0::bigint, 0,      0::bigint,       0::bigint,  375000::bigint, now(), now() + interval '28 days', now()),
     (2, 375000::bigint, 375000::bigint, 1,      0::bigint,  375000::bigint,  750000::bigint,

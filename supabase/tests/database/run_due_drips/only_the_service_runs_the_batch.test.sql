@@ -12,8 +12,7 @@ update public.customer_subscriptions set status = 'canceled' where next_drip_at 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('00000000-0000-4000-d203-000000000001', 'rdd-roles-alice@example.test', '{}'),
   ('00000000-0000-4000-d203-000000000002', 'rdd-roles-admin@example.test', '{"role": "admin"}');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d203-0000000000a1', '00000000-0000-4000-d203-000000000001', 'default', 'active', now());
+select tests.create_subscription('00000000-0000-4000-d203-0000000000a1', '00000000-0000-4000-d203-000000000001');
 
 select function_privs_are('public', 'run_due_drips', array['timestamp with time zone', 'integer'], 'anon', '{}'::text[],
   'anon has no EXECUTE on run_due_drips');

@@ -8,9 +8,7 @@ set local timezone to 'UTC';
 -- within this rolled-back transaction they stop dripping.
 update public.customer_subscriptions set status = 'canceled' where next_drip_at is not null;
 
-select tests.create_user('rdd-bad@example.test', '00000000-0000-4000-d204-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d204-0000000000a1', '00000000-0000-4000-d204-000000000001', 'default', 'active', now());
+select tests.create_subscriber('rdd-bad@example.test', '00000000-0000-4000-d204-000000000001', '00000000-0000-4000-d204-0000000000a1');
 
 select tests.authenticate_as_service_role();
 select throws_ok($$select public.run_due_drips(null, 10)$$, '22023', 'p_as_of is required.', 'a null as-of is rejected');
