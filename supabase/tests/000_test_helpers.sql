@@ -162,8 +162,8 @@ $$;
 create function tests.create_subscriber(p_email text, p_user_id uuid, p_subscription_id uuid,
   p_plan_id text default 'default', p_status text default 'active', p_drip_anchor timestamptz default now())
 returns uuid language sql set search_path = pg_catalog, pg_temp as $$
-  select tests.create_user(p_email, p_user_id);
-  select tests.create_subscription(p_subscription_id, p_user_id, p_plan_id, p_status, p_drip_anchor)
+  select tests.create_subscription(p_subscription_id, tests.create_user(p_email, p_user_id), p_plan_id, p_status,
+    p_drip_anchor)
 $$;
 
 -- tests.drip_rows: a subscription's drips in cycle order, the columns the drip tests compare
