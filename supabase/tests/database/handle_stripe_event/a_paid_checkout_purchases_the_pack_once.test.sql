@@ -12,37 +12,11 @@ select tests.create_pack('hse_purchase_pack', 1000, 'Purchase test pack');
 
 -- checkout_session_completed_payment.json, trimmed: the pack in metadata.pack_id, the user in
 -- client_reference_id.
-select set_config('hse.paid', $${
-  "id": "evt_test_hse_purchase_1",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435260,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_purchase_1",
-      "object": "checkout.session",
-      "amount_subtotal": 500,
-      "amount_total": 500,
-      "client_reference_id": "00000000-0000-4000-8701-000000000001",
-      "created": 1768435200,
-      "currency": "usd",
-      "customer": null,
-      "invoice": null,
-      "livemode": false,
-      "metadata": {"pack_id": "hse_purchase_pack"},
-      "mode": "payment",
-      "payment_intent": "pi_test_hse_purchase_1",
-      "payment_method_types": ["card"],
-      "payment_status": "paid",
-      "status": "complete",
-      "subscription": null
-    }
-  },
-  "livemode": false,
-  "pending_webhooks": 1,
-  "request": {"id": null, "idempotency_key": null},
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.paid', (tests.paid_checkout('evt_test_hse_purchase_1', 'cs_test_hse_purchase_1', 'hse_purchase_pack',
+  '00000000-0000-4000-8701-000000000001', 'pi_test_hse_purchase_1',
+  p_object => '{"amount_subtotal": 500, "created": 1768435200, "invoice": null, "livemode": false,
+  "payment_method_types": ["card"], "subscription": null}'::jsonb) || '{"pending_webhooks": 1,
+  "request": {"id": null, "idempotency_key": null}}'::jsonb)::text, true);
 
 select set_config('test.r1', public.handle_stripe_event(current_setting('hse.paid')::jsonb)::text, true);
 

@@ -8,31 +8,9 @@ select plan(14);
 select tests.create_user('hse-dup-alice@example.test', '00000000-0000-4000-8702-000000000001');
 select tests.create_pack('hse_dup_pack', 1000, 'Duplicate test pack');
 
-select set_config('hse.paid', $${
-  "id": "evt_test_hse_dup_1",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1768435260,
-  "data": {
-    "object": {
-      "id": "cs_test_hse_dup_1",
-      "object": "checkout.session",
-      "amount_total": 500,
-      "client_reference_id": "00000000-0000-4000-8702-000000000001",
-      "currency": "usd",
-      "customer": null,
-      "metadata": {"pack_id": "hse_dup_pack"},
-      "mode": "payment",
-      "payment_intent": "pi_test_hse_dup_1",
-      "payment_status": "paid",
-      "status": "complete"
-    }
-  },
-  "livemode": false,
-  "pending_webhooks": 1,
-  "request": {"id": null, "idempotency_key": null},
-  "type": "checkout.session.completed"
-}$$, true);
+select set_config('hse.paid', (tests.paid_checkout('evt_test_hse_dup_1', 'cs_test_hse_dup_1', 'hse_dup_pack',
+  '00000000-0000-4000-8702-000000000001', 'pi_test_hse_dup_1') || '{"pending_webhooks": 1,
+  "request": {"id": null, "idempotency_key": null}}'::jsonb)::text, true);
 
 select set_config('test.first', public.handle_stripe_event(current_setting('hse.paid')::jsonb)::text, true);
 select set_config('test.row', (select to_jsonb(e)::text from public.stripe_events e where e.id = 'evt_test_hse_dup_1'), true);

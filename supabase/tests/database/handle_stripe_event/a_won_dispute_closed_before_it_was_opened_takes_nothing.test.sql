@@ -8,20 +8,12 @@ select plan(5);
 select tests.create_user('hse-won-first@example.test', '00000000-0000-4000-8720-000000000001');
 select tests.create_pack('hse_won_first_pack', 1000, 'Won-first test pack');
 
-select set_config('hse.purchase', $${
-  "id": "evt_test_hse_won_first_purchase", "object": "event", "created": 1768435260, "type": "checkout.session.completed",
-  "data": {"object": {
-    "id": "cs_test_hse_won_first", "object": "checkout.session", "amount_total": 500, "currency": "usd",
-    "client_reference_id": "cart-4711",
-    "metadata": {"pack_id": "hse_won_first_pack", "user_id": "00000000-0000-4000-8720-000000000001"},
-    "mode": "payment", "payment_intent": "pi_test_hse_won_first", "payment_status": "paid", "status": "complete"}}
-}$$, true);
-select set_config('hse.created', $${
-  "id": "evt_test_hse_won_first_created", "object": "event", "created": 1768867200, "type": "charge.dispute.created",
-  "data": {"object": {
-    "id": "du_test_hse_won_first", "object": "dispute", "amount": 500, "charge": "ch_test_hse_won_first",
-    "metadata": {}, "payment_intent": "pi_test_hse_won_first", "status": "needs_response"}}
-}$$, true);
+select set_config('hse.purchase', tests.paid_checkout('evt_test_hse_won_first_purchase', 'cs_test_hse_won_first', 'hse_won_first_pack',
+  null, 'pi_test_hse_won_first', p_object => '{"client_reference_id": "cart-4711",
+  "metadata": {"pack_id": "hse_won_first_pack",
+  "user_id": "00000000-0000-4000-8720-000000000001"}}'::jsonb)::text, true);
+select set_config('hse.created', tests.charge_dispute('evt_test_hse_won_first_created', 'created', 'du_test_hse_won_first',
+  'ch_test_hse_won_first', 'pi_test_hse_won_first', 500, 'needs_response')::text, true);
 select set_config('hse.won', jsonb_set(jsonb_set(jsonb_set(jsonb_set(current_setting('hse.created')::jsonb,
   '{id}', '"evt_test_hse_won_first_closed"'), '{type}', '"charge.dispute.closed"'),
   '{created}', '1771891200'), '{data,object,status}', '"won"')::text, true);
