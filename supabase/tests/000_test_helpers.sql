@@ -286,6 +286,33 @@ language sql
 set search_path = pg_catalog, pg_temp
 as $$ select tests.error_part(p_sql, 'hint') $$;
 
+-- tests.outcome_as: run p_sql (a query of one text value) as PostgREST would for a request
+-- with these JWT claims (null: a session that did not switch role, like pg_cron or the SQL
+-- editor), then go back to the session user; returns the value, or 'error <SQLSTATE>'. Unlike
+-- tests.error_sqlstate, what a call that succeeds wrote stays (a call that fails leaves
+-- nothing). For tables of who may call what, run as the session user.
+create function tests.outcome_as(p_claims jsonb, p_sql text)
+returns text
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_result text;
+begin
+  perform tests.clear_authentication();
+  if p_claims is not null then
+    perform tests.authenticate_with_claims(p_claims);
+  end if;
+  begin
+    execute p_sql into v_result;
+  exception when others then
+    v_result := 'error ' || sqlstate;
+  end;
+  perform tests.clear_authentication();
+  return v_result;
+end
+$$;
+
 -- Stripe events as the webhook hands them to public.handle_stripe_event (snapshot events, test
 -- mode, trimmed to what the ledger reads). Ids, amounts and times are the test's to choose;
 -- p_object's fields replace or add to the object's (e.g. metadata, customer, currency).

@@ -1,0 +1,120 @@
+-- Who may spend whose tokens, one rule for record_usage and reserve_tokens, checked for both
+-- from one table:
+--   * anon: nobody (no EXECUTE, 42501);
+--   * a signed-in user: itself only, with p_user_id null or its own id; naming another user 42501;
+--   * a token without sub: nobody, with or without p_user_id (42501);
+--   * user_metadata.role = admin (written by the user) allows nothing more (42501);
+--   * an admin (app_metadata.role): itself only as well, since spending is the user's (42501);
+--   * the service (service_role) and a session that did not switch role (pg_cron, the SQL
+--     editor): anyone, but they must name the user (22023);
+--   * refused calls write nothing: each user ends with exactly the calls accepted for it;
+--   * a key belongs to the user, whoever used it: the user retrying the service's key replays.
+begin;
+select plan(5);
+
+-- Each RPC gets its own four users, so that its footprints show its calls only.
+create temporary table spender (rpc text, who text, id uuid, tokens bigint);
+insert into spender values
+  ('record_usage', 'alice', '00000000-0000-4000-8106-000000000011', 100),
+  ('record_usage', 'bob', '00000000-0000-4000-8106-000000000012', 100),
+  ('record_usage', 'admin', '00000000-0000-4000-8106-000000000013', 100),
+  ('record_usage', 'mallory', '00000000-0000-4000-8106-000000000014', 0),
+  ('reserve_tokens', 'alice', '00000000-0000-4000-8106-000000000021', 100),
+  ('reserve_tokens', 'bob', '00000000-0000-4000-8106-000000000022', 100),
+  ('reserve_tokens', 'admin', '00000000-0000-4000-8106-000000000023', 100),
+  ('reserve_tokens', 'mallory', '00000000-0000-4000-8106-000000000024', 0);
+select tests.create_user(format('spend-roles-%s-%s@example.test', rpc, who), id, tokens) from spender;
+
+select results_eq(
+  $$select rpc, has_function_privilege('anon', sig, 'execute') from (values
+      ('record_usage', 'public.record_usage(text, bigint, text, uuid, text, jsonb)'),
+      ('reserve_tokens', 'public.reserve_tokens(text, bigint, text, uuid, integer)')) f(rpc, sig) order by rpc$$,
+  $$values ('record_usage', false), ('reserve_tokens', false)$$,
+  'anon has no EXECUTE on either');
+
+-- Case n: who calls (their claims), the user they name (null: none) and the tokens; each RPC
+-- answers with the user it acted for, or the error. Keys: spend-<rpc>-<n>.
+create temporary table outcome as
+select c.rpc, c.n, tests.outcome_as(c.claims, format(
+    'select public.%s(''chat'', %s, %L, %L) ->> ''user_id''', c.rpc, c.tokens, 'spend-' || c.rpc || '-' || c.n, c.target)) as result
+from (
+  select r.rpc, v.n, v.tokens,
+    case v.caller
+      when 'anon' then '{"role": "anon", "iss": "supabase"}'::jsonb
+      when 'alice' then tests.user_claims(alice.id)
+      when 'admin' then tests.user_claims(admin.id, '{"role": "admin"}')
+      when 'no sub' then '{"role": "authenticated"}'::jsonb
+      when 'mallory, user_metadata admin' then jsonb_build_object('sub', mallory.id, 'role', 'authenticated',
+        'user_metadata', jsonb_build_object('role', 'admin'))
+      when 'service' then '{"role": "service_role", "iss": "supabase"}'::jsonb
+    end as claims,
+    case v.names when 'alice' then alice.id when 'bob' then bob.id end as target
+  from (values ('record_usage'), ('reserve_tokens')) r(rpc)
+  join spender alice on alice.rpc = r.rpc and alice.who = 'alice'
+  join spender bob on bob.rpc = r.rpc and bob.who = 'bob'
+  join spender admin on admin.rpc = r.rpc and admin.who = 'admin'
+  join spender mallory on mallory.rpc = r.rpc and mallory.who = 'mallory'
+  cross join (values
+    (1, 'anon', 'bob', 1),
+    (2, 'alice', null, 1),
+    (3, 'alice', 'alice', 1),
+    (4, 'alice', 'bob', 1),
+    (5, 'no sub', null, 1),
+    (6, 'no sub', 'bob', 1),
+    (7, 'mallory, user_metadata admin', 'bob', 1),
+    (8, 'admin', null, 1),
+    (9, 'admin', 'bob', 1),
+    (10, 'service', 'bob', 5),
+    (11, 'service', null, 1),
+    (12, 'session', 'bob', 1),
+    (13, 'session', null, 1)) v(n, caller, names, tokens)
+  order by r.rpc, v.n
+) c;
+
+select results_eq(
+  $$select o.rpc, o.n, coalesce(s.who, o.result) from outcome o left join spender s on s.id::text = o.result order by o.rpc, o.n$$,
+  $$select r.rpc, e.n, e.expected from (values ('record_usage'), ('reserve_tokens')) r(rpc) cross join (values
+      (1, 'error 42501'),  -- anon
+      (2, 'alice'),        -- a user, itself (p_user_id null)
+      (3, 'alice'),        -- a user, itself (its own id)
+      (4, 'error 42501'),  -- a user for another user
+      (5, 'error 42501'),  -- a token without sub
+      (6, 'error 42501'),  -- a token without sub naming a user
+      (7, 'error 42501'),  -- user_metadata claiming admin
+      (8, 'admin'),        -- an admin, itself
+      (9, 'error 42501'),  -- an admin for another user
+      (10, 'bob'),         -- the service, naming the user
+      (11, 'error 22023'), -- the service must name the user
+      (12, 'bob'),         -- a session that did not switch role acts like the service
+      (13, 'error 22023')  -- and must name the user too
+    ) e(n, expected) order by r.rpc, e.n$$,
+  'each caller spends for whom the rule allows, for both RPCs');
+
+select results_eq(
+  $$select rpc, who, tests.ledger_footprint(id) from spender order by rpc, who$$,
+  $$values
+    ('record_usage', 'admin', 'balance=99 lots=1 remaining=99 transactions=1 usage=1 used=1'),
+    ('record_usage', 'alice', 'balance=98 lots=1 remaining=98 transactions=1 usage=2 used=2'),
+    ('record_usage', 'bob', 'balance=94 lots=1 remaining=94 transactions=1 usage=2 used=6'),
+    ('record_usage', 'mallory', 'none'),
+    ('reserve_tokens', 'admin', 'balance=100 lots=1 remaining=100 transactions=1 holds=1 held=1'),
+    ('reserve_tokens', 'alice', 'balance=100 lots=1 remaining=100 transactions=1 holds=2 held=2'),
+    ('reserve_tokens', 'bob', 'balance=100 lots=1 remaining=100 transactions=1 holds=2 held=6'),
+    ('reserve_tokens', 'mallory', 'none')$$,
+  'only the accepted calls wrote: the service''s 5 and the session''s 1 for bob, nothing for mallory');
+
+-- Bob retries the key the service used for him (case 10): the first result comes back.
+select results_eq(
+  $$select s.rpc, tests.outcome_as(tests.user_claims(s.id), format(
+      'select public.%s(''chat'', 5, %L) ->> ''replayed''', s.rpc, 'spend-' || s.rpc || '-10'))
+      from spender s where s.who = 'bob' order by s.rpc$$,
+  $$values ('record_usage', 'true'), ('reserve_tokens', 'true')$$,
+  'a key belongs to the user, whoever used it: bob''s retry replays');
+select results_eq(
+  $$select rpc, tests.ledger_footprint(id) from spender where who = 'bob' order by rpc$$,
+  $$values ('record_usage', 'balance=94 lots=1 remaining=94 transactions=1 usage=2 used=6'),
+           ('reserve_tokens', 'balance=100 lots=1 remaining=100 transactions=1 holds=2 held=6')$$,
+  'the replay wrote nothing');
+
+select * from finish();
+rollback;
