@@ -286,6 +286,31 @@ language sql
 set search_path = pg_catalog, pg_temp
 as $$ select tests.error_part(p_sql, 'hint') $$;
 
+-- tests.caller_claims: the JWT claims of a kind of caller, for tables of who may call what
+-- (with tests.outcome_as): 'anon'; 'user' (p_user_id's token); 'admin' (p_user_id's, with
+-- app_metadata.role admin); 'user_metadata admin' (p_user_id's token claiming admin where the
+-- user may write); 'no sub' (role authenticated without a user); 'service' (service_role);
+-- 'session' (null: a session that did not switch role, like pg_cron or the SQL editor).
+create function tests.caller_claims(p_caller text, p_user_id uuid default null)
+returns jsonb
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  case p_caller
+    when 'anon' then return '{"role": "anon", "iss": "supabase"}';
+    when 'user' then return tests.user_claims(p_user_id);
+    when 'admin' then return tests.user_claims(p_user_id, '{"role": "admin"}');
+    when 'user_metadata admin' then
+      return pg_catalog.jsonb_build_object('sub', p_user_id, 'role', 'authenticated', 'user_metadata', '{"role": "admin"}'::jsonb);
+    when 'no sub' then return '{"role": "authenticated"}';
+    when 'service' then return '{"role": "service_role", "iss": "supabase"}';
+    when 'session' then return null;
+  end case; -- any other kind: case_not_found
+end
+$$;
+
 -- tests.outcome_as: run p_sql (a query of one text value) as PostgREST would for a request
 -- with these JWT claims (null: a session that did not switch role, like pg_cron or the SQL
 -- editor), then go back to the session user; returns the value, or 'error <SQLSTATE>'. Unlike
@@ -382,7 +407,7 @@ grant execute on function
 commit;
 
 -- The file is a pgTAP test too (pg_prove runs it): the helpers exist and behave.
-select plan(12);
+select plan(13);
 select has_function('tests', 'authenticate_as', array['uuid', 'jsonb'], 'tests.authenticate_as exists');
 select has_function('tests', 'ledger_footprint', array['uuid'], 'tests.ledger_footprint exists');
 
@@ -409,5 +434,7 @@ select is(tests.error_hint($q$do $d$ begin raise exception 'x' using hint = 'the
   'error_hint reads the hint');
 select is(tests.error_sqlstate($$select tests.create_user('tests-helpers-2@example.test')$$), null,
   'no error: null, and the statement is undone');
+select is(tests.error_sqlstate($$select tests.caller_claims('nobody')$$), '20000',
+  'caller_claims refuses a kind of caller it does not know');
 select * from finish();
 rollback;

@@ -27,34 +27,23 @@ select results_eq(
   $$values ('release_hold', false), ('settle_hold', false)$$,
   'anon has no EXECUTE on either');
 
--- The calls: case n, who calls (their claims), which hold, tokens used (settle_hold only).
+-- The calls: case n, who calls (a kind of caller, and whose token it is), which hold, tokens
+-- used (settle_hold only).
 create temporary table attempt as
-select r.rpc, v.n, v.hold, v.tokens,
-  case v.caller
-    when 'anon' then '{"role": "anon", "iss": "supabase"}'::jsonb
-    when 'alice' then tests.user_claims(alice.id)
-    when 'bob' then tests.user_claims(bob.id)
-    when 'bob, user_metadata admin' then jsonb_build_object('sub', bob.id, 'role', 'authenticated',
-      'user_metadata', jsonb_build_object('role', 'admin'))
-    when 'no sub' then '{"role": "authenticated"}'::jsonb
-    when 'admin' then tests.user_claims(admin.id, '{"role": "admin"}')
-    when 'service' then '{"role": "service_role", "iss": "supabase"}'::jsonb
-  end as claims
+select r.rpc, v.n, v.hold, v.tokens, tests.caller_claims(v.caller, caller.id) as claims
 from (values ('release_hold'), ('settle_hold')) r(rpc)
-join holder alice on alice.rpc = r.rpc and alice.who = 'alice'
-join holder bob on bob.rpc = r.rpc and bob.who = 'bob'
-join holder admin on admin.rpc = r.rpc and admin.who = 'admin'
 cross join (values
-  (1, 'anon', 'a1', 7),
-  (2, 'bob', 'a1', 7),
-  (3, 'bob', 'a1', 0),
-  (4, 'bob, user_metadata admin', 'a1', 7),
-  (5, 'no sub', 'a1', 7),
-  (6, 'admin', 'a1', 7),
-  (7, 'admin', 'c1', 5),
-  (8, 'alice', 'a1', 5),
-  (9, 'service', 'a2', 5),
-  (10, 'session', 'a3', 5)) v(n, caller, hold, tokens);
+  (1, 'anon', null, 'a1', 7),
+  (2, 'user', 'bob', 'a1', 7),
+  (3, 'user', 'bob', 'a1', 0),
+  (4, 'user_metadata admin', 'bob', 'a1', 7),
+  (5, 'no sub', null, 'a1', 7),
+  (6, 'admin', 'admin', 'a1', 7),
+  (7, 'admin', 'admin', 'c1', 5),
+  (8, 'user', 'alice', 'a1', 5),
+  (9, 'service', null, 'a2', 5),
+  (10, 'session', null, 'a3', 5)) v(n, caller, token_of, hold, tokens)
+left join holder caller on caller.rpc = r.rpc and caller.who = v.token_of;
 
 -- tests.outcome_as runs each call as its caller; the result names whose hold was closed.
 create function pg_temp.close(p_from int, p_to int)

@@ -32,44 +32,30 @@ select results_eq(
   $$values ('record_usage', false), ('reserve_tokens', false)$$,
   'anon has no EXECUTE on either');
 
--- Case n: who calls (their claims), the user they name (null: none) and the tokens; each RPC
--- answers with the user it acted for, or the error. Keys: spend-<rpc>-<n>.
+-- Case n: who calls (a kind of caller, and whose token it is), the user they name (null: none)
+-- and the tokens; each RPC answers with the user it acted for, or the error. Keys:
+-- spend-<rpc>-<n>.
 create temporary table outcome as
-select c.rpc, c.n, tests.outcome_as(c.claims, format(
-    'select public.%s(''chat'', %s, %L, %L) ->> ''user_id''', c.rpc, c.tokens, 'spend-' || c.rpc || '-' || c.n, c.target)) as result
-from (
-  select r.rpc, v.n, v.tokens,
-    case v.caller
-      when 'anon' then '{"role": "anon", "iss": "supabase"}'::jsonb
-      when 'alice' then tests.user_claims(alice.id)
-      when 'admin' then tests.user_claims(admin.id, '{"role": "admin"}')
-      when 'no sub' then '{"role": "authenticated"}'::jsonb
-      when 'mallory, user_metadata admin' then jsonb_build_object('sub', mallory.id, 'role', 'authenticated',
-        'user_metadata', jsonb_build_object('role', 'admin'))
-      when 'service' then '{"role": "service_role", "iss": "supabase"}'::jsonb
-    end as claims,
-    case v.names when 'alice' then alice.id when 'bob' then bob.id end as target
-  from (values ('record_usage'), ('reserve_tokens')) r(rpc)
-  join spender alice on alice.rpc = r.rpc and alice.who = 'alice'
-  join spender bob on bob.rpc = r.rpc and bob.who = 'bob'
-  join spender admin on admin.rpc = r.rpc and admin.who = 'admin'
-  join spender mallory on mallory.rpc = r.rpc and mallory.who = 'mallory'
-  cross join (values
-    (1, 'anon', 'bob', 1),
-    (2, 'alice', null, 1),
-    (3, 'alice', 'alice', 1),
-    (4, 'alice', 'bob', 1),
-    (5, 'no sub', null, 1),
-    (6, 'no sub', 'bob', 1),
-    (7, 'mallory, user_metadata admin', 'bob', 1),
-    (8, 'admin', null, 1),
-    (9, 'admin', 'bob', 1),
-    (10, 'service', 'bob', 5),
-    (11, 'service', null, 1),
-    (12, 'session', 'bob', 1),
-    (13, 'session', null, 1)) v(n, caller, names, tokens)
-  order by r.rpc, v.n
-) c;
+select r.rpc, v.n, tests.outcome_as(tests.caller_claims(v.caller, caller.id), format(
+    'select public.%s(''chat'', %s, %L, %L) ->> ''user_id''', r.rpc, v.tokens, 'spend-' || r.rpc || '-' || v.n, target.id)) as result
+from (values ('record_usage'), ('reserve_tokens')) r(rpc)
+cross join (values
+  (1, 'anon', null, 'bob', 1),
+  (2, 'user', 'alice', null, 1),
+  (3, 'user', 'alice', 'alice', 1),
+  (4, 'user', 'alice', 'bob', 1),
+  (5, 'no sub', null, null, 1),
+  (6, 'no sub', null, 'bob', 1),
+  (7, 'user_metadata admin', 'mallory', 'bob', 1),
+  (8, 'admin', 'admin', null, 1),
+  (9, 'admin', 'admin', 'bob', 1),
+  (10, 'service', null, 'bob', 5),
+  (11, 'service', null, null, 1),
+  (12, 'session', null, 'bob', 1),
+  (13, 'session', null, null, 1)) v(n, caller, token_of, names, tokens)
+left join spender caller on caller.rpc = r.rpc and caller.who = v.token_of
+left join spender target on target.rpc = r.rpc and target.who = v.names
+order by r.rpc, v.n;
 
 select results_eq(
   $$select o.rpc, o.n, coalesce(s.who, o.result) from outcome o left join spender s on s.id::text = o.result order by o.rpc, o.n$$,
