@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Writes supabase/tests/deno/differential/eager_reference.sql: the ledger's eager-burn code as it
+# Writes supabase/tests/deno/differential/eager_reference.pgsql: the ledger's eager-burn code as it
 # stood at a commit (default: the commit named in that file), rewritten into the test-only
 # schema `ref`, for the differential test (supabase/tests/deno/differential.test.ts).
 #   bash scripts/eager-reference.sh [COMMIT]
 # The reference is a frozen copy on purpose: it is what the hot path must keep agreeing with.
 # Its source is the generated snapshot supabase/schema/functions/ of that commit.
+# The file ends in .pgsql, not .sql: `supabase test db` runs every .sql file under
+# supabase/tests as a pgTAP test (and it is generated, like supabase/schema/*.pgsql).
 source "$(dirname "$0")/lib.sh"
-out=$ROOT/supabase/tests/deno/differential/eager_reference.sql
+out=$ROOT/supabase/tests/deno/differential/eager_reference.pgsql
 commit=${1:-$(sed -nE 's/^-- reference commit: ([0-9a-f]+).*/\1/p' "$out" 2>/dev/null)}
 [ -n "$commit" ] || die "usage: $0 COMMIT"
 commit=$(git -C "$ROOT" rev-parse --short "$commit")

@@ -78,14 +78,20 @@ count_tap() {
   echo "$label: $ok passed, $notok failed (log: $log)"
 }
 
-# 1. pgTAP, recursively over supabase/tests/database, as `supabase test db` does. First, on its
-# own, supabase/tests/000_test_helpers.sql: it creates the shared `tests` schema (and checks it),
-# which the files of database/ then use in parallel.
+# 1. pgTAP: the files `supabase test db` (CLI 2.117.0) runs, `pg_prove --ext .pg --ext .sql -r
+# supabase/tests`, i.e. every .pg and .sql file anywhere under supabase/tests, in path order.
+# The list comes from pg_prove itself, so a file there that is not a pgTAP test fails here as
+# it would on the Docker path (generated SQL that is not a test ends in .pgsql). The first,
+# supabase/tests/000_test_helpers.sql, runs on its own: it creates the shared `tests` schema
+# (and checks it), which the other files then use in parallel.
 psql_url "$TEST_ADMIN_URL" -c 'create extension if not exists pgtap with schema extensions' >/dev/null
 log "pgTAP"
+mapfile -t pgtap_files < <(pg_prove --dry --ext .pg --ext .sql -r "$ROOT/supabase/tests" | grep "^/") # --dry also echoes its options
+[ "${pgtap_files[0]}" = "$ROOT/supabase/tests/000_test_helpers.sql" ] ||
+  die "pgTAP: supabase/tests/000_test_helpers.sql must sort first, found ${pgtap_files[0]}"
 (eval "$(pg_env "$TEST_DB_URL")" &&
-  pg_prove --ext .sql --verbose --failures "$ROOT/supabase/tests/000_test_helpers.sql" &&
-  pg_prove --recurse --ext .sql --verbose --failures --jobs 2 "$ROOT/supabase/tests/database") \
+  pg_prove --ext .pg --ext .sql --verbose --failures "${pgtap_files[0]}" &&
+  pg_prove --ext .pg --ext .sql --verbose --failures --jobs 2 "${pgtap_files[@]:1}") \
   >"$logdir/pgtap.log" 2>&1
 count_tap pgtap pgTAP "$logdir/pgtap.log" $?
 

@@ -1,5 +1,5 @@
 // Differential test of the ledger's state (issue 12): random sequences of operations run through
-// the live functions and through the eager-burn reference (differential/eager_reference.sql: the
+// the live functions and through the eager-burn reference (differential/eager_reference.pgsql: the
 // functions as they stood before the hot path deferred and cached anything, on copies of the
 // state and ledger tables in schema `ref`). After every step both must show the same thing:
 // the step's result or error, get_token_balance (balance, debt, held, available, every lot's
@@ -354,7 +354,7 @@ Deno.test(`differential: ${SEQUENCES} random sequences of ${STEPS} steps agree w
         ('diff_roll2_cap', 800, interval '20 hours', 2, 900),
         ('diff_roll0', 300, interval '2 days', 0, null)
       on conflict (id) do nothing;`);
-    await sql.unsafe(await Deno.readTextFile(new URL("eager_reference.sql", here)));
+    await sql.unsafe(await Deno.readTextFile(new URL("eager_reference.pgsql", here)));
     await sql.unsafe(`create trigger customer_subscriptions_schedule
       before insert or update of user_id, plan_id, status, drip_anchor on ref.customer_subscriptions
       for each row execute function ref.subscription_schedule()`);
