@@ -12,19 +12,44 @@ import { runCorpus } from "./corpus.ts";
 import { crashRound } from "./crash.ts";
 import { switchesOn } from "./known_bugs.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    seed: { type: "string" },
-    path: { type: "string" },
-    seconds: { type: "string" },
-    minutes: { type: "string" },
-    report: { type: "string" },
-    long: { type: "boolean" },
-    crash: { type: "boolean" },
-    repeat: { type: "string" },
-  },
-});
+const USAGE = `usage:
+  npm run test:model -- --seed S --path P    replay a failure exactly (seed and path as printed)
+  npm run test:model [-- --seconds 60]       one run of the model suite with a new seed
+  npm run test:long [-- --minutes 10] [--report FILE]
+                                             the same generators for N minutes, a new seed each
+                                             round (model, hostile corpus, crash recovery); writes
+                                             a short report to .local-stack/test-logs/ (or FILE)
+  npm run test:crash [-- --repeat 1] [--seed S]
+                                             the crash round, N times in a row
+Clusters on MODEL_DB_PORT and CRASH_DB_PORT (default TEST_DB_PORT + 6 and + 7).`;
+
+// A wrong option prints the usage, not parseArgs' stack trace.
+function options(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        seed: { type: "string" },
+        path: { type: "string" },
+        seconds: { type: "string" },
+        minutes: { type: "string" },
+        report: { type: "string" },
+        long: { type: "boolean" },
+        crash: { type: "boolean" },
+        repeat: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    Deno.exit(2);
+  }
+}
+const values = options(Deno.args);
+if (values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
 
 const stateDir = new URL("../../../.local-stack/test-logs/", import.meta.url).pathname;
 
