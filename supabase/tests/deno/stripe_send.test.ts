@@ -96,3 +96,54 @@ Deno.test("a fixture sent with --user --now --fresh makes a purchase the user se
     assert.equal(data.balance, expected);
   }
 });
+
+// A stack started with `STRIPE_WEBHOOK_SECRET=... npm start` serves the function with that
+// secret and writes it to .local-stack/env; stripe:send without the variable must sign with it
+// (it signed with the default and got 400). Run from a throw-away checkout (links to scripts/,
+// node_modules/ and deno.json) whose .local-stack/env names another secret, posting to a
+// receiver here that verifies the signature as the function does.
+Deno.test("stripe:send signs with the running stack's secret from .local-stack/env", async () => {
+  const root = new URL("../../../", import.meta.url).pathname;
+  const tmp = await Deno.makeTempDir({ prefix: "stripe-send-" });
+  const secret = "whsec_stripe_send_test_other_secret";
+  const { default: Stripe } = await import("stripe");
+  const stripe = new Stripe("sk_test_unused");
+  let verified = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const body = await req.text();
+    try {
+      await stripe.webhooks.constructEventAsync(body, req.headers.get("stripe-signature") ?? "", secret);
+      verified++;
+      return Response.json({ status: "verified" });
+    } catch {
+      return Response.json({ error: "invalid_signature" }, { status: 400 });
+    }
+  });
+  try {
+    for (const name of ["scripts", "node_modules", "deno.json", "supabase"]) {
+      await Deno.symlink(`${root}${name}`, `${tmp}/${name}`);
+    }
+    await Deno.mkdir(`${tmp}/.local-stack`);
+    await Deno.writeTextFile(
+      `${tmp}/.local-stack/env`,
+      `API_URL='http://127.0.0.1:1'\nSTRIPE_WEBHOOK_SECRET='${secret}'\n`,
+    );
+    const env = { ...Deno.env.toObject() };
+    delete env.STRIPE_WEBHOOK_SECRET;
+    const out = await new Deno.Command("bash", {
+      args: ["scripts/stripe-send.sh", "--url", `http://127.0.0.1:${server.addr.port}/`, "customer_created"],
+      cwd: tmp,
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+    assert.match(text, /-> 200/);
+    assert.equal(verified, 1, text);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
