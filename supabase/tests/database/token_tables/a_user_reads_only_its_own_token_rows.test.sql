@@ -1,5 +1,6 @@
 -- RLS on the token tables: a signed-in user reads its own rows only; anon reads nothing;
--- service_role reads everything.
+-- service_role reads everything (counted on this file's users: `supabase test db` runs on a
+-- dev database that may hold other rows).
 begin;
 select plan(13);
 
@@ -46,9 +47,12 @@ select tests.clear_authentication();
 
 -- service_role: everything.
 select tests.authenticate_as_service_role();
-select results_eq('select count(*)::int from public.token_transactions', array[2], 'service_role sees all transactions');
-select results_eq('select count(*)::int from public.token_usage', array[2], 'service_role sees all usage');
-select results_eq('select count(*)::int from public.token_drips', array[2], 'service_role sees all drips');
+select results_eq($$select count(*)::int from public.token_transactions where user_id::text like '00000000-0000-4000-a000-%'$$, array[2],
+  'service_role sees both users'' transactions');
+select results_eq($$select count(*)::int from public.token_usage where user_id::text like '00000000-0000-4000-a000-%'$$, array[2],
+  'service_role sees both users'' usage');
+select results_eq($$select count(*)::int from public.token_drips where user_id::text like '00000000-0000-4000-a000-%'$$, array[2],
+  'service_role sees both users'' drips');
 select tests.clear_authentication();
 
 select * from finish();
