@@ -315,14 +315,21 @@ begin
   if p_lease_seconds is null or p_lease_seconds < 1 or p_lease_seconds > 3600 then
     perform private.invalid('p_lease_seconds must be between 1 and 3600.');
   end if;
+  -- The pick runs once (a materialized CTE): as `where id in (subquery)`, a nested-loop semi
+  -- join ran the locking LIMIT again for every alert, each rescan skipping the rows this UPDATE
+  -- had just claimed, and leased more than p_limit.
   return query
+  with picked as materialized (
+    select a2.id from public.token_alerts a2
+     where a2.delivered_at is null and (a2.claimed_until is null or a2.claimed_until <= now())
+     order by a2.created_at, a2.id
+     limit p_limit
+       for update skip locked
+  )
   update public.token_alerts a
      set claimed_until = now() + make_interval(secs => p_lease_seconds), attempts = a.attempts + 1
-   where a.id in (select a2.id from public.token_alerts a2
-                   where a2.delivered_at is null and (a2.claimed_until is null or a2.claimed_until <= now())
-                   order by a2.created_at, a2.id
-                   limit p_limit
-                   for update skip locked)
+    from picked
+   where a.id = picked.id
   returning a.*;
 end;
 $$;
