@@ -49,8 +49,10 @@ rm -rf "$BENCH_LOGS"
 mkdir -p "$BENCH_LOGS"
 BENCH_RESULTS="$BENCH_LOGS/results.tsv"
 BENCH_RATIOS="$BENCH_LOGS/ratios.tsv"
+BENCH_FACTS="$BENCH_LOGS/facts.tsv"
 : >"$BENCH_RESULTS"
 : >"$BENCH_RATIOS"
+: >"$BENCH_FACTS"
 
 # ---------------------------------------------------------------------------------------------
 # Helpers for sections
@@ -169,6 +171,10 @@ bench_target() {
     printf "%s\t" (v + 0 < 10 ? "%.2f" : "%.1f") "\t-\t%s\t%s\n", l, v, t, (v + 0 >= t + 0 ? "yes" : "no") }' >>"$BENCH_RATIOS"
 }
 
+# bench_fact LABEL VALUE [UNIT]: a measured quantity that is not a rate (bytes per row, a load
+# time, a median of repeats), printed in a table of its own (docs/scaling.md uses them).
+bench_fact() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>"$BENCH_FACTS"; }
+
 # ---------------------------------------------------------------------------------------------
 # The run
 # ---------------------------------------------------------------------------------------------
@@ -236,5 +242,13 @@ if [ -s "$BENCH_RATIOS" ]; then
     if (NF == 4) { $5 = $4; $4 = $3; $3 = "-" }
     printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, ($4 == "-" ? "-" : ">= " $4), $5 }' "$BENCH_RATIOS"
 fi
+if [ -s "$BENCH_FACTS" ]; then
+  echo
+  echo "| measured | value | unit |"
+  echo "|---|---:|---|"
+  awk -F'\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }' "$BENCH_FACTS"
+fi
+echo
+echo "Load: $(uptime | sed 's/.*load average/load average/') ($(nproc) cores) at the end of the run."
 echo
 log "pgbench logs: $BENCH_LOGS"

@@ -11,8 +11,9 @@ PG_VERSION=15
 PG_BIN=/usr/lib/postgresql/$PG_VERSION/bin
 # pg_prove comes from libtap-parser-sourcehandler-pgtap-perl; curl probes the functions server
 # (a minimal Debian has no curl).
+# postgresql-15-partman: pg_partman, which Supabase ships too, for token_usage's partitions.
 APT_PACKAGES=(postgresql-15 postgresql-15-pgtap postgresql-15-cron postgresql-15-plpgsql-check
-  libtap-parser-sourcehandler-pgtap-perl curl)
+  postgresql-15-partman libtap-parser-sourcehandler-pgtap-perl curl)
 
 # Ports follow `supabase start`: 54321 API (the gateway), 54322 database. Behind the gateway,
 # PostgREST and the functions server listen on two more ports, next to the API's by default.

@@ -37,8 +37,11 @@ psql_url "$url" -At -c "
   where j.jobname not like 'npm-test-%' -- scheduled by scripts/test.sh for its own checks
   order by j.jobname" >"$jobs" || die "reading cron.job failed"
 
-# Only our schemas: auth, extensions and the compatibility layer are Supabase's.
-"$PG_BIN/pg_dump" --schema-only --no-owner --schema=public --schema=private --dbname="$url" |
+# Only our schemas: auth, extensions and the compatibility layer are Supabase's. Not
+# token_usage's monthly partitions (pg_partman's token_usage_p<month> and token_usage_default):
+# which exist depends on the day the database was built, and each has its parent's shape.
+"$PG_BIN/pg_dump" --schema-only --no-owner --schema=public --schema=private --schema=usage_archive \
+  --exclude-table='public.token_usage_p*' --exclude-table=public.token_usage_default --dbname="$url" |
   (cd "$ROOT" && deno run --allow-read="$jobs" --allow-write="$generated" --quiet scripts/schema-split.ts "$generated" "$jobs") ||
   die "schema dump failed"
 

@@ -13,7 +13,7 @@
 --     logs in as; `auth.users` owned by `supabase_auth_admin`; the JWT helpers; the
 --     `extensions` schema; Supabase's default privileges in `public`.
 --   * the extensions the migrations enable. On Supabase, `postgres` may create allow-listed
---     extensions such as pg_cron because supautils runs the statement as a superuser; Debian
+--     extensions such as pg_cron and pg_partman because supautils runs the statement as a superuser; Debian
 --     has no supautils, so the platform creates them here beforehand and the migrations'
 --     `create extension if not exists` finds them.
 -- The attributes, settings and memberships follow the roles test of Supabase's postgres
@@ -92,6 +92,20 @@ grant all privileges on all tables in schema cron to postgres with grant option;
 grant all privileges on all sequences in schema cron to postgres with grant option;
 revoke all on table cron.job from postgres;
 grant select on table cron.job to postgres with grant option;
+
+-- pg_partman, as Supabase has it: in schema partman, which postgres owns (pg_partman keeps
+-- its template tables there), created by the platform's superuser (on Supabase, supautils
+-- runs postgres's `create extension pg_partman` as supabase_admin, pg_partman being on its
+-- list of privileged extensions), and usable by postgres: its configuration tables and
+-- functions. Debian packages pg_partman 4.7; Supabase ships 5.x (the migrations call the
+-- functions both share, naming the partition type only where they differ).
+create schema if not exists partman;
+alter schema partman owner to postgres;
+create extension if not exists pg_partman with schema partman;
+grant all on all tables in schema partman to postgres;
+grant all on all sequences in schema partman to postgres;
+grant execute on all functions in schema partman to postgres;
+grant execute on all procedures in schema partman to postgres;
 
 -- auth --------------------------------------------------------------------------------------
 

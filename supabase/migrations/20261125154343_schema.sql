@@ -182,7 +182,10 @@ alter table public.token_transactions
     ));
 -- pgt-ignore lint/safety/multipleAlterTable: a second statement on purpose: the rows that exist took true above (legacy), rows written from now on take false
 alter table public.token_transactions alter column is_legacy set default false;
-create unique index if not exists token_transactions_idempotency_key_key on public.token_transactions (idempotency_key);
+-- Keys are scoped to the user, like every unique key of a per-user table (docs/scaling.md):
+-- the key's uniqueness is then checked on the user's own rows.
+create unique index if not exists token_transactions_user_idempotency_key_key
+  on public.token_transactions (user_id, idempotency_key);
 create index if not exists token_transactions_payment_intent_idx on public.token_transactions (stripe_payment_intent_id)
   where stripe_payment_intent_id is not null;
 create index if not exists token_transactions_checkout_session_idx on public.token_transactions (stripe_checkout_session_id)
@@ -202,7 +205,7 @@ create index if not exists token_transactions_user_id_entry_seq_idx on public.to
 -- at its expires_at even before the token-holds cron job marks it 'expired'. The ledger row
 -- is the token_usage row a settle writes.
 create table if not exists public.token_holds (
-  id uuid primary key default gen_random_uuid(),
+  id uuid not null default gen_random_uuid(),
   user_id uuid not null references auth.users (id) on delete cascade,
   feature text not null references public.token_features (id),
   tokens_held bigint not null check (tokens_held > 0),
@@ -211,11 +214,15 @@ create table if not exists public.token_holds (
   expires_at timestamptz not null,
   status text not null default 'held' check (status in ('held', 'settled', 'released', 'expired')),
   available_after bigint not null,
-  usage_id uuid references public.token_usage (id) on delete cascade,
+  -- The usage row a settle wrote (no foreign key: token_usage is partitioned by time, so its
+  -- key is (user_id, created_at, id), and its old partitions may be archived).
+  usage_id uuid,
   tokens_used bigint check (tokens_used >= 0),
   tokens_released bigint check (tokens_released >= 0),
   created_at timestamptz not null default now(),
-  closed_at timestamptz
+  closed_at timestamptz,
+  -- user_id first, as in every key of a per-user table (docs/scaling.md)
+  constraint token_holds_pkey primary key (user_id, id)
 );
 create unique index if not exists token_holds_user_idempotency_key_key on public.token_holds (user_id, idempotency_key);
 -- The active holds of a user, summed on every spend; the sweep reads it too (it holds only
@@ -224,43 +231,182 @@ create unique index if not exists token_holds_user_idempotency_key_key on public
 -- user's held holds on every spend.
 create index if not exists token_holds_active_idx on public.token_holds (user_id, expires_at) where status = 'held';
 create index if not exists token_holds_usage_id_idx on public.token_holds (usage_id) where usage_id is not null;
+-- settle_hold and release_hold name only the hold: this finds its user (the key leads with
+-- user_id); everything after that goes through the key.
+create index if not exists token_holds_id_idx on public.token_holds (id);
 create index if not exists token_holds_feature_idx on public.token_holds (feature);
 
 ------------------------------------------------------------------------------------------
--- token_usage: the original table, upgraded
+-- token_usage: the original table, upgraded in place to monthly partitions (pg_partman)
 ------------------------------------------------------------------------------------------
 
-alter table public.token_usage
-  add column if not exists is_legacy boolean not null default true,
-  alter column tokens type bigint,
-  alter column metadata set default '{}'::jsonb,
-  add column if not exists idempotency_key text,
-  add column if not exists balance_before bigint,
-  add column if not exists balance_after bigint,
-  add column if not exists request_hash text,
+-- Usage grows with every AI call and is read by user and recent time, so it is partitioned by
+-- month of created_at (docs/scaling.md): old months can be detached and archived whole, and
+-- each month's indexes stay small. pg_partman creates the partitions. Supabase ships it in
+-- schema partman; postgres may create it there (on Supabase supautils runs the statement as
+-- the platform's superuser; locally the compatibility layer has created it already).
+create schema if not exists partman;
+create extension if not exists pg_partman with schema partman;
+
+-- The product's table (the token_tables migration) is a plain table, which cannot become a
+-- partitioned one: it is set aside here, and its rows are copied into the partitions below as
+-- legacy rows (kept with their values), then it is dropped.
+do $$
+begin
+  if (select c.relkind from pg_class c where c.oid = to_regclass('public.token_usage')) = 'r' then
+    alter table public.token_usage rename to token_usage_unpartitioned;
+    alter table public.token_usage_unpartitioned set schema private;
+  end if;
+end
+$$;
+
+create table if not exists public.token_usage (
+  id uuid not null default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  -- New usage names an active feature (record_usage checks it; a hold's feature has a foreign
+  -- key). No foreign key here: legacy rows keep whatever they had, and a partitioned table
+  -- cannot take a NOT VALID one.
+  feature text not null,
+  tokens bigint not null,
+  model text,
+  metadata jsonb default '{}'::jsonb,
+  created_at timestamptz not null default now(),
+  -- Rows copied from the product's table; left out of the ledger's arithmetic.
+  is_legacy boolean not null default false,
+  idempotency_key text,
+  balance_before bigint,
+  balance_after bigint,
+  -- A fingerprint of each request, to tell a replay (same key, same request) from a reuse.
+  request_hash text,
   -- The usage row a settle writes points at its hold and says how much was beyond what the
   -- hold and the free balance covered (that part became debt).
-  add column if not exists hold_id uuid references public.token_holds (id) on delete set null,
-  add column if not exists overage_tokens bigint not null default 0 check (overage_tokens >= 0),
-  add column if not exists entry_seq bigint not null default nextval('private.ledger_entry_seq'),
-  drop constraint if exists token_usage_ledger_check,
-  add constraint token_usage_ledger_check check (
+  hold_id uuid,
+  overage_tokens bigint not null default 0 check (overage_tokens >= 0),
+  -- The order of the user's ledger entries (private.ledger_entry_seq, above).
+  entry_seq bigint not null default nextval('private.ledger_entry_seq'),
+  -- A key of a partitioned table must hold the partition key; user_id leads (docs/scaling.md).
+  -- In this order it also serves a user's usage by time (history pages, a hold's usage row),
+  -- so no second (user_id, created_at) index is kept up on every call.
+  constraint token_usage_pkey primary key (user_id, created_at, id),
+  constraint token_usage_hold_id_fkey foreign key (user_id, hold_id) references public.token_holds (user_id, id)
+    on delete set null (hold_id),
+  constraint token_usage_ledger_check check (
     is_legacy or (
       tokens > 0 and balance_before is not null and balance_after is not null
       and balance_after = balance_before - tokens
       and idempotency_key is not null and length(idempotency_key) between 1 and 255
-    )),
-  -- New usage must name a known feature; legacy rows keep whatever they had.
-  drop constraint if exists token_usage_feature_fkey,
-  add constraint token_usage_feature_fkey foreign key (feature) references public.token_features (id) not valid;
--- pgt-ignore lint/safety/multipleAlterTable: a second statement on purpose: the rows that exist took true above (legacy), rows written from now on take false
-alter table public.token_usage alter column is_legacy set default false;
--- Usage keys are scoped to the user: a client can never block another user's key.
-create unique index if not exists token_usage_user_idempotency_key_key on public.token_usage (user_id, idempotency_key);
--- At most one usage row per hold.
-create unique index if not exists token_usage_hold_id_idx on public.token_usage (hold_id) where hold_id is not null;
-create index if not exists token_usage_user_id_created_at_idx on public.token_usage (user_id, created_at);
+    )
+  )
+) partition by range (created_at);
+
+-- Usage keys are scoped to the user, and unique within a window rather than by an index (a
+-- unique index of a partitioned table must hold created_at, which a retry does not repeat):
+-- record_usage looks the key up under the user's balance lock over the partitions that
+-- private.usage_key_window() covers. See docs/scaling.md#usage-keys.
+create index if not exists token_usage_user_idempotency_key_idx on public.token_usage (user_id, idempotency_key);
 create index if not exists token_usage_user_id_entry_seq_idx on public.token_usage (user_id, entry_seq);
+-- A hold's usage row (one per hold: settle_hold writes it once, under the hold's lock).
+create index if not exists token_usage_hold_id_idx on public.token_usage (user_id, hold_id) where hold_id is not null;
+-- At most one usage row per hold, checked by a trigger (a unique index of a partitioned table
+-- would have to hold created_at): the hold's row is locked, then no usage row may name it yet.
+-- settle_hold holds that lock already; only inserts that name a hold pay for the check.
+create or replace function private.one_usage_per_hold()
+returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_hold_created timestamptz;
+begin
+  select h.created_at into v_hold_created from public.token_holds h
+   where h.user_id = new.user_id and h.id = new.hold_id for update;
+  if exists (select 1 from public.token_usage u
+             where u.user_id = new.user_id and u.hold_id = new.hold_id and u.created_at >= v_hold_created) then
+    raise exception using
+      errcode = '23505',
+      message = format('Hold %s already has its usage row: one usage row per hold.', new.hold_id),
+      hint = 'settle_hold writes a hold''s usage row once; a second settle replays it.';
+  end if;
+  return new;
+end;
+$$;
+revoke execute on function private.one_usage_per_hold() from public, anon, authenticated, service_role;
+drop trigger if exists token_usage_one_per_hold on public.token_usage;
+create trigger token_usage_one_per_hold before insert on public.token_usage
+  for each row when (new.hold_id is not null) execute function private.one_usage_per_hold();
+
+-- Partitions hold the users' rows but are not what the API reads (it reads token_usage, whose
+-- policies apply): each partition has row level security on and no privileges for the API
+-- roles, whatever Supabase's default privileges in public gave it. Run after every change to
+-- the partitions.
+create or replace function private.secure_usage_partitions()
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_partition regclass;
+begin
+  for v_partition in
+    select i.inhrelid::regclass from pg_catalog.pg_inherits i where i.inhparent = 'public.token_usage'::regclass
+  loop
+    execute format('alter table %s enable row level security', v_partition);
+    execute format('revoke all on table %s from anon, authenticated, service_role', v_partition);
+  end loop;
+end;
+$$;
+revoke execute on function private.secure_usage_partitions() from public, anon, authenticated, service_role;
+
+-- One partition a month from the month of the oldest row, and three months ahead (the
+-- token-usage-partitions cron job keeps three ahead: private.create_usage_partitions).
+-- pg_partman 4 (Debian's package) and 5 (Supabase's) differ only in how the partition type
+-- and interval are named.
+do $$
+declare
+  v_start timestamptz := date_trunc('month', now(), 'UTC');
+begin
+  if not exists (select 1 from partman.part_config where parent_table = 'public.token_usage') then
+    if to_regclass('private.token_usage_unpartitioned') is not null then
+      v_start := least(v_start,
+        (select date_trunc('month', min(u.created_at), 'UTC') from private.token_usage_unpartitioned u));
+    end if;
+    if (select e.extversion from pg_extension e where e.extname = 'pg_partman') like '4.%' then
+      perform partman.create_parent(p_parent_table => 'public.token_usage', p_control => 'created_at',
+        p_type => 'native', p_interval => 'monthly', p_premake => 3, p_start_partition => v_start::text);
+    else
+      perform partman.create_parent(p_parent_table => 'public.token_usage', p_control => 'created_at',
+        p_interval => '1 month', p_premake => 3, p_start_partition => v_start::text);
+    end if;
+  end if;
+  if to_regclass('private.token_usage_unpartitioned') is not null then
+    -- in the order they were written, so that their entry_seq follows it
+    insert into public.token_usage (id, user_id, feature, tokens, model, metadata, created_at, is_legacy)
+    select u.id, u.user_id, u.feature, u.tokens, u.model, u.metadata, u.created_at, true
+      from private.token_usage_unpartitioned u
+     order by u.created_at, u.id;
+    drop table private.token_usage_unpartitioned;
+  end if;
+  perform private.secure_usage_partitions();
+end
+$$;
+
+-- Archived months of usage (public.archive_usage): one row per user and archived month with
+-- what that month's rows took from the balance, so the ledger still reconciles once the
+-- partition has left token_usage (verify_token_ledger counts these rows in its place).
+create table if not exists public.token_usage_archives (
+  user_id uuid not null references auth.users (id) on delete cascade,
+  period_start timestamptz not null,
+  period_end timestamptz not null check (period_end > period_start),
+  -- usage rows of the month (legacy rows counted apart: they never counted in the ledger)
+  usage_rows bigint not null check (usage_rows >= 0),
+  legacy_rows bigint not null check (legacy_rows >= 0),
+  -- the sum of the tokens of the month's non-legacy rows: what they took from the balance
+  tokens bigint not null check (tokens >= 0),
+  -- where the rows went (a table of schema usage_archive, until an operator exports it)
+  archived_table text not null,
+  archived_at timestamptz not null default now(),
+  constraint token_usage_archives_pkey primary key (user_id, period_start)
+);
 
 ------------------------------------------------------------------------------------------
 -- customer_subscriptions: the table token_drips.subscription_id points at, extended
@@ -347,7 +493,7 @@ alter table public.token_drips
     ));
 
 create unique index if not exists token_drips_subscription_cycle_key
-  on public.token_drips (subscription_id, cycle_number) where not is_legacy;
+  on public.token_drips (user_id, subscription_id, cycle_number) where not is_legacy;
 create index if not exists token_drips_user_id_created_at_idx on public.token_drips (user_id, created_at);
 create index if not exists token_drips_user_id_entry_seq_idx on public.token_drips (user_id, entry_seq);
 create index if not exists token_drips_subscription_id_idx on public.token_drips (subscription_id);
@@ -440,7 +586,11 @@ begin
   end if;
   raise exception using
     errcode = '42501',
-    message = format('%s is an append-only ledger: rows are never %s.', tg_table_name, lower(tg_op) || 'd'),
+    -- a partition's row (token_usage) is named by its table
+    message = format('%s is an append-only ledger: rows are never %s.',
+      coalesce((select c.relname from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhparent
+                 where i.inhrelid = tg_relid), tg_table_name),
+      lower(tg_op) || 'd'),
     hint = 'Record a correcting row through the ledger RPCs instead.';
 end;
 $$;
@@ -450,7 +600,7 @@ do $$
 declare
   t text;
 begin
-  foreach t in array array['token_transactions', 'token_usage', 'token_drips'] loop
+  foreach t in array array['token_transactions', 'token_usage', 'token_drips', 'token_usage_archives'] loop
     execute format('drop trigger if exists %I on public.%I', t || '_append_only', t);
     execute format(
       'create trigger %I before update or delete on public.%I for each row execute function private.reject_ledger_change()',
@@ -472,7 +622,7 @@ do $$
 declare
   t text;
 begin
-  foreach t in array array['token_transactions', 'token_drips', 'token_usage', 'customer_subscriptions'] loop
+  foreach t in array array['token_transactions', 'token_drips', 'token_usage', 'customer_subscriptions', 'token_usage_archives'] loop
     execute format('alter table public.%I enable row level security', t);
     execute format('revoke all on table public.%I from anon, authenticated, service_role', t);
     execute format('grant select on table public.%I to authenticated, service_role', t);

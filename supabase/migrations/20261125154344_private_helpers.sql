@@ -507,14 +507,37 @@ $$;
 revoke execute on function private.balance_snapshot(uuid, timestamptz) from public, anon, authenticated, service_role;
 
 ------------------------------------------------------------------------------------------
+-- Usage keys: their window
+------------------------------------------------------------------------------------------
+
+-- How long a usage key is remembered (docs/scaling.md#usage-keys). Within it a retry replays
+-- the first result (or is PT409 for another request): record_usage reads the user's rows of
+-- this window under the user's lock. After it, the same key is new usage. Stripe keeps its
+-- keys 24 hours; seven days leave retries and queues a wide margin at no cost (the lookup
+-- reads at most two monthly partitions either way). Partitions younger than the window are
+-- never archived.
+create or replace function private.usage_key_window()
+returns interval
+language sql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+  select interval '7 days'
+$$;
+revoke execute on function private.usage_key_window() from public, anon, authenticated, service_role;
+
+------------------------------------------------------------------------------------------
 -- Transactions: shared replay logic for grant_tokens and record_purchase
 ------------------------------------------------------------------------------------------
 
--- Returns the earlier transaction with this key when the request is the same (a replay),
--- null when the key is new, and PT409 when the key was used for a different request.
--- Keys of transactions are global (callers are the service and admins); an advisory lock on
--- the key serializes two first uses of one key for different users.
-create or replace function private.prior_transaction(p_key text, p_hash text)
+-- Returns the user's earlier transaction with this key when the request is the same (a
+-- replay), null when the key is new, and PT409 when the key was used for a different request.
+-- Keys are scoped to the user (unique (user_id, idempotency_key)), so every lookup stays on
+-- that user's rows and could run on the shard that holds them; callers hold the user's
+-- balance lock, which orders two first uses of one key. A Stripe object that must be applied
+-- once whatever user it names is guarded where it is applied (stripe_events' primary key for
+-- an event, private.record_purchase for a checkout session).
+create or replace function private.prior_transaction(p_user_id uuid, p_key text, p_hash text)
 returns public.token_transactions
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -522,15 +545,14 @@ as $$
 declare
   v_prior public.token_transactions;
 begin
-  perform pg_advisory_xact_lock(hashtextextended('token_transactions:' || p_key, 0));
-  select * into v_prior from public.token_transactions t where t.idempotency_key = p_key;
+  select * into v_prior from public.token_transactions t where t.user_id = p_user_id and t.idempotency_key = p_key;
   if found and v_prior.request_hash is distinct from p_hash then
     perform private.key_reused(p_key);
   end if;
   return v_prior;
 end;
 $$;
-revoke execute on function private.prior_transaction(text, text) from public, anon, authenticated, service_role;
+revoke execute on function private.prior_transaction(uuid, text, text) from public, anon, authenticated, service_role;
 
 create or replace function private.transaction_result(p_tx public.token_transactions, p_replayed boolean)
 returns jsonb

@@ -67,13 +67,18 @@ begin
      and exists (select 1 from public.token_features f where f.id = p_feature and f.active)
   returning b.balance + p_tokens into v_balance;
   if found then
-    insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
-                                    balance_before, balance_after)
-    values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
-            v_balance, v_balance - p_tokens)
-    on conflict (user_id, idempotency_key) do nothing;
-    v_fast := found;
-    if not v_fast then
+    -- A key is unique per user within the key window (no index can say it: token_usage is
+    -- partitioned by month; docs/scaling.md#usage-keys), looked up under the lock just taken,
+    -- over the partitions the window covers.
+    if not exists (select 1 from public.token_usage u
+                   where u.user_id = v_user and u.idempotency_key = p_idempotency_key
+                     and u.created_at > v_now - private.usage_key_window()) then
+      insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
+                                      balance_before, balance_after)
+      values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
+              v_balance, v_balance - p_tokens);
+      v_fast := true;
+    else
       update public.token_balances b set balance = v_balance where b.user_id = v_user;
     end if;
   end if;
@@ -85,7 +90,11 @@ begin
       v_balance := (private.lock_balance(v_user)).balance;
     end if;
 
-    select * into v_prior from public.token_usage u where u.user_id = v_user and u.idempotency_key = p_idempotency_key;
+    -- The replay lookup, under the lock, over the key window (as above). A retry after the
+    -- window is new usage.
+    select * into v_prior from public.token_usage u
+     where u.user_id = v_user and u.idempotency_key = p_idempotency_key
+       and u.created_at > v_now - private.usage_key_window();
     if found then
       if v_prior.request_hash is distinct from v_hash then
         perform private.key_reused(p_idempotency_key);
@@ -182,7 +191,7 @@ begin
   v_hash := md5(jsonb_build_array(p_user_id, p_amount, p_type, p_source, p_expires_at, v_metadata)::text);
 
   perform private.lock_balance(p_user_id);
-  v_tx := private.prior_transaction(p_idempotency_key, v_hash);
+  v_tx := private.prior_transaction(p_user_id, p_idempotency_key, v_hash);
   if v_tx.id is not null then
     return private.transaction_result(v_tx, true);
   end if;
@@ -294,9 +303,24 @@ begin
     p_stripe_payment_intent_id, p_stripe_customer_id)::text);
 
   perform private.lock_balance(p_user_id);
-  v_tx := private.prior_transaction(p_idempotency_key, v_hash);
+  v_tx := private.prior_transaction(p_user_id, p_idempotency_key, v_hash);
   if v_tx.id is not null then
     return private.transaction_result(v_tx, true);
+  end if;
+  -- Keys are per user, a checkout session is not: it buys once, for one user. The lock on the
+  -- session orders two first purchases of it for different users (each holds only its own
+  -- user's lock), and the second finds the first.
+  if p_stripe_checkout_session_id is not null then
+    perform pg_advisory_xact_lock(hashtextextended('checkout_session:' || p_stripe_checkout_session_id, 0));
+    if exists (select 1 from public.token_transactions t
+               where t.stripe_checkout_session_id = p_stripe_checkout_session_id and t.transaction_type = 'purchase'
+                 and not t.is_legacy and t.user_id <> p_user_id) then
+      raise exception using
+        errcode = 'PT409',
+        message = 'This checkout session was already bought for another user.',
+        detail = format('stripe_checkout_session_id: %s', p_stripe_checkout_session_id),
+        hint = 'A checkout session buys once; attribute a payment to one user only.';
+    end if;
   end if;
 
   -- Checked after the replay lookup: a second event about a recorded purchase (completed,
@@ -383,7 +407,8 @@ grant execute on function public.get_token_balance(uuid) to authenticated, servi
 
 -- Users whose stored balance is not what the ledger explains, or whose balance row caches
 -- what their holds and due times are not. Empty when healthy.
---   ledger_balance: sum of the deltas of every non-legacy row in the three ledger tables
+--   ledger_balance: sum of the deltas of every non-legacy row in the three ledger tables, an
+--                   archived month of usage counting through its summary rows
 --   lots_balance:   sum of lots' remaining minus debt
 --   stored_held / holds_held: token_balances.held / the tokens of the holds marked held
 --   stored_next_due_at / next_due: token_balances.next_due_at / the earliest time something of
@@ -408,6 +433,10 @@ begin
     union all
     select u.user_id, -u.tokens from public.token_usage u
      where not u.is_legacy and (p_user_id is null or u.user_id = p_user_id)
+    union all
+    -- archived months of usage: their summary rows (public.archive_usage)
+    select a.user_id, -a.tokens from public.token_usage_archives a
+     where p_user_id is null or a.user_id = p_user_id
     union all
     select d.user_id, d.balance_after - d.balance_before from public.token_drips d
      where not d.is_legacy and (p_user_id is null or d.user_id = p_user_id)

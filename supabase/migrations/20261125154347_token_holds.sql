@@ -144,7 +144,7 @@ begin
   end if;
   perform private.target_user(v_user, false); -- 42501 unless the hold's owner or the service
   perform private.lock_balance(v_user);
-  select * into strict v_hold from public.token_holds h where h.id = p_hold_id for update;
+  select * into strict v_hold from public.token_holds h where h.user_id = v_user and h.id = p_hold_id for update;
   return v_hold;
 end;
 $$;
@@ -164,7 +164,8 @@ as $$
     'released', p_hold.tokens_released, 'overage_tokens', coalesce(u.overage_tokens, 0),
     'replayed', p_replayed)
   from (select 1) one
-  left join public.token_usage u on u.id = p_hold.usage_id
+  -- (created_at: the row was written after the hold, so older partitions are skipped)
+  left join public.token_usage u on u.user_id = p_hold.user_id and u.id = p_hold.usage_id and u.created_at >= p_hold.created_at
   left join public.token_balances b on b.user_id = p_hold.user_id
 $$;
 revoke execute on function private.settle_result(public.token_holds, boolean) from public, anon, authenticated, service_role;
@@ -209,7 +210,7 @@ begin
   if not found then
     select b.balance, b.next_due_at into v_balance, v_due from private.lock_balance(v_user) b;
   end if;
-  select * into strict v_hold from public.token_holds h where h.id = p_hold_id for update;
+  select * into strict v_hold from public.token_holds h where h.user_id = v_user and h.id = p_hold_id for update;
 
   if v_metadata <> '{}'::jsonb then
     v_metadata := private.check_metadata(v_metadata);
@@ -290,7 +291,7 @@ begin
   update public.token_holds h
      set status = 'settled', usage_id = v_usage_id, tokens_used = p_tokens_used,
          tokens_released = greatest(h.tokens_held - p_tokens_used, 0), closed_at = v_now
-   where h.id = v_hold.id;
+   where h.user_id = v_hold.user_id and h.id = v_hold.id;
   if v_due <= v_now then
     perform private.refresh_due(v_hold.user_id); -- the next calls take the fast path
   end if;
@@ -322,7 +323,7 @@ begin
     end if;
     update public.token_holds h
        set status = 'released', tokens_released = h.tokens_held, tokens_used = 0, closed_at = now()
-     where h.id = v_hold.id
+     where h.user_id = v_hold.user_id and h.id = v_hold.id
     returning * into v_hold;
   end if;
   -- Lots that lapsed since the last change leave the balance first (as every mutation does),

@@ -1,5 +1,6 @@
--- Every pg_cron job: drips and token expiry every 5 minutes, hold expiry every minute, a daily
--- reconciliation of the ledger, and a daily clean-up of cron's own history.
+-- Every pg_cron job: drips and token expiry every 5 minutes, hold expiry every minute, usage
+-- partitions ahead daily, a daily reconciliation of the ledger, and a daily clean-up of cron's
+-- own history.
 -- cron.schedule() with a job name updates the job of that name, so this migration can run
 -- twice. Supabase enables pg_cron in pg_catalog (its objects live in schema cron).
 create extension if not exists pg_cron with schema pg_catalog;
@@ -26,3 +27,7 @@ select cron.schedule('token-holds', '* * * * *', 'select public.expire_holds(now
 -- ledger_reconciliation_runs (status 'ok', or the problems found). The function is defined by
 -- the reconciliation migration (a later file); a job's command is only resolved when it runs.
 select cron.schedule('ledger-reconciliation', '41 4 * * *', 'select public.run_ledger_reconciliation()');
+
+-- Keep token_usage's partitions three months ahead (public.create_usage_partitions): a
+-- month's partition exists long before its first row, so a few failed runs change nothing.
+select cron.schedule('token-usage-partitions', '41 2 * * *', 'select public.create_usage_partitions(now())');

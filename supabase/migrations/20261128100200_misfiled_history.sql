@@ -8,19 +8,22 @@
 -- verify_token_ledger() says the same before and after.
 
 -- One row per corrected usage row: the mark that it was misfiled, and the link to its
--- counterpart. Primary key on the usage row: it is corrected at most once.
+-- counterpart. Primary key on the usage row (with its user, as every key of a per-user table:
+-- docs/scaling.md): it is corrected at most once. No foreign key to the usage row: token_usage
+-- is partitioned by month (its key is (user_id, created_at, id)); the row goes with its user.
 create table if not exists public.token_usage_corrections (
-  usage_id uuid primary key references public.token_usage (id) on delete cascade,
-  transaction_id uuid not null unique references public.token_transactions (id) on delete cascade,
+  usage_id uuid not null,
+  transaction_id uuid not null references public.token_transactions (id) on delete cascade,
   user_id uuid not null references auth.users (id) on delete cascade,
   transaction_type text not null,
   reason text,
   -- the reviewed plan (correct_misfiled_usage's dry run) this correction was applied from
   plan_hash text not null,
   actor_id uuid,
-  corrected_at timestamptz not null default now()
+  corrected_at timestamptz not null default now(),
+  constraint token_usage_corrections_pkey primary key (user_id, usage_id),
+  constraint token_usage_corrections_transaction_id_key unique (user_id, transaction_id)
 );
-create index if not exists token_usage_corrections_user_id_idx on public.token_usage_corrections (user_id);
 
 alter table public.token_usage_corrections enable row level security;
 revoke all on table public.token_usage_corrections from anon, authenticated, service_role;
@@ -40,7 +43,7 @@ set search_path = pg_catalog, pg_temp
 as $$
   select u.id, u.user_id, u.feature, u.model, u.tokens, u.metadata, u.created_at, c.transaction_id
     from public.token_usage u
-    left join public.token_usage_corrections c on c.usage_id = u.id
+    left join public.token_usage_corrections c on c.user_id = u.user_id and c.usage_id = u.id
    where u.is_legacy
      and (p_usage_ids is null or u.id = any (p_usage_ids))
      and (p_feature is null or u.feature = p_feature)

@@ -7,3 +7,4 @@ select cron.schedule('ledger-reconciliation', '41 4 * * *', 'select public.run_l
 select cron.schedule('token-drips', '*/5 * * * *', 'select public.run_due_drips(now(), 5000)');
 select cron.schedule('token-expiry', '*/5 * * * *', 'select public.expire_tokens(now())');
 select cron.schedule('token-holds', '* * * * *', 'select public.expire_holds(now())');
+select cron.schedule('token-usage-partitions', '41 2 * * *', 'select public.create_usage_partitions(now())');

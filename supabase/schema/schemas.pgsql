@@ -5,3 +5,7 @@
 CREATE SCHEMA private;
 
 COMMENT ON SCHEMA private IS 'Token ledger internals: not exposed through the API; reached only through public RPCs.';
+
+CREATE SCHEMA usage_archive;
+
+COMMENT ON SCHEMA usage_archive IS 'Archived months of token_usage (public.archive_usage): detached partitions, until exported.';

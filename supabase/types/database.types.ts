@@ -469,13 +469,6 @@ export type Database = {
             referencedRelation: "token_features"
             referencedColumns: ["id"]
           },
-          {
-            foreignKeyName: "token_holds_usage_id_fkey"
-            columns: ["usage_id"]
-            isOneToOne: false
-            referencedRelation: "token_usage"
-            referencedColumns: ["id"]
-          },
         ]
       }
       token_lots: {
@@ -695,20 +688,46 @@ export type Database = {
         }
         Relationships: [
           {
-            foreignKeyName: "token_usage_feature_fkey"
-            columns: ["feature"]
-            isOneToOne: false
-            referencedRelation: "token_features"
-            referencedColumns: ["id"]
-          },
-          {
             foreignKeyName: "token_usage_hold_id_fkey"
-            columns: ["hold_id"]
+            columns: ["user_id", "hold_id"]
             isOneToOne: false
             referencedRelation: "token_holds"
-            referencedColumns: ["id"]
+            referencedColumns: ["user_id", "id"]
           },
         ]
+      }
+      token_usage_archives: {
+        Row: {
+          archived_at: string
+          archived_table: string
+          legacy_rows: number
+          period_end: string
+          period_start: string
+          tokens: number
+          usage_rows: number
+          user_id: string
+        }
+        Insert: {
+          archived_at?: string
+          archived_table: string
+          legacy_rows: number
+          period_end: string
+          period_start: string
+          tokens: number
+          usage_rows: number
+          user_id: string
+        }
+        Update: {
+          archived_at?: string
+          archived_table?: string
+          legacy_rows?: number
+          period_end?: string
+          period_start?: string
+          tokens?: number
+          usage_rows?: number
+          user_id?: string
+        }
+        Relationships: []
       }
       token_usage_corrections: {
         Row: {
@@ -745,15 +764,8 @@ export type Database = {
           {
             foreignKeyName: "token_usage_corrections_transaction_id_fkey"
             columns: ["transaction_id"]
-            isOneToOne: true
+            isOneToOne: false
             referencedRelation: "token_transactions"
-            referencedColumns: ["id"]
-          },
-          {
-            foreignKeyName: "token_usage_corrections_usage_id_fkey"
-            columns: ["usage_id"]
-            isOneToOne: true
-            referencedRelation: "token_usage"
             referencedColumns: ["id"]
           },
         ]
@@ -842,6 +854,10 @@ export type Database = {
       [_ in never]: never
     }
     Functions: {
+      archive_usage: {
+        Args: { p_as_of?: string; p_before: string }
+        Returns: Json
+      }
       attribute_payment: {
         Args: { p_stripe_checkout_session_id: string; p_user_id: string }
         Returns: Json
@@ -884,6 +900,7 @@ export type Database = {
         }
         Returns: Json
       }
+      create_usage_partitions: { Args: { p_as_of?: string }; Returns: Json }
       expire_holds: { Args: { p_as_of?: string }; Returns: Json }
       expire_tokens: { Args: { p_as_of?: string }; Returns: Json }
       find_ledger_users: {

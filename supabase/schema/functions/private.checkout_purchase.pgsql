@@ -13,8 +13,11 @@ begin
   -- The pack of a session that has already bought is the one it bought: a later event (or
   -- attribution) of it must replay the purchase, whatever the catalog says now about its
   -- metadata.price_id (the replay comes before the catalog, as in every RPC).
+  -- (By session, not by key: keys are per user, and the session may name another user now.)
   select t.pack_id into v_pack from public.token_transactions t
-   where t.idempotency_key = 'checkout:' || (v_session ->> 'id');
+   where t.stripe_checkout_session_id = v_session ->> 'id' and t.idempotency_key = 'checkout:' || (v_session ->> 'id')
+   order by t.created_at
+   limit 1;
   v_pack := coalesce(v_pack, private.checkout_pack(v_session));
   if v_pack is null then
     perform private.invalid('The checkout session names no token pack (metadata.pack_id or metadata.price_id).');

@@ -33,7 +33,7 @@ begin
   v_hash := md5(jsonb_build_array(p_user_id, p_amount, p_type, p_source, p_expires_at, v_metadata)::text);
 
   perform private.lock_balance(p_user_id);
-  v_tx := private.prior_transaction(p_idempotency_key, v_hash);
+  v_tx := private.prior_transaction(p_user_id, p_idempotency_key, v_hash);
   if v_tx.id is not null then
     return private.transaction_result(v_tx, true);
   end if;

@@ -19,7 +19,7 @@ begin
   end if;
   perform private.target_user(v_user, false); -- 42501 unless the hold's owner or the service
   perform private.lock_balance(v_user);
-  select * into strict v_hold from public.token_holds h where h.id = p_hold_id for update;
+  select * into strict v_hold from public.token_holds h where h.user_id = v_user and h.id = p_hold_id for update;
   return v_hold;
 end;
 $$;

@@ -8,7 +8,7 @@ CREATE OR REPLACE FUNCTION private.misfiled_candidates(p_usage_ids uuid[], p_fea
     AS $$
   select u.id, u.user_id, u.feature, u.model, u.tokens, u.metadata, u.created_at, c.transaction_id
     from public.token_usage u
-    left join public.token_usage_corrections c on c.usage_id = u.id
+    left join public.token_usage_corrections c on c.user_id = u.user_id and c.usage_id = u.id
    where u.is_legacy
      and (p_usage_ids is null or u.id = any (p_usage_ids))
      and (p_feature is null or u.feature = p_feature)

@@ -2,15 +2,14 @@
 -- Do not edit: change the object with a new migration, then run `npm run schema:dump`.
 -- `npm test` fails when this file and the migrations disagree.
 
-CREATE OR REPLACE FUNCTION private.prior_transaction(p_key text, p_hash text) RETURNS public.token_transactions
+CREATE OR REPLACE FUNCTION private.prior_transaction(p_user_id uuid, p_key text, p_hash text) RETURNS public.token_transactions
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 declare
   v_prior public.token_transactions;
 begin
-  perform pg_advisory_xact_lock(hashtextextended('token_transactions:' || p_key, 0));
-  select * into v_prior from public.token_transactions t where t.idempotency_key = p_key;
+  select * into v_prior from public.token_transactions t where t.user_id = p_user_id and t.idempotency_key = p_key;
   if found and v_prior.request_hash is distinct from p_hash then
     perform private.key_reused(p_key);
   end if;
@@ -18,4 +17,4 @@ begin
 end;
 $$;
 
-REVOKE ALL ON FUNCTION private.prior_transaction(p_key text, p_hash text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION private.prior_transaction(p_user_id uuid, p_key text, p_hash text) FROM PUBLIC;

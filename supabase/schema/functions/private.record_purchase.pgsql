@@ -40,9 +40,24 @@ begin
     p_stripe_payment_intent_id, p_stripe_customer_id)::text);
 
   perform private.lock_balance(p_user_id);
-  v_tx := private.prior_transaction(p_idempotency_key, v_hash);
+  v_tx := private.prior_transaction(p_user_id, p_idempotency_key, v_hash);
   if v_tx.id is not null then
     return private.transaction_result(v_tx, true);
+  end if;
+  -- Keys are per user, a checkout session is not: it buys once, for one user. The lock on the
+  -- session orders two first purchases of it for different users (each holds only its own
+  -- user's lock), and the second finds the first.
+  if p_stripe_checkout_session_id is not null then
+    perform pg_advisory_xact_lock(hashtextextended('checkout_session:' || p_stripe_checkout_session_id, 0));
+    if exists (select 1 from public.token_transactions t
+               where t.stripe_checkout_session_id = p_stripe_checkout_session_id and t.transaction_type = 'purchase'
+                 and not t.is_legacy and t.user_id <> p_user_id) then
+      raise exception using
+        errcode = 'PT409',
+        message = 'This checkout session was already bought for another user.',
+        detail = format('stripe_checkout_session_id: %s', p_stripe_checkout_session_id),
+        hint = 'A checkout session buys once; attribute a payment to one user only.';
+    end if;
   end if;
 
   -- Checked after the replay lookup: a second event about a recorded purchase (completed,

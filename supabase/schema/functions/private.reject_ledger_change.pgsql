@@ -16,7 +16,11 @@ begin
   end if;
   raise exception using
     errcode = '42501',
-    message = format('%s is an append-only ledger: rows are never %s.', tg_table_name, lower(tg_op) || 'd'),
+    -- a partition's row (token_usage) is named by its table
+    message = format('%s is an append-only ledger: rows are never %s.',
+      coalesce((select c.relname from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhparent
+                 where i.inhrelid = tg_relid), tg_table_name),
+      lower(tg_op) || 'd'),
     hint = 'Record a correcting row through the ledger RPCs instead.';
 end;
 $$;

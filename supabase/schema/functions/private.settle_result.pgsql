@@ -13,7 +13,8 @@ CREATE OR REPLACE FUNCTION private.settle_result(p_hold public.token_holds, p_re
     'released', p_hold.tokens_released, 'overage_tokens', coalesce(u.overage_tokens, 0),
     'replayed', p_replayed)
   from (select 1) one
-  left join public.token_usage u on u.id = p_hold.usage_id
+  -- (created_at: the row was written after the hold, so older partitions are skipped)
+  left join public.token_usage u on u.user_id = p_hold.user_id and u.id = p_hold.usage_id and u.created_at >= p_hold.created_at
   left join public.token_balances b on b.user_id = p_hold.user_id
 $$;
 

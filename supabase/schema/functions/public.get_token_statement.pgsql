@@ -97,7 +97,7 @@ begin
                    u.balance_after, true, private.usage_details(u))
             from public.token_usage u
            where u.user_id = v_user and u.is_legacy
-             and not exists (select 1 from public.token_usage_corrections c where c.usage_id = u.id)
+             and not exists (select 1 from public.token_usage_corrections c where c.user_id = u.user_id and c.usage_id = u.id)
           union all
           select coalesce(d.created_at, '-infinity'), d.entry_seq,
                  private.statement_entry('drip', d.id, 'drip', d.created_at, d.balance_after - d.balance_before,

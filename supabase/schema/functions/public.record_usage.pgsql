@@ -55,13 +55,18 @@ begin
      and exists (select 1 from public.token_features f where f.id = p_feature and f.active)
   returning b.balance + p_tokens into v_balance;
   if found then
-    insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
-                                    balance_before, balance_after)
-    values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
-            v_balance, v_balance - p_tokens)
-    on conflict (user_id, idempotency_key) do nothing;
-    v_fast := found;
-    if not v_fast then
+    -- A key is unique per user within the key window (no index can say it: token_usage is
+    -- partitioned by month; docs/scaling.md#usage-keys), looked up under the lock just taken,
+    -- over the partitions the window covers.
+    if not exists (select 1 from public.token_usage u
+                   where u.user_id = v_user and u.idempotency_key = p_idempotency_key
+                     and u.created_at > v_now - private.usage_key_window()) then
+      insert into public.token_usage (id, user_id, feature, tokens, model, metadata, idempotency_key, request_hash,
+                                      balance_before, balance_after)
+      values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
+              v_balance, v_balance - p_tokens);
+      v_fast := true;
+    else
       update public.token_balances b set balance = v_balance where b.user_id = v_user;
     end if;
   end if;
@@ -73,7 +78,11 @@ begin
       v_balance := (private.lock_balance(v_user)).balance;
     end if;
 
-    select * into v_prior from public.token_usage u where u.user_id = v_user and u.idempotency_key = p_idempotency_key;
+    -- The replay lookup, under the lock, over the key window (as above). A retry after the
+    -- window is new usage.
+    select * into v_prior from public.token_usage u
+     where u.user_id = v_user and u.idempotency_key = p_idempotency_key
+       and u.created_at > v_now - private.usage_key_window();
     if found then
       if v_prior.request_hash is distinct from v_hash then
         perform private.key_reused(p_idempotency_key);

@@ -19,7 +19,7 @@ begin
     end if;
     update public.token_holds h
        set status = 'released', tokens_released = h.tokens_held, tokens_used = 0, closed_at = now()
-     where h.id = v_hold.id
+     where h.user_id = v_hold.user_id and h.id = v_hold.id
     returning * into v_hold;
   end if;
   -- Lots that lapsed since the last change leave the balance first (as every mutation does),

@@ -35,7 +35,7 @@ begin
   if not found then
     select b.balance, b.next_due_at into v_balance, v_due from private.lock_balance(v_user) b;
   end if;
-  select * into strict v_hold from public.token_holds h where h.id = p_hold_id for update;
+  select * into strict v_hold from public.token_holds h where h.user_id = v_user and h.id = p_hold_id for update;
 
   if v_metadata <> '{}'::jsonb then
     v_metadata := private.check_metadata(v_metadata);
@@ -116,7 +116,7 @@ begin
   update public.token_holds h
      set status = 'settled', usage_id = v_usage_id, tokens_used = p_tokens_used,
          tokens_released = greatest(h.tokens_held - p_tokens_used, 0), closed_at = v_now
-   where h.id = v_hold.id;
+   where h.user_id = v_hold.user_id and h.id = v_hold.id;
   if v_due <= v_now then
     perform private.refresh_due(v_hold.user_id); -- the next calls take the fast path
   end if;

@@ -18,6 +18,10 @@ begin
     select u.user_id, -u.tokens from public.token_usage u
      where not u.is_legacy and (p_user_id is null or u.user_id = p_user_id)
     union all
+    -- archived months of usage: their summary rows (public.archive_usage)
+    select a.user_id, -a.tokens from public.token_usage_archives a
+     where p_user_id is null or a.user_id = p_user_id
+    union all
     select d.user_id, d.balance_after - d.balance_before from public.token_drips d
      where not d.is_legacy and (p_user_id is null or d.user_id = p_user_id)
   ),

@@ -31,7 +31,7 @@ begin
   v_hash := md5(jsonb_build_array('void', p_transaction_id, p_reason)::text);
 
   perform private.lock_balance(v_grant.user_id);
-  v_tx := private.prior_transaction(p_idempotency_key, v_hash);
+  v_tx := private.prior_transaction(v_grant.user_id, p_idempotency_key, v_hash);
   if v_tx.id is not null then
     return private.transaction_result(v_tx, true) || jsonb_build_object('voided_transaction_id', p_transaction_id,
       'tokens_voided', -v_tx.token_amount, 'tokens_spent', (v_tx.metadata ->> 'tokens_spent')::bigint);

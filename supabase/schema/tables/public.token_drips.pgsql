@@ -27,7 +27,7 @@ CREATE TABLE public.token_drips (
 ALTER TABLE ONLY public.token_drips
     ADD CONSTRAINT token_drips_pkey PRIMARY KEY (id);
 
-CREATE UNIQUE INDEX token_drips_subscription_cycle_key ON public.token_drips USING btree (subscription_id, cycle_number) WHERE (NOT is_legacy);
+CREATE UNIQUE INDEX token_drips_subscription_cycle_key ON public.token_drips USING btree (user_id, subscription_id, cycle_number) WHERE (NOT is_legacy);
 
 CREATE INDEX token_drips_subscription_id_idx ON public.token_drips USING btree (subscription_id);
 

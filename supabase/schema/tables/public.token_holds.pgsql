@@ -25,11 +25,13 @@ CREATE TABLE public.token_holds (
 );
 
 ALTER TABLE ONLY public.token_holds
-    ADD CONSTRAINT token_holds_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT token_holds_pkey PRIMARY KEY (user_id, id);
 
 CREATE INDEX token_holds_active_idx ON public.token_holds USING btree (user_id, expires_at) WHERE (status = 'held'::text);
 
 CREATE INDEX token_holds_feature_idx ON public.token_holds USING btree (feature);
+
+CREATE INDEX token_holds_id_idx ON public.token_holds USING btree (id);
 
 CREATE INDEX token_holds_usage_id_idx ON public.token_holds USING btree (usage_id) WHERE (usage_id IS NOT NULL);
 
@@ -41,9 +43,6 @@ CREATE TRIGGER token_holds_refresh_due AFTER UPDATE OF expires_at, status, token
 
 ALTER TABLE ONLY public.token_holds
     ADD CONSTRAINT token_holds_feature_fkey FOREIGN KEY (feature) REFERENCES public.token_features(id);
-
-ALTER TABLE ONLY public.token_holds
-    ADD CONSTRAINT token_holds_usage_id_fkey FOREIGN KEY (usage_id) REFERENCES public.token_usage(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.token_holds
     ADD CONSTRAINT token_holds_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;

@@ -36,8 +36,6 @@ ALTER TABLE ONLY public.token_transactions
 
 CREATE INDEX token_transactions_checkout_session_idx ON public.token_transactions USING btree (stripe_checkout_session_id) WHERE (stripe_checkout_session_id IS NOT NULL);
 
-CREATE UNIQUE INDEX token_transactions_idempotency_key_key ON public.token_transactions USING btree (idempotency_key);
-
 CREATE INDEX token_transactions_payment_intent_idx ON public.token_transactions USING btree (stripe_payment_intent_id) WHERE (stripe_payment_intent_id IS NOT NULL);
 
 CREATE INDEX token_transactions_related_idx ON public.token_transactions USING btree (related_transaction_id) WHERE (related_transaction_id IS NOT NULL);
@@ -45,6 +43,8 @@ CREATE INDEX token_transactions_related_idx ON public.token_transactions USING b
 CREATE INDEX token_transactions_user_id_created_at_idx ON public.token_transactions USING btree (user_id, created_at);
 
 CREATE INDEX token_transactions_user_id_entry_seq_idx ON public.token_transactions USING btree (user_id, entry_seq);
+
+CREATE UNIQUE INDEX token_transactions_user_idempotency_key_key ON public.token_transactions USING btree (user_id, idempotency_key);
 
 CREATE TRIGGER token_transactions_append_only BEFORE DELETE OR UPDATE ON public.token_transactions FOR EACH ROW EXECUTE FUNCTION private.reject_ledger_change();
 

@@ -20,30 +20,28 @@ CREATE TABLE public.token_usage (
     entry_seq bigint DEFAULT nextval('private.ledger_entry_seq'::regclass) NOT NULL,
     CONSTRAINT token_usage_ledger_check CHECK ((is_legacy OR ((tokens > 0) AND (balance_before IS NOT NULL) AND (balance_after IS NOT NULL) AND (balance_after = (balance_before - tokens)) AND (idempotency_key IS NOT NULL) AND ((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))))),
     CONSTRAINT token_usage_overage_tokens_check CHECK ((overage_tokens >= 0))
-);
+)
+PARTITION BY RANGE (created_at);
 
 ALTER TABLE ONLY public.token_usage
-    ADD CONSTRAINT token_usage_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT token_usage_pkey PRIMARY KEY (user_id, created_at, id);
 
-CREATE UNIQUE INDEX token_usage_hold_id_idx ON public.token_usage USING btree (hold_id) WHERE (hold_id IS NOT NULL);
+CREATE INDEX token_usage_hold_id_idx ON ONLY public.token_usage USING btree (user_id, hold_id) WHERE (hold_id IS NOT NULL);
 
-CREATE INDEX token_usage_user_id_created_at_idx ON public.token_usage USING btree (user_id, created_at);
+CREATE INDEX token_usage_user_id_entry_seq_idx ON ONLY public.token_usage USING btree (user_id, entry_seq);
 
-CREATE INDEX token_usage_user_id_entry_seq_idx ON public.token_usage USING btree (user_id, entry_seq);
-
-CREATE UNIQUE INDEX token_usage_user_idempotency_key_key ON public.token_usage USING btree (user_id, idempotency_key);
+CREATE INDEX token_usage_user_idempotency_key_idx ON ONLY public.token_usage USING btree (user_id, idempotency_key);
 
 CREATE TRIGGER token_usage_append_only BEFORE DELETE OR UPDATE ON public.token_usage FOR EACH ROW EXECUTE FUNCTION private.reject_ledger_change();
 
 CREATE TRIGGER token_usage_low_balance AFTER INSERT ON public.token_usage FOR EACH ROW WHEN ((NOT new.is_legacy)) EXECUTE FUNCTION private.low_balance_after_usage();
 
-ALTER TABLE ONLY public.token_usage
-    ADD CONSTRAINT token_usage_feature_fkey FOREIGN KEY (feature) REFERENCES public.token_features(id) NOT VALID;
+CREATE TRIGGER token_usage_one_per_hold BEFORE INSERT ON public.token_usage FOR EACH ROW WHEN ((new.hold_id IS NOT NULL)) EXECUTE FUNCTION private.one_usage_per_hold();
 
-ALTER TABLE ONLY public.token_usage
-    ADD CONSTRAINT token_usage_hold_id_fkey FOREIGN KEY (hold_id) REFERENCES public.token_holds(id) ON DELETE SET NULL;
+ALTER TABLE public.token_usage
+    ADD CONSTRAINT token_usage_hold_id_fkey FOREIGN KEY (user_id, hold_id) REFERENCES public.token_holds(user_id, id) ON DELETE SET NULL (hold_id);
 
-ALTER TABLE ONLY public.token_usage
+ALTER TABLE public.token_usage
     ADD CONSTRAINT token_usage_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
 ALTER TABLE public.token_usage ENABLE ROW LEVEL SECURITY;

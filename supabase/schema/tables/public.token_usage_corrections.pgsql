@@ -14,18 +14,13 @@ CREATE TABLE public.token_usage_corrections (
 );
 
 ALTER TABLE ONLY public.token_usage_corrections
-    ADD CONSTRAINT token_usage_corrections_pkey PRIMARY KEY (usage_id);
+    ADD CONSTRAINT token_usage_corrections_pkey PRIMARY KEY (user_id, usage_id);
 
 ALTER TABLE ONLY public.token_usage_corrections
-    ADD CONSTRAINT token_usage_corrections_transaction_id_key UNIQUE (transaction_id);
-
-CREATE INDEX token_usage_corrections_user_id_idx ON public.token_usage_corrections USING btree (user_id);
+    ADD CONSTRAINT token_usage_corrections_transaction_id_key UNIQUE (user_id, transaction_id);
 
 ALTER TABLE ONLY public.token_usage_corrections
     ADD CONSTRAINT token_usage_corrections_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES public.token_transactions(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.token_usage_corrections
-    ADD CONSTRAINT token_usage_corrections_usage_id_fkey FOREIGN KEY (usage_id) REFERENCES public.token_usage(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.token_usage_corrections
     ADD CONSTRAINT token_usage_corrections_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;

@@ -1,6 +1,7 @@
--- grant_tokens is idempotent on a global key: the same request again returns the first
--- result with replayed:true and writes nothing; the key with any difference (including
--- another user) is PT409. Usage keys live apart from transaction keys.
+-- grant_tokens is idempotent on the user's key: the same request again returns the first
+-- result with replayed:true and writes nothing; the key with any difference is PT409. Keys
+-- are scoped to the user: the same key for another user is that user's own new grant.
+-- Usage keys live apart from transaction keys.
 begin;
 select plan(19);
 
@@ -49,14 +50,15 @@ select throws_ok($$select public.grant_tokens('00000000-0000-4000-8206-000000000
   'promo', now() + interval '7 days', '{"campaign":"y"}')$$, 'PT409', null, 'other metadata is PT409');
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-8206-000000000001', 100, 'admin_deduction', 'gt-replay-k1')$$,
   'PT409', null, 'a deduction under a grant''s key is PT409');
--- keys are global: the same request for another user is a different request
-select throws_ok($$select public.grant_tokens('00000000-0000-4000-8206-000000000002', 100, 'trial_grant', 'gt-replay-k1',
-  'promo', now() + interval '7 days', '{"campaign":"x"}')$$, 'PT409', null, 'the key for another user is PT409');
+-- keys are per user: the same key for another user is a new grant of that user's
+select is((public.grant_tokens('00000000-0000-4000-8206-000000000002', 100, 'trial_grant', 'gt-replay-k1',
+  'promo', now() + interval '7 days', '{"campaign":"x"}') ->> 'replayed')::boolean, false,
+  'the key for another user is that user''s own new grant');
 select tests.clear_authentication();
 select is(tests.ledger_footprint('00000000-0000-4000-8206-000000000001'),
   'balance=40 lots=1 remaining=40 transactions=1 usage=1 used=60', 'a reused key writes nothing for alice');
 select is(tests.ledger_footprint('00000000-0000-4000-8206-000000000002'),
-  'none', 'nor for bob');
+  'balance=100 lots=1 remaining=100 transactions=1', 'bob got his own grant under the same key');
 
 -- a usage key is not a transaction key
 select tests.authenticate_as_service_role();
@@ -72,7 +74,7 @@ select is(public.grant_tokens('00000000-0000-4000-8206-000000000002', 5, 'admin_
   'true'::jsonb, 'a replayed deduction is not refused for lack of tokens');
 select tests.clear_authentication();
 select is(tests.ledger_footprint('00000000-0000-4000-8206-000000000002'),
-  'balance=0 lots=1 remaining=0 transactions=2', 'bob has one grant and one deduction');
+  'balance=100 lots=2 remaining=100 transactions=3', 'bob has his grant under alice''s key, one grant and one deduction');
 select is_empty(
   $$select * from public.verify_token_ledger() where user_id in
     ('00000000-0000-4000-8206-000000000001', '00000000-0000-4000-8206-000000000002')$$,

@@ -1,4 +1,4 @@
--- record_purchase is idempotent on a global key: the same purchase again returns the first
+-- record_purchase is idempotent on the user's key (a checkout session buys once, for one user): the same purchase again returns the first
 -- result with replayed:true and writes nothing. The purchase is its user, pack, amount,
 -- currency and Stripe payment ids; the event id and metadata are not part of it (a checkout
 -- session's `completed` and `async_payment_succeeded` events are one purchase). Any other
@@ -55,7 +55,8 @@ select throws_ok($$select public.record_purchase('00000000-0000-4000-8304-000000
 select throws_ok($$select public.record_purchase('00000000-0000-4000-8304-000000000001', 'test-8304-pack', 'purchase:cs_8304',
   999, 'usd', 'cs_8304', 'pi_8304', null)$$, 'PT409', null, 'a missing customer is PT409');
 select throws_ok($$select public.record_purchase('00000000-0000-4000-8304-000000000002', 'test-8304-pack', 'purchase:cs_8304',
-  999, 'usd', 'cs_8304', 'pi_8304', 'cus_8304')$$, 'PT409', null, 'another user is PT409 (keys are global)');
+  999, 'usd', 'cs_8304', 'pi_8304', 'cus_8304')$$, 'PT409', 'This checkout session was already bought for another user.',
+  'another user under the same key is PT409: keys are per user, but the checkout session bought once');
 select tests.clear_authentication();
 select public.grant_tokens('00000000-0000-4000-8304-000000000002', 5, 'admin_grant', 'rp-replay-grant');
 select tests.authenticate_as_service_role();

@@ -1,0 +1,142 @@
+-- token_usage's monthly partitions (the schema migration partitions the table with
+-- pg_partman): created ahead by a cron job, and archived month by month without losing the
+-- ledger's arithmetic. docs/scaling.md explains the model.
+
+-- Detached months go here: out of the API's reach, kept until an operator exports them.
+create schema if not exists usage_archive;
+revoke all on schema usage_archive from public;
+comment on schema usage_archive is 'Archived months of token_usage (public.archive_usage): detached partitions, until exported.';
+
+------------------------------------------------------------------------------------------
+-- Partitions ahead
+------------------------------------------------------------------------------------------
+
+-- The partitions of the month of p_as_of and the three after it, created by pg_partman where
+-- missing. The token-usage-partitions cron job runs it daily with now(), so a month's
+-- partition exists about three months before its first row; a row that finds none would
+-- land in pg_partman's default partition (which must stay empty: a partition for a range
+-- cannot be created while the default holds rows of it).
+create or replace function public.create_usage_partitions(p_as_of timestamptz default now())
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_months timestamptz[];
+  v_before integer;
+  v_after integer;
+begin
+  if private.caller_kind() <> 'service' then
+    perform private.deny('Only the service creates usage partitions.');
+  end if;
+  perform private.check_as_of(p_as_of);
+  -- One change to the partitions at a time (two runs creating and attaching partitions at once
+  -- can deadlock on token_usage and its default partition).
+  perform private.lock_usage_partitions();
+  select array_agg(m) into v_months
+    from generate_series(date_trunc('month', p_as_of, 'UTC'), date_trunc('month', p_as_of, 'UTC') + interval '3 months',
+                         interval '1 month') m;
+  select count(*) into v_before from pg_catalog.pg_inherits i where i.inhparent = 'public.token_usage'::regclass;
+  -- pg_partman sets search_path for the session (set_config(..., false)) and then "restores"
+  -- the path it found, which would leave this function's pinned path on the caller's session
+  -- after it returns (a non-local set outlives a function's SET clause). So it finds the
+  -- session's default path instead, and that is what stays. What follows it here names every
+  -- object by its schema or has its own pinned path (a SET LOCAL here would leak the same way).
+  perform pg_catalog.set_config('search_path',
+    (select s.reset_val from pg_catalog.pg_settings s where s.name = 'search_path'), true);
+  -- pg_partman 4 analyzes the whole table after creating one unless told not to; 5 does not.
+  if (select e.extversion from pg_catalog.pg_extension e where e.extname = 'pg_partman') like '4.%' then
+    perform partman.create_partition_time('public.token_usage', v_months, p_analyze => false);
+  else
+    perform partman.create_partition_time('public.token_usage', v_months);
+  end if;
+  perform private.secure_usage_partitions();
+  select count(*) into v_after from pg_catalog.pg_inherits i where i.inhparent = 'public.token_usage'::regclass;
+  return jsonb_build_object('partitions_created', v_after - v_before,
+    'covered_until', (select max(p.range_end) from private.usage_partitions() p));
+end;
+$$;
+revoke execute on function public.create_usage_partitions(timestamptz) from public, anon, authenticated, service_role;
+grant execute on function public.create_usage_partitions(timestamptz) to service_role;
+
+-- Serializes the changes to token_usage's partitions (creating, archiving) until the end of the
+-- transaction.
+create or replace function private.lock_usage_partitions()
+returns void
+language sql
+set search_path = pg_catalog, pg_temp
+as $$
+  select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('token_usage partitions', 0))
+$$;
+revoke execute on function private.lock_usage_partitions() from public, anon, authenticated, service_role;
+
+-- token_usage's partitions with their ranges (the default partition has none).
+create or replace function private.usage_partitions()
+returns table (partition_name text, range_start timestamptz, range_end timestamptz, is_default boolean)
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select c.oid::regclass::text,
+         (regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid), 'FROM \(''([^'']+)''\)'))[1]::timestamptz,
+         (regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1]::timestamptz,
+         pg_catalog.pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'
+    from pg_catalog.pg_inherits i
+    join pg_catalog.pg_class c on c.oid = i.inhrelid
+   where i.inhparent = 'public.token_usage'::regclass
+$$;
+revoke execute on function private.usage_partitions() from public, anon, authenticated, service_role;
+
+------------------------------------------------------------------------------------------
+-- Archiving months
+------------------------------------------------------------------------------------------
+
+-- Archives every month of usage that ends on or before p_before: for each user of the month,
+-- one token_usage_archives row with what the month took from their balance; then the
+-- partition is detached and moved to schema usage_archive (never deleted: an operator exports
+-- and drops it). verify_token_ledger counts the summary rows instead, so the ledger still
+-- reconciles. A month still inside the usage key window (as of p_as_of) is never archived,
+-- nor is the default partition. Detaching locks token_usage briefly: run it at a quiet hour.
+create or replace function public.archive_usage(p_before timestamptz, p_as_of timestamptz default now())
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_part record;
+  v_archived jsonb := '[]'::jsonb;
+  v_users bigint;
+begin
+  if private.caller_kind() <> 'service' then
+    perform private.deny('Only the service archives usage.');
+  end if;
+  perform private.check_as_of(p_as_of);
+  if p_before is null or not isfinite(p_before) then
+    perform private.invalid('p_before must be a finite time: months that end on or before it are archived.');
+  end if;
+  perform private.lock_usage_partitions();
+  for v_part in
+    select p.partition_name, p.range_start, p.range_end from private.usage_partitions() p
+     where not p.is_default and p.range_end <= p_before and p.range_end <= p_as_of - private.usage_key_window()
+     order by p.range_start
+  loop
+    execute format(
+      'insert into public.token_usage_archives (user_id, period_start, period_end, usage_rows, legacy_rows, tokens, archived_table)
+       select u.user_id, $1, $2, count(*) filter (where not u.is_legacy), count(*) filter (where u.is_legacy),
+              coalesce(sum(u.tokens) filter (where not u.is_legacy), 0), $3
+         from %s u group by u.user_id', v_part.partition_name)
+      using v_part.range_start, v_part.range_end,
+            'usage_archive.' || split_part(v_part.partition_name, '.', 2);
+    get diagnostics v_users = row_count;
+    execute format('alter table public.token_usage detach partition %s', v_part.partition_name);
+    execute format('alter table %s set schema usage_archive', v_part.partition_name);
+    v_archived := v_archived || jsonb_build_object('period_start', v_part.range_start, 'period_end', v_part.range_end,
+      'users', v_users, 'archived_table', 'usage_archive.' || split_part(v_part.partition_name, '.', 2));
+  end loop;
+  return jsonb_build_object('archived', v_archived);
+end;
+$$;
+revoke execute on function public.archive_usage(timestamptz, timestamptz) from public, anon, authenticated, service_role;
+grant execute on function public.archive_usage(timestamptz, timestamptz) to service_role;
