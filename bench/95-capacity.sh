@@ -5,14 +5,14 @@
 
 # rows, table (+TOAST) bytes and index bytes of a table and its partitions
 capacity_row_bytes() { # TABLE
-  bench_sql -At -F ' ' -c "
+  bench_sql -c "
     with parts as (
       select '$1'::regclass as rel
       union all
       select i.inhrelid::regclass from pg_inherits i where i.inhparent = '$1'::regclass
     )
     select (select count(*) from $1),
-           sum(pg_table_size(rel)), sum(pg_indexes_size(rel)) from parts"
+           sum(pg_table_size(rel)), sum(pg_indexes_size(rel)) from parts" -At -F ' '
 }
 
 bench_sql -c 'vacuum analyze public.token_usage, public.token_transactions' >/dev/null
