@@ -10,6 +10,11 @@ source "$(dirname "$0")/lib.sh"
 check=0
 if [ "${1:-}" = --check ]; then check=1; shift; fi
 url=${1:-}
+# Anything but a postgres URL (--help, a typo) gets the usage, not pg_dump's error about a socket.
+case "$url" in
+  '' | postgres://* | postgresql://*) ;;
+  *) die "usage: npm run schema:dump [-- DB_URL]  |  npm run schema:dump -- --check [DB_URL]" ;;
+esac
 target="$ROOT/supabase/schema"
 
 generated=$(mktemp -d)
