@@ -719,7 +719,16 @@ export function commandArbs(): fc.Arbitrary<Cmd>[] {
       }),
     ),
     w(
-      1,
+      3,
+      cmd("replay_reservation", fc.record({ i: fc.nat() }), (wd, p) => {
+        // a client retrying a reservation: its hold may have lapsed, been settled or released, or
+        // its feature switched off since (the replay answers the first hold either way)
+        const c = pick(wd.log.reserve, p.i);
+        return c ? { calls: [c] } : null;
+      }),
+    ),
+    w(
+      3,
       cmd("set_feature", fc.record({ active: fc.boolean() }), (_wd, p) => ({
         calls: [{ op: "set_feature", feature: TOGGLED_FEATURE, active: p.active }],
       })),
