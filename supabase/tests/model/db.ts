@@ -139,6 +139,8 @@ export function rpcSql(fn: string, args: Arg[], rows = false): { text: string; p
   };
 }
 
+export const CALL_DEADLINE_MS = 15_000;
+
 const NOW_US = "(extract(epoch from now()) * 1000000)::bigint::text";
 
 /** Sets up the caller in an open transaction and returns the transaction's now(). */
@@ -189,8 +191,17 @@ export async function run(
       const rpc = rpcOf(c);
       if (!rpc) return await serviceWrite(tx as unknown as Sql, c, {});
       const q = rpcSql(rpc.fn, rpc.args, rpc.rows);
-      const [row] = await tx.unsafe(q.text, q.params as never[]);
-      return row.r as Json;
+      const query = tx.unsafe(q.text, q.params as never[]);
+      // A call that has not answered after CALL_DEADLINE_MS is cancelled (57014, reported as a
+      // failure): a runaway loop must fail the suite, not hang it. (statement_timeout alone did
+      // not stop issue 9.8's p_as_of = infinity loop when it came over the extended protocol.)
+      const deadline = setTimeout(() => query.cancel(), CALL_DEADLINE_MS);
+      try {
+        const [row] = await query;
+        return row.r as Json;
+      } finally {
+        clearTimeout(deadline);
+      }
     });
     return { t, outcome: { ok: true, value } };
   } catch (e) {
