@@ -154,17 +154,36 @@ export async function newWorld(r: Real): Promise<World> {
   };
 }
 
-/** Every run starts with a permanent grant per user, so that spending has something to spend. */
+/**
+ * Every run starts with tokens to spend: user 0 only a trial grant that lapses an hour and a
+ * bit after the start (so that an advance of the clock takes tokens from under its holds),
+ * users 1 and 2 permanent grants. Each user also reserves a little for one second: by the time
+ * a later command replays that reservation, real time has often passed its expiry (the replay
+ * must then report the hold expired, issue 9.11), without the test waiting for it.
+ */
 export async function seedBalances(w: World, r: Real) {
+  const service = { kind: "service" } as const;
   for (const [i, u] of w.users.entries()) {
     await step(w, r, [{
       op: "grant_tokens",
-      caller: { kind: "service" },
+      caller: service,
       userId: u,
       amount: 2000 * (i + 1),
-      type: "admin_grant",
+      type: i === 0 ? "trial_grant" : "admin_grant",
       key: `start:${i}`,
+      expiresAt: i === 0 ? w.T0 + 3600 * 1e6 + 17 : null,
     }]);
+    const brief: Call = {
+      op: "reserve_tokens",
+      caller: service,
+      userId: u,
+      feature: "chat",
+      tokens: 10,
+      key: `brief:${i}`,
+      ttl: 1,
+    };
+    await step(w, r, [brief]);
+    w.log.reserve.push(brief);
   }
   w.stats.commands = w.stats.calls = 0;
 }

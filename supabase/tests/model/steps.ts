@@ -206,7 +206,8 @@ const reserveArb = fc.record({
   u: user,
   self: fc.boolean(),
   f: fc.nat(),
-  tokens: spend,
+  // now and then everything the user may spend, as a long stream would
+  tokens: fc.oneof({ weight: 4, arbitrary: spend }, { weight: 1, arbitrary: fc.constant(-1) }),
   ttl: ttls,
   key: keyChoice,
 });
@@ -216,7 +217,9 @@ const reserveCall = (w: World, p: V<typeof reserveArb>): Call | null => {
     caller: p.self ? asSelf(w, p.u) : service,
     userId: p.self ? null : w.users[p.u],
     feature: FEATURES[p.f % FEATURES.length],
-    tokens: p.tokens,
+    tokens: p.tokens === -1
+      ? Math.max(storedBalance(w.s, w.users[p.u]) - held(w.s, w.users[p.u], w.lastT), 1)
+      : p.tokens,
     key: callerKey(w, "hold", p.tokens),
     ttl: p.ttl,
   }), (c) => ({ ...c, ttl: ((c as { ttl: number }).ttl % 86400) + 1 } as Call));
