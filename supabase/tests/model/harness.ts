@@ -155,8 +155,8 @@ export async function newWorld(r: Real): Promise<World> {
 }
 
 /**
- * Every run starts with tokens to spend: user 0 only a trial grant that lapses an hour and a
- * bit after the start (so that an advance of the clock takes tokens from under its holds),
+ * Every run starts with tokens to spend: user 0 only a trial grant that lapses just under an
+ * hour after the start (so that an advance of the clock takes tokens from under its holds),
  * users 1 and 2 permanent grants. Each user also reserves a little for one second: by the time
  * a later command replays that reservation, real time has often passed its expiry (the replay
  * must then report the hold expired, issue 9.11), without the test waiting for it.
@@ -171,7 +171,7 @@ export async function seedBalances(w: World, r: Real) {
       amount: 2000 * (i + 1),
       type: i === 0 ? "trial_grant" : "admin_grant",
       key: `start:${i}`,
-      expiresAt: i === 0 ? w.T0 + 3600 * 1e6 + 17 : null,
+      expiresAt: i === 0 ? w.T0 + 3600 * 1e6 - 17 : null,
     }]);
     const brief: Call = {
       op: "reserve_tokens",

@@ -8,6 +8,7 @@ import {
   type Caller,
   DAY,
   held,
+  type Hold,
   type Json,
   RESERVED_PREFIXES,
   SECOND,
@@ -252,8 +253,14 @@ const settleArb = fc.record({
   byOwner: fc.boolean(),
   model: fc.boolean(),
 });
-const settleCall = (w: World, p: V<typeof settleArb>): Call | null => {
-  const h = pick(w.s.holds, p.h);
+/** Mostly one of the last holds reserved (a client settles the call it just made), else any. */
+const recentHold = (w: World, i: number) =>
+  i % 3 === 0
+    ? pick(w.s.holds, i)
+    : w.s.holds[w.s.holds.length - 1 - (i % Math.min(3, w.s.holds.length || 1))];
+
+const settleCall = (w: World, p: V<typeof settleArb>, hold?: Hold): Call | null => {
+  const h = hold ?? recentHold(w, p.h);
   if (!h || !holdCovered(w, h.id)) return null;
   const used = {
     zero: 0,
@@ -272,8 +279,8 @@ const settleCall = (w: World, p: V<typeof settleArb>): Call | null => {
   };
 };
 const releaseArb = fc.record({ h: fc.nat(), byOwner: fc.boolean() });
-const releaseCall = (w: World, p: V<typeof releaseArb>): Call | null => {
-  const h = pick(w.s.holds, p.h);
+const releaseCall = (w: World, p: V<typeof releaseArb>, hold?: Hold): Call | null => {
+  const h = hold ?? recentHold(w, p.h);
   if (!h) return null;
   return {
     op: "release_hold",
@@ -577,8 +584,7 @@ const groupCalls = (w: World, p: V<typeof groupArb>): Built | null => {
     if (m.kind === "settle" || m.kind === "release") {
       const mine = w.s.holds.filter((h) => h.userId === uid);
       const h = pick(mine, (m.p as { h: number }).h);
-      const at = { ...(m.p as Record<string, unknown>), h: w.s.holds.indexOf(h!) } as never;
-      if (h) c = m.kind === "settle" ? settleCall(w, at) : releaseCall(w, at);
+      if (h) c = m.kind === "settle" ? settleCall(w, m.p as never, h) : releaseCall(w, m.p as never, h);
     }
     if (m.kind === "grant") c = grantCall(w, onUser);
     if (m.kind === "due_drips") c = dueDripsCall(w, 1000);
