@@ -52,7 +52,12 @@ export class Cmd implements fc.AsyncCommand<World, Real> {
     const b = this.build(w);
     if (!b) return;
     if (b.clock !== undefined) {
+      // Time passes; with `calls`, the jobs pg_cron would have run meanwhile, one after another.
       w.V = b.clock;
+      for (const c of b.calls) {
+        await step(w, r, [c]);
+        w.afterStep?.();
+      }
       return;
     }
     await step(w, r, b.calls, { http: b.http, user: b.user });
@@ -208,7 +213,7 @@ const reserveArb = fc.record({
   self: fc.boolean(),
   f: fc.nat(),
   // now and then everything the user may spend, as a long stream would
-  tokens: fc.oneof({ weight: 4, arbitrary: spend }, { weight: 1, arbitrary: fc.constant(-1) }),
+  tokens: fc.oneof({ weight: 2, arbitrary: spend }, { weight: 1, arbitrary: fc.constant(-1) }),
   ttl: ttls,
   key: keyChoice,
 });
@@ -297,6 +302,7 @@ const MAX_AHEAD = 180 * DAY;
 const advanceArb = fc.record({
   by: fc.constantFrom("1h", "1d", "7d", "28d", "29d", "odd"),
   odd: fc.integer({ min: 1, max: 20 * DAY / SECOND }),
+  cron: fc.boolean(),
 });
 const advance = (w: World, p: V<typeof advanceArb>): Built | null => {
   const by = {
@@ -307,7 +313,15 @@ const advance = (w: World, p: V<typeof advanceArb>): Built | null => {
     "29d": 29 * DAY,
     odd: p.odd * SECOND,
   }[p.by]!;
-  return w.V + by > w.T0 + MAX_AHEAD ? null : { calls: [], clock: w.V + by };
+  if (w.V + by > w.T0 + MAX_AHEAD) return null;
+  const at = w.V + by;
+  // the token-holds, token-drips and token-expiry jobs at the new time, as pg_cron runs them
+  const jobs: Call[] = [
+    { op: "expire_holds", caller: service, asOf: at },
+    { op: "run_due_drips", caller: service, asOf: at, limit: 5000 },
+    { op: "expire_tokens", caller: service, asOf: at },
+  ];
+  return { calls: p.cron ? jobs : [], clock: at };
 };
 
 const dueDripsCall = (w: World, limit: number): Call => ({
