@@ -491,7 +491,10 @@ export async function step(w: World, r: Real, calls: Call[], opts: { http?: bool
   }
   for (const d of done) w.lastT = Math.max(w.lastT, d.t);
   if (!candidates.length) {
-    throw new Mismatch(`answer differs from the model: ${firstProblem}\n  calls: ${describe(calls)}`);
+    const which = calls.length > 1
+      ? "no serial order of these calls gives the database's answers; the first tried: "
+      : "";
+    throw new Mismatch(`answer differs from the model: ${which}${firstProblem}\n  calls: ${describe(calls)}`);
   }
   const db = await readDb(r, w);
   let firstDiff: string[] = [];
