@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The model suite outside `npm test` (supabase/tests/model/cli.ts):
-#   npm run test:model -- --seed S --path P   replays one failure exactly (as the failure printed it)
+#   npm run test:model -- --seed S --path P --replay-path R
+#                                             replays one failure exactly (as the failure printed it)
 #   npm run test:model -- --seconds 60        one run with a new seed
 #   npm run test:long -- --minutes N          model, hostile corpus and crash rounds for N minutes,
 #                                             a new seed each round; writes a short report

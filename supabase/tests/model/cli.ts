@@ -1,6 +1,7 @@
 // Command line for the model suite (scripts/test-model.sh sets the ports and the PATH):
 //
-//   npm run test:model -- --seed S --path P    replay a failure exactly (seed and path as printed)
+//   npm run test:model -- --seed S --path P --replay-path R
+//                                              replay a failure exactly (as its report prints it)
 //   npm run test:model -- --seconds 60         one run of the model suite with a new seed
 //   npm run test:long -- --minutes N           the same generators for N minutes, a new seed each
 //                                              round (model, hostile corpus, crash recovery);
@@ -13,7 +14,8 @@ import { crashRound } from "./crash.ts";
 import { switchesOn } from "./known_bugs.ts";
 
 const USAGE = `usage:
-  npm run test:model -- --seed S --path P    replay a failure exactly (seed and path as printed)
+  npm run test:model -- --seed S --path P --replay-path R
+                                             replay a failure exactly (as its report prints it)
   npm run test:model [-- --seconds 60]       one run of the model suite with a new seed
   npm run test:long [-- --minutes 10] [--report FILE]
                                              the same generators for N minutes, a new seed each
@@ -31,6 +33,7 @@ function options(args: string[]) {
       options: {
         seed: { type: "string" },
         path: { type: "string" },
+        "replay-path": { type: "string" },
         seconds: { type: "string" },
         minutes: { type: "string" },
         report: { type: "string" },
@@ -59,6 +62,7 @@ async function replayOrOnce() {
     const report = await runModel(env, {
       seed: values.seed ? Number(values.seed) : undefined,
       path: values.path,
+      replayPath: values["replay-path"],
       numRuns: values.path ? 1 : undefined,
       timeLimitMs: values.path ? undefined : Number(values.seconds ?? 60) * 1000,
     });

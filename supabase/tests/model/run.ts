@@ -17,6 +17,8 @@ export interface RunOptions {
   numRuns?: number;
   timeLimitMs?: number;
   maxCommands?: number;
+  /** fast-check's replayPath of a failure (printed with it): needed with `path` to replay commands. */
+  replayPath?: string;
   verbose?: boolean;
 }
 
@@ -111,7 +113,11 @@ async function runModelLoud(env: Env, opts: RunOptions): Promise<RunReport> {
     outcomes: {},
   };
   const property = fc.asyncProperty(
-    fc.commands(commandArbs(), { maxCommands: opts.maxCommands ?? 60, size: "max" }),
+    fc.commands(commandArbs(), {
+      maxCommands: opts.maxCommands ?? 60,
+      size: "max",
+      replayPath: opts.replayPath,
+    }),
     async (cmds) => {
       const world = await newWorld(env.real);
       await seedBalances(world, env.real);
@@ -141,7 +147,9 @@ async function runModelLoud(env: Env, opts: RunOptions): Promise<RunReport> {
       ? result.errorInstance.message
       : String(result.errorInstance);
     report.failure = `${fc.defaultReportMessage(result) ?? "failed"}\n${cause}`;
-    report.replay = `npm run test:model -- --seed ${result.seed} --path "${result.counterexamplePath}"`;
+    const replayPath = /replayPath="([^"]*)"/.exec(report.failure)?.[1];
+    report.replay = `npm run test:model -- --seed ${result.seed} --path "${result.counterexamplePath}"` +
+      (replayPath ? ` --replay-path "${replayPath}"` : "");
   }
   return report;
 }
