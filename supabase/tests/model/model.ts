@@ -926,7 +926,7 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
     }
 
     case "move_subscription": {
-      if (!known("KNOWN_BUG_9_7_SUBSCRIPTION_OWNER")) refuse("any", "user_id is immutable");
+      if (!known("KNOWN_BUG_9_7_SUBSCRIPTION_OWNER")) refuse("42501", "user_id is immutable");
       const sub = s.subs.find((x) => x.id === c.subId)!;
       const old = { ...sub };
       sub.userId = c.toUserId;

@@ -353,6 +353,11 @@ const insertSubArb = fc.record({
   plan: planArb,
   status: fc.constantFrom("active", "active", "trialing", "past_due", "incomplete"),
   anchor: anchorArb,
+  // an impossible schedule written by hand (issue 9.6): refused by a constraint, once that is in
+  impossible: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, {
+    weight: 1,
+    arbitrary: fc.constant(true),
+  }),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -711,8 +716,20 @@ export function commandArbs(): fc.Arbitrary<Cmd>[] {
             planId: p.plan,
             status: p.status,
             anchor: anchorAt(wd, p.plan, p.anchor),
+            ...(p.impossible && !known("KNOWN_BUG_9_6_SCHEDULE_CONSTRAINTS") ? { nextCycle: 0 } : {}),
           }],
         })),
+    ),
+    w(
+      1,
+      // a service write moving a subscription to another user (issue 9.7): refused, once that is in
+      cmd("move_subscription", fc.record({ i: fc.nat(), to: user }), (wd, p) => {
+        const sub = pick(wd.s.subs, p.i);
+        if (!sub || known("KNOWN_BUG_9_7_SUBSCRIPTION_OWNER")) return null;
+        const to = wd.users.find((u) => u !== sub.userId && u === wd.users[p.to]) ??
+          wd.users.find((u) => u !== sub.userId)!;
+        return { calls: [{ op: "move_subscription", subId: sub.id, toUserId: to }] };
+      }),
     ),
     w(4, cmd("checkout", checkoutArb, (wd, p) => guarded(wd, checkoutCall(wd, p)))),
     w(4, cmd("subscription_event", subEventArb, (wd, p) => guarded(wd, subEventCall(wd, p)))),
