@@ -115,9 +115,23 @@ select set_eq($$select object, rule from pg_temp.readiness_violations()$$, $$sel
   'the per-user tables break no distribution rule beyond the known list (docs/scaling.md)');
 
 -- A scratch migration that breaks each rule, rolled back afterwards. The tables it alters are
--- locked first, all at once (other test files run at the same time: taking the locks one by
--- one while holding some could deadlock with them).
-lock table public.token_lots, public.token_holds, public.token_transactions in access exclusive mode;
+-- locked first, all or none: other test files run at the same time, and `lock table a, b, c`
+-- takes the locks one by one, waiting for each while holding the earlier ones, which deadlocked
+-- with a file writing those tables. So each try takes all three with NOWAIT inside a
+-- subtransaction; a try that finds one busy gives back what it took and tries again (bounded).
+do $$
+begin
+  for i in 1..3000 loop
+    begin
+      lock table public.token_lots, public.token_holds, public.token_transactions in access exclusive mode nowait;
+      return;
+    exception when lock_not_available then
+      perform pg_sleep(0.02);
+    end;
+  end loop;
+  raise exception 'could not lock the scratch migration''s tables within 60 s';
+end
+$$;
 savepoint scratch_migration;
 create unique index scratch_lots_source_key on public.token_lots (source, created_at);
 create table public.scratch_notes (id uuid primary key, note text);
