@@ -402,6 +402,10 @@ create table if not exists public.token_usage_archives (
   legacy_rows bigint not null check (legacy_rows >= 0),
   -- the sum of the tokens of the month's non-legacy rows: what they took from the balance
   tokens bigint not null check (tokens >= 0),
+  -- the month's last non-legacy row (by entry_seq): where the user's balance chain stood, for
+  -- reconcile_token_ledger when the user has written nothing since (null: legacy rows only)
+  last_entry_seq bigint,
+  last_balance_after bigint,
   -- where the rows went (a table of schema usage_archive, until an operator exports it)
   archived_table text not null,
   archived_at timestamptz not null default now(),

@@ -110,6 +110,10 @@ begin
       select u.user_id, -u.tokens from public.token_usage u
        where not u.is_legacy and (p_user_id is null or u.user_id = p_user_id)
       union all
+      -- archived months of usage: their summary rows (public.archive_usage)
+      select a.user_id, -a.tokens from public.token_usage_archives a
+       where p_user_id is null or a.user_id = p_user_id
+      union all
       select d.user_id, d.balance_after - d.balance_before from public.token_drips d
        where not d.is_legacy and (p_user_id is null or d.user_id = p_user_id)
     ) x group by x.user_id
@@ -156,6 +160,10 @@ begin
           union all
           (select d.entry_seq, d.balance_after from public.token_drips d
             where d.user_id = us.user_id and not d.is_legacy order by d.entry_seq desc limit 1)
+          union all
+          -- the last row of an archived month of usage (public.archive_usage)
+          (select a.last_entry_seq, a.last_balance_after from public.token_usage_archives a
+            where a.user_id = us.user_id and a.last_entry_seq is not null order by a.last_entry_seq desc limit 1)
         ) x order by x.seq desc limit 1
       ) last_entry on true
   ),

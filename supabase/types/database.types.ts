@@ -700,6 +700,8 @@ export type Database = {
         Row: {
           archived_at: string
           archived_table: string
+          last_balance_after: number | null
+          last_entry_seq: number | null
           legacy_rows: number
           period_end: string
           period_start: string
@@ -710,6 +712,8 @@ export type Database = {
         Insert: {
           archived_at?: string
           archived_table: string
+          last_balance_after?: number | null
+          last_entry_seq?: number | null
           legacy_rows: number
           period_end: string
           period_start: string
@@ -720,6 +724,8 @@ export type Database = {
         Update: {
           archived_at?: string
           archived_table?: string
+          last_balance_after?: number | null
+          last_entry_seq?: number | null
           legacy_rows?: number
           period_end?: string
           period_start?: string

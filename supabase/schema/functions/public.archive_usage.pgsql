@@ -25,9 +25,12 @@ begin
      order by p.range_start
   loop
     execute format(
-      'insert into public.token_usage_archives (user_id, period_start, period_end, usage_rows, legacy_rows, tokens, archived_table)
+      'insert into public.token_usage_archives (user_id, period_start, period_end, usage_rows, legacy_rows, tokens,
+                                                last_entry_seq, last_balance_after, archived_table)
        select u.user_id, $1, $2, count(*) filter (where not u.is_legacy), count(*) filter (where u.is_legacy),
-              coalesce(sum(u.tokens) filter (where not u.is_legacy), 0), $3
+              coalesce(sum(u.tokens) filter (where not u.is_legacy), 0),
+              max(u.entry_seq) filter (where not u.is_legacy),
+              (array_agg(u.balance_after order by u.entry_seq desc) filter (where not u.is_legacy))[1], $3
          from %s u group by u.user_id', v_part.partition_name)
       using v_part.range_start, v_part.range_end,
             'usage_archive.' || split_part(v_part.partition_name, '.', 2);

@@ -9,6 +9,8 @@ CREATE TABLE public.token_usage_archives (
     usage_rows bigint NOT NULL,
     legacy_rows bigint NOT NULL,
     tokens bigint NOT NULL,
+    last_entry_seq bigint,
+    last_balance_after bigint,
     archived_table text NOT NULL,
     archived_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT token_usage_archives_check CHECK ((period_end > period_start)),
