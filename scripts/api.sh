@@ -45,7 +45,10 @@ svc_start() {
   shift 6
   svc_stop "$name" "$script"
   local attempt
-  for attempt in 1 2 3 4 5; do
+  # Up to ~70 s: a port may be the local end of a client connection in TIME-WAIT (60 s on
+  # Linux), which a listener cannot bind before it ends, SO_REUSEADDR or not (the client's
+  # socket did not set it). Seen: the test PostgREST's port held by a test-database client's TIME-WAIT.
+  for attempt in $(seq 1 14); do
     (
       cd "$ROOT" || exit 1
       # setsid: its own process group. NO_COLOR: the logs are read as text.
@@ -64,7 +67,7 @@ svc_start() {
     # Our ports lie in Linux's ephemeral range: an outgoing connection may hold one for a moment.
     grep -qi 'in use' "$(svc_file "$name" log)" || break
     log "a port of $name is busy for a moment; retrying ($attempt)"
-    sleep 1
+    sleep 5
   done
   tail -20 "$(svc_file "$name" log)" >&2
   die "$name did not start (log: $(svc_file "$name" log))"

@@ -1,6 +1,7 @@
 // Creating Stripe Checkout Sessions the way the stripe-webhook function expects them (see
 // docs/stripe.md), with stripe-node, on your server (the secret key never reaches a browser).
-// Type-checked by `npm test` (deno check docs/examples/); not run: it needs a Stripe account.
+// `npm test` runs both against a stand-in for Stripe's API and then delivers the events Stripe
+// would send for the sessions, signed, to the webhook (supabase/tests/deno/docs_examples.test.ts).
 import Stripe from "stripe";
 import type { Database } from "../../supabase/types/database.types.ts";
 

@@ -1,22 +1,20 @@
 // An Edge Function that delivers low-balance alerts from the outbox (public.token_alerts):
 // deploy it (`supabase functions deploy deliver-token-alerts`) and call it every minute from
-// pg_cron with pg_net, or from any scheduler. Type-checked by `npm test`; not run here.
+// pg_cron with pg_net, or from any scheduler. `npm test` runs deliverOnce against the test API
+// with a receiver of its own (supabase/tests/deno/docs_examples.test.ts).
 //
 // It claims a batch (other runs skip the claimed rows for the lease), sends each alert, and
 // marks the sent ones delivered. An alert that fails to send is not marked: its lease runs
 // out and a later run claims it again (attempts counts the tries). Delivery is therefore at
 // least once: make the receiver idempotent by the alert id.
-import { createClient } from "@supabase/supabase-js";
-import type { Database } from "../../supabase/types/database.types.ts";
+import { type LedgerClient, serviceClient } from "./client.ts";
 
-const supabase = createClient<Database>(
-  Deno.env.get("SUPABASE_URL") ?? "http://127.0.0.1:54321",
-  Deno.env.get("SUPABASE_SERVICE_ROLE_KEY") ?? "",
-);
-// Where alerts go: your mailer, Slack, a push service... (here a JSON webhook).
-const target = Deno.env.get("TOKEN_ALERTS_WEBHOOK_URL") ?? "";
-
-export async function deliverOnce(batch = 100): Promise<{ sent: number; failed: number }> {
+/** One batch: claim, send each to `target` (your mailer, Slack, a push service... here a JSON webhook), mark the sent ones. */
+export async function deliverOnce(
+  supabase: LedgerClient,
+  target: string,
+  batch = 100,
+): Promise<{ sent: number; failed: number }> {
   const { data: alerts, error } = await supabase.rpc("claim_token_alerts", {
     p_limit: batch,
     p_lease_seconds: 60,
@@ -46,6 +44,9 @@ export async function deliverOnce(batch = 100): Promise<{ sent: number; failed: 
   return { sent: sent.length, failed };
 }
 
+/** The function: the service key and the target from the function's secrets. */
 export function serve() {
-  Deno.serve(async () => Response.json(await deliverOnce()));
+  const supabase = serviceClient();
+  const target = Deno.env.get("TOKEN_ALERTS_WEBHOOK_URL") ?? "";
+  Deno.serve(async () => Response.json(await deliverOnce(supabase, target)));
 }

@@ -1,7 +1,5 @@
-// supabase-js calls of the ledger RPCs, type-checked against the generated types by
-// `npm test` (deno check docs/examples/). Not run: they need PostgREST.
-import { createClient } from "@supabase/supabase-js";
-import type { Database } from "../../supabase/types/database.types.ts";
+// supabase-js calls of the ledger RPCs and tables. Run against the local stack by `npm test`
+// (supabase/tests/deno/docs_examples.test.ts), type-checked against the generated types.
 import {
   type BalanceAt,
   LedgerErrorCode,
@@ -12,10 +10,14 @@ import {
   type TransactionResult,
   type VoidResult,
 } from "../../supabase/types/ledger.ts";
-import { supabase } from "./client.ts";
+import type { LedgerClient } from "./client.ts";
 
 // A signed-in user records its own usage (p_user_id omitted: the JWT decides who).
-export async function recordChatUsage(tokens: number, requestId: string): Promise<RecordUsageResult | null> {
+export async function recordChatUsage(
+  supabase: LedgerClient,
+  tokens: number,
+  requestId: string,
+): Promise<RecordUsageResult | null> {
   const { data, error } = await supabase.rpc("record_usage", {
     p_feature: "chat",
     p_tokens: tokens,
@@ -28,39 +30,39 @@ export async function recordChatUsage(tokens: number, requestId: string): Promis
   return data as unknown as RecordUsageResult;
 }
 
-// The user's balance, lots and next expiry.
-export async function myBalance(): Promise<TokenBalance> {
+// The user's balance: what it can spend (`available`), its lots, and when the numbers change
+// next without a call (`next_expiry`, `next_drip_at`).
+export async function myBalance(supabase: LedgerClient): Promise<TokenBalance> {
   const { data, error } = await supabase.rpc("get_token_balance", {});
   if (error) throw error;
   return data as unknown as TokenBalance;
 }
 
-// A server (service role key) grants a trial that expires 14 days after the user signed up.
+// A server (service key) grants a campaign's bonus tokens, which expire when the campaign ends.
 // Every argument must be the same on a retry, or the retry is PT409 instead of a replay: the
-// expiry is derived from the user's sign-up time, never from the clock of this call. (A trial
-// granted more than 14 days after sign-up is refused: p_expires_at must be in the future.)
-export async function grantTrial(userId: string): Promise<TransactionResult> {
-  const service = createClient<Database>(
-    Deno.env.get("SUPABASE_URL") ?? "http://127.0.0.1:54321",
-    Deno.env.get("SUPABASE_SERVICE_ROLE_KEY") ?? "",
-  );
-  const found = await service.auth.admin.getUserById(userId);
-  if (found.error) throw found.error;
-  const signedUp = Date.parse(found.data.user.created_at);
+// expiry is the campaign's end, never derived from the clock of this call (a `now + 14 days`
+// differs on every retry). (Sign-up trials need no call: the database grants them, see
+// ledger_settings in docs/api.md.)
+export async function grantCampaignBonus(
+  service: LedgerClient,
+  userId: string,
+  campaign: { id: string; tokens: number; endsAt: string },
+): Promise<TransactionResult> {
   const { data, error } = await service.rpc("grant_tokens", {
     p_user_id: userId,
-    p_amount: 50_000,
-    p_type: "trial_grant",
-    p_idempotency_key: `trial:${userId}`, // one trial per user; a retry replays it
-    p_source: "signup",
-    p_expires_at: new Date(signedUp + 14 * 86_400_000).toISOString(),
+    p_amount: campaign.tokens,
+    p_type: "admin_grant",
+    p_idempotency_key: `campaign:${campaign.id}:${userId}`, // once per user and campaign; a retry replays it
+    p_source: "campaign",
+    p_expires_at: campaign.endsAt,
+    p_metadata: { campaign: campaign.id },
   });
   if (error) throw error;
   return data as unknown as TransactionResult;
 }
 
 // Users read their own ledger rows through RLS.
-export async function myRecentUsage() {
+export async function myRecentUsage(supabase: LedgerClient) {
   const { data, error } = await supabase
     .from("token_usage")
     .select("feature, tokens, balance_after, created_at")
@@ -71,7 +73,7 @@ export async function myRecentUsage() {
 }
 
 // "Why is my balance X?": the user's own statement, newest first, page by page.
-export async function myStatement(cursor: string | null = null): Promise<Statement> {
+export async function myStatement(supabase: LedgerClient, cursor: string | null = null): Promise<Statement> {
   const { data, error } = await supabase.rpc("get_token_statement", {
     p_limit: 50,
     p_cursor: cursor ?? undefined,
@@ -81,21 +83,24 @@ export async function myStatement(cursor: string | null = null): Promise<Stateme
 }
 
 // The user's balance as it was at a past moment (e.g. the start of the month).
-export async function myBalanceAt(at: Date): Promise<BalanceAt> {
+export async function myBalanceAt(supabase: LedgerClient, at: Date): Promise<BalanceAt> {
   const { data, error } = await supabase.rpc("get_token_balance_at", { p_at: at.toISOString() });
   if (error) throw error;
   return data as unknown as BalanceAt;
 }
 
 // The user chooses when to be warned (null: the default). Outside the limits: 22023.
-export async function setMyLowBalanceThreshold(tokens: number | null): Promise<LowBalanceThreshold> {
+export async function setMyLowBalanceThreshold(
+  supabase: LedgerClient,
+  tokens: number | null,
+): Promise<LowBalanceThreshold> {
   const { data, error } = await supabase.rpc("set_low_balance_threshold", { p_threshold: tokens as number });
   if (error) throw error;
   return data as unknown as LowBalanceThreshold;
 }
 
 // Low-balance alerts as they are written (Supabase Realtime; RLS lets each user see their own).
-export function onLowBalance(userId: string, notify: (availableAfter: number) => void) {
+export function onLowBalance(supabase: LedgerClient, userId: string, notify: (availableAfter: number) => void) {
   return supabase
     .channel(`token-alerts:${userId}`)
     .on("postgres_changes", {
@@ -110,6 +115,7 @@ export function onLowBalance(userId: string, notify: (availableAfter: number) =>
 // An admin (or the service) voids one grant or purchase: what it still holds leaves, what was
 // spent stays spent. The key makes a retry safe.
 export async function voidGrant(
+  supabase: LedgerClient,
   transactionId: string,
   reason: string,
   actionId: string,

@@ -1,6 +1,6 @@
 // A streaming chat completion paid for with a hold (docs/holds.md): reserve the estimate,
-// stream, settle the measured tokens, release on error. Type-checked by `npm test`
-// (deno check docs/examples/); not run: it needs PostgREST and a model.
+// stream, settle the measured tokens, release on error. Run against the local stack with a
+// fake model by `npm run demo:stream` (scripts/demo-stream.ts) and by `npm test`.
 //
 // The model is passed in as `StreamChat`, so the pattern does not depend on one vendor's SDK:
 // any streaming API that reports its token usage at the end fits.
@@ -11,7 +11,7 @@ import {
   type ReserveResult,
   type SettleResult,
 } from "../../supabase/types/ledger.ts";
-import { supabase } from "./client.ts";
+import type { LedgerClient } from "./client.ts";
 
 type HoldRow = Database["public"]["Tables"]["token_holds"]["Row"];
 type Feature = Database["public"]["Tables"]["token_features"]["Row"]["id"];
@@ -72,6 +72,7 @@ async function retrying<T>(
  * reservation idempotent, so a retried request finds its hold instead of holding twice.
  */
 export async function streamChat(
+  supabase: LedgerClient,
   streamModel: StreamChat,
   messages: ChatMessage[],
   messageId: string,
@@ -118,7 +119,14 @@ export async function streamChat(
       if (text === "") {
         await retrying<ReleaseResult>(() => supabase.rpc("release_hold", { p_hold_id: hold.hold_id }));
       } else {
-        await settle(hold, estimateTokens(messages, 0) + Math.ceil(text.length / 4), model, messageId, true);
+        await settle(
+          supabase,
+          hold,
+          estimateTokens(messages, 0) + Math.ceil(text.length / 4),
+          model,
+          messageId,
+          true,
+        );
       }
     } catch (closeError) {
       console.error(`turn ${messageId}: could not close hold ${hold.hold_id}`, closeError);
@@ -130,7 +138,11 @@ export async function streamChat(
   //    becomes debt (overage_tokens > 0): the work is done, it is never refused.
   const used = measured ?? estimateTokens(messages, 0) + Math.ceil(text.length / 4);
   try {
-    return { ok: true, text, settle: await settle(hold, used, model, messageId, measured === null) };
+    return {
+      ok: true,
+      text,
+      settle: await settle(supabase, hold, used, model, messageId, measured === null),
+    };
   } catch (error) {
     // The hold lapsed (stream longer than p_ttl_seconds) and its tokens were spent meanwhile.
     if ((error as { code?: string }).code === LedgerErrorCode.insufficientTokens) {
@@ -140,7 +152,14 @@ export async function streamChat(
   }
 }
 
-function settle(hold: ReserveResult, tokens: number, model: string, messageId: string, estimated: boolean) {
+function settle(
+  supabase: LedgerClient,
+  hold: ReserveResult,
+  tokens: number,
+  model: string,
+  messageId: string,
+  estimated: boolean,
+) {
   return retrying<SettleResult>(() =>
     supabase.rpc("settle_hold", {
       p_hold_id: hold.hold_id,
@@ -157,7 +176,7 @@ function settle(hold: ReserveResult, tokens: number, model: string, messageId: s
 }
 
 /** The user's open holds (RLS shows only the user's own rows). */
-export async function myActiveHolds(): Promise<
+export async function myActiveHolds(supabase: LedgerClient): Promise<
   Pick<HoldRow, "id" | "feature" | "tokens_held" | "expires_at">[]
 > {
   const { data, error } = await supabase

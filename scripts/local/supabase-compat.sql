@@ -107,6 +107,24 @@ grant all on all sequences in schema partman to postgres;
 grant execute on all functions in schema partman to postgres;
 grant execute on all procedures in schema partman to postgres;
 
+-- Realtime ----------------------------------------------------------------------------------
+
+-- Supabase creates this publication empty, owned by postgres; Realtime streams the changes of
+-- the tables added to it (postgres_changes). There is no Realtime server here, but the
+-- publication exists as it does there, so migrations that add tables to it run the same
+-- path. wal_level stays `replica` here (nothing decodes the publication), so creating it
+-- warns that it cannot publish yet: not worth a line on every start.
+set client_min_messages = error;
+do $$
+begin
+  if not exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
+    create publication supabase_realtime with (publish = 'insert, update, delete, truncate');
+  end if;
+end
+$$;
+reset client_min_messages;
+alter publication supabase_realtime owner to postgres;
+
 -- auth --------------------------------------------------------------------------------------
 
 -- The schema belongs to the platform, its tables to Supabase Auth's role; postgres may use

@@ -470,6 +470,10 @@ create trigger token_holds_refresh_due
 
 -- The live view of a user's tokens at p_as_of (no writes), for get_token_balance: lapsed
 -- lots do not count even before a sweep has removed them; held and available as above.
+-- next_expiry and next_drip_at are the next moments the balance changes without a call of
+-- the user's: a lot lapses, a drip comes due (of a subscription that drips: active or
+-- trialing). A client watching its token_balances row reads this again at each of them
+-- (docs/api.md#live-balances).
 create or replace function private.balance_snapshot(p_user_id uuid, p_as_of timestamptz)
 returns jsonb
 language sql
@@ -500,7 +504,9 @@ as $$
       select jsonb_agg(jsonb_build_object('source', live.source, 'remaining', live.remaining, 'expires_at', live.expires_at)
                        order by live.expires_at nulls last, live.created_at, live.id)
       from live), '[]'::jsonb),
-    'next_expiry', (select min(live.expires_at) from live)
+    'next_expiry', (select min(live.expires_at) from live),
+    'next_drip_at', (select min(s.next_drip_at) from public.customer_subscriptions s
+                     where s.user_id = p_user_id and s.status in ('active', 'trialing'))
   )
   from totals
 $$;

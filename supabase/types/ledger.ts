@@ -45,7 +45,10 @@ export interface TokenBalance {
   held: number;
   available: number;
   lots: TokenLot[];
+  /** When the soonest live lot lapses (its tokens stop counting then, before any sweep). */
   next_expiry: string | null;
+  /** When the next drip comes due (subscriptions that drip: active, trialing); null: none. */
+  next_drip_at: string | null;
 }
 
 export interface ReserveResult {

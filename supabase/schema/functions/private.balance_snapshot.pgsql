@@ -30,7 +30,9 @@ CREATE OR REPLACE FUNCTION private.balance_snapshot(p_user_id uuid, p_as_of time
       select jsonb_agg(jsonb_build_object('source', live.source, 'remaining', live.remaining, 'expires_at', live.expires_at)
                        order by live.expires_at nulls last, live.created_at, live.id)
       from live), '[]'::jsonb),
-    'next_expiry', (select min(live.expires_at) from live)
+    'next_expiry', (select min(live.expires_at) from live),
+    'next_drip_at', (select min(s.next_drip_at) from public.customer_subscriptions s
+                     where s.user_id = p_user_id and s.status in ('active', 'trialing'))
   )
   from totals
 $$;

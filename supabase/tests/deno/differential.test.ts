@@ -169,7 +169,10 @@ async function observe(tx: Sql, w: World, user: string) {
   const s = w === "public" ? "public" : "ref";
   const snapshot = w === "public"
     ? await one(tx`select public.get_token_balance(${user}::uuid) as r`)
-    : await one(tx`select ref.balance_snapshot(${user}::uuid, now()) as r`);
+    // next_drip_at came after the reference's commit: the same rule over the reference's subscriptions.
+    : await one(tx`select ref.balance_snapshot(${user}::uuid, now()) || jsonb_build_object('next_drip_at',
+                     (select min(c.next_drip_at) from ref.customer_subscriptions c
+                       where c.user_id = ${user}::uuid and c.status in ('active', 'trialing'))) as r`);
   const rows = await tx.unsafe(
     `select jsonb_build_object(
        'balance', (select jsonb_build_object('balance', b.balance, 'debt', b.debt) from ${s}.token_balances b where b.user_id = $1),

@@ -19,7 +19,7 @@ update public.token_holds set expires_at = now() - interval '1 second' where id 
 select is((select status from public.token_holds where id = current_setting('test.h')::uuid), 'held', 'the lapsed hold is still marked held');
 
 select tests.authenticate_as('00000000-0000-4000-b402-000000000001');
-select is(public.get_token_balance() - 'lots' - 'next_expiry',
+select is(public.get_token_balance() - 'lots' - 'next_expiry' - 'next_drip_at',
   '{"user_id":"00000000-0000-4000-b402-000000000001","balance":100,"debt":0,"held":0,"available":100}'::jsonb,
   'but get_token_balance no longer counts it');
 select is(public.record_usage('chat', 70, 'u1') ->> 'balance_after', '30', 'usage may spend its tokens');
@@ -27,7 +27,7 @@ select is(public.reserve_tokens('chat', 30, 'h2') ->> 'available_after', '0', 'a
 select tests.clear_authentication();
 
 select is(public.expire_holds(now()) ->> 'holds_expired', '1', 'the sweep then marks it');
-select is(public.get_token_balance('00000000-0000-4000-b402-000000000001') - 'lots' - 'next_expiry',
+select is(public.get_token_balance('00000000-0000-4000-b402-000000000001') - 'lots' - 'next_expiry' - 'next_drip_at',
   '{"user_id":"00000000-0000-4000-b402-000000000001","balance":30,"debt":0,"held":30,"available":0}'::jsonb,
   'and the balance view does not change: only the new hold counts');
 

@@ -49,7 +49,7 @@ select is_empty(
 select is(public.expire_holds(now()), '{"holds_expired": 0}'::jsonb, 'a second run finds nothing to do');
 select is(public.expire_holds(now() - interval '1 hour') ->> 'holds_expired', '0', 'an earlier p_as_of finds nothing either');
 
-select is(public.get_token_balance('00000000-0000-4000-b401-000000000001') - 'lots' - 'next_expiry',
+select is(public.get_token_balance('00000000-0000-4000-b401-000000000001') - 'lots' - 'next_expiry' - 'next_drip_at',
   '{"user_id":"00000000-0000-4000-b401-000000000001","balance":95,"debt":0,"held":10,"available":85}'::jsonb,
   'alice: only the active hold is held');
 select is((select count(*)::int from public.token_usage

@@ -33,7 +33,7 @@ select results_eq(
 select is(tests.ledger_footprint('00000000-0000-4000-b101-000000000001'),
   'balance=100 lots=1 remaining=100 transactions=1 holds=1 held=30',
   'a hold is state, not ledger: no usage, no transaction, the balance and lots unchanged');
-select is(public.get_token_balance('00000000-0000-4000-b101-000000000001') - 'lots' - 'next_expiry',
+select is(public.get_token_balance('00000000-0000-4000-b101-000000000001') - 'lots' - 'next_expiry' - 'next_drip_at',
   '{"user_id":"00000000-0000-4000-b101-000000000001","balance":100,"debt":0,"held":30,"available":70}'::jsonb,
   'get_token_balance reports the balance, the held tokens and what is available');
 

@@ -23,7 +23,7 @@ select results_eq(
   $$values (30::bigint, 10::bigint)$$, 'the overage became debt at once');
 select is((select sum(remaining) from public.token_lots where user_id = '00000000-0000-4000-b205-000000000001'),
   40::numeric, 'the lots still hold hold B''s 40 tokens');
-select is(public.get_token_balance('00000000-0000-4000-b205-000000000001') - 'lots' - 'next_expiry',
+select is(public.get_token_balance('00000000-0000-4000-b205-000000000001') - 'lots' - 'next_expiry' - 'next_drip_at',
   '{"user_id":"00000000-0000-4000-b205-000000000001","balance":30,"debt":10,"held":40,"available":0}'::jsonb,
   'get_token_balance: 40 held, 10 short, available reported as 0');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b205-000000000001')$$, 'the ledger is consistent');

@@ -43,7 +43,7 @@ select results_eq(
   $$values (-30::bigint, 30::bigint)$$, 'token_balances: balance -30, debt 30');
 select is((select sum(remaining) from public.token_lots where user_id = '00000000-0000-4000-b204-000000000002'),
   0::numeric, 'his lots are empty');
-select is(public.get_token_balance('00000000-0000-4000-b204-000000000002') - 'lots' - 'next_expiry',
+select is(public.get_token_balance('00000000-0000-4000-b204-000000000002') - 'lots' - 'next_expiry' - 'next_drip_at',
   '{"user_id":"00000000-0000-4000-b204-000000000002","balance":-30,"debt":30,"held":0,"available":0}'::jsonb,
   'get_token_balance reports the debt');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b204-000000000002')$$,

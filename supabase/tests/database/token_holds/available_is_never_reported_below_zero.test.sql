@@ -24,7 +24,7 @@ update public.token_lots set expires_at = now() - interval '1 second'
 update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.a2')::uuid;
 
 -- get_token_balance: the tokens expired, the hold of 800 is still active
-select is(public.get_token_balance('00000000-0000-4000-c902-000000000001') - 'lots' - 'next_expiry' - 'user_id',
+select is(public.get_token_balance('00000000-0000-4000-c902-000000000001') - 'lots' - 'next_expiry' - 'next_drip_at' - 'user_id',
   '{"balance":0,"debt":0,"held":800,"available":0}'::jsonb,
   'get_token_balance reports available 0, not -800, when the held tokens expired');
 
@@ -45,7 +45,7 @@ select is((public.release_hold(current_setting('test.b1')::uuid) ->> 'available_
 select is((public.settle_hold(current_setting('test.b2')::uuid, 400) ->> 'balance_after')::bigint, -400::bigint,
   'bob settles the other hold into debt');
 select tests.clear_authentication();
-select is(public.get_token_balance('00000000-0000-4000-c902-000000000002') - 'lots' - 'next_expiry' - 'user_id',
+select is(public.get_token_balance('00000000-0000-4000-c902-000000000002') - 'lots' - 'next_expiry' - 'next_drip_at' - 'user_id',
   '{"balance":-400,"debt":400,"held":0,"available":0}'::jsonb,
   'a user in debt has a negative balance but available 0');
 select tests.authenticate_as('00000000-0000-4000-c902-000000000002');

@@ -4,7 +4,7 @@ begin;
 select plan(10);
 
 create function pg_temp.view(p_user uuid) returns jsonb language sql as $f$
-  select public.get_token_balance(p_user) - 'user_id' - 'lots' - 'next_expiry'
+  select public.get_token_balance(p_user) - 'user_id' - 'lots' - 'next_expiry' - 'next_drip_at'
 $f$;
 
 select tests.create_user('th-gtb-alice@example.test', '00000000-0000-4000-b505-000000000001', 100);
@@ -21,7 +21,7 @@ select is(pg_temp.view('00000000-0000-4000-b505-000000000001'), '{"balance":100,
 
 -- the user's own view, and an admin's
 select tests.authenticate_as('00000000-0000-4000-b505-000000000001');
-select is(public.get_token_balance() - 'user_id' - 'lots' - 'next_expiry', '{"balance":100,"debt":0,"held":60,"available":40}'::jsonb,
+select is(public.get_token_balance() - 'user_id' - 'lots' - 'next_expiry' - 'next_drip_at', '{"balance":100,"debt":0,"held":60,"available":40}'::jsonb,
   'the user sees its held and available tokens');
 select tests.clear_authentication();
 select tests.authenticate_as_admin('00000000-0000-4000-b505-000000000002');

@@ -45,14 +45,17 @@ select tests.authenticate_with_claims('{"role": "authenticated"}');
 select is_empty('select 1 from public.token_transactions', 'authenticated without sub sees nothing');
 select tests.clear_authentication();
 
--- service_role: everything.
+-- service_role: everything (counted over the two users: the seed has users with rows too).
 select tests.authenticate_as_service_role();
-select results_eq($$select count(*)::int from public.token_transactions where user_id::text like '00000000-0000-4000-a000-%'$$, array[2],
-  'service_role sees both users'' transactions');
-select results_eq($$select count(*)::int from public.token_usage where user_id::text like '00000000-0000-4000-a000-%'$$, array[2],
-  'service_role sees both users'' usage');
-select results_eq($$select count(*)::int from public.token_drips where user_id::text like '00000000-0000-4000-a000-%'$$, array[2],
-  'service_role sees both users'' drips');
+select results_eq($$select count(*)::int from public.token_transactions where user_id in
+  ('00000000-0000-4000-a000-000000000001', '00000000-0000-4000-a000-000000000002')$$, array[2],
+  'service_role sees all transactions');
+select results_eq($$select count(*)::int from public.token_usage where user_id in
+  ('00000000-0000-4000-a000-000000000001', '00000000-0000-4000-a000-000000000002')$$, array[2],
+  'service_role sees all usage');
+select results_eq($$select count(*)::int from public.token_drips where user_id in
+  ('00000000-0000-4000-a000-000000000001', '00000000-0000-4000-a000-000000000002')$$, array[2],
+  'service_role sees all drips');
 select tests.clear_authentication();
 
 select * from finish();
