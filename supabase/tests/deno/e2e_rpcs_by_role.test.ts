@@ -173,6 +173,9 @@ const cases: Record<string, Case> = {
   },
   find_ledger_users: { args: (c) => ({ p_query: c.user.id }), expect: serviceOnly },
   get_ledger_jobs: { args: () => ({}), expect: serviceOnly },
+  // Partitions of token_usage (docs/scaling.md): both are no-ops here (the months exist; none is old enough).
+  create_usage_partitions: { args: () => ({}), expect: serviceOnly },
+  archive_usage: { args: () => ({ p_before: "2001-01-01T00:00:00Z" }), expect: serviceOnly },
   update_ledger_settings: {
     // Set to what it is: the test changes nothing other tests rely on.
     args: async (c) => {

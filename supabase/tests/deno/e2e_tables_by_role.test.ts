@@ -27,6 +27,7 @@ const tables: Record<string, "own" | "catalog" | "service"> = {
   token_alerts: "own",
   token_alert_preferences: "own",
   token_usage_corrections: "own",
+  token_usage_archives: "own",
   stripe_events: "service",
   unattributed_payments: "service",
   ledger_settings: "service",
@@ -39,6 +40,7 @@ Deno.test("every table of the public schema has a row in this test's matrix", as
     const rows = await sql`
       select c.relname::text as name from pg_class c
        where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p', 'v', 'm', 'f')
+         and not c.relispartition
        order by 1`;
     assert.deepEqual(Object.keys(tables).sort(), rows.map((r) => r.name));
   } finally {
@@ -58,6 +60,10 @@ async function activity(c: Cast) {
       insert into public.token_usage (user_id, feature, tokens, is_legacy, metadata)
       select u, 'chat', 100, true, '{"pack_id": "pack_small"}' from unnest(${ids}::uuid[]) u returning id`;
     const usageIds = legacy.map((r) => r.id);
+    // A month's summary as archive_usage writes it (no tokens: the ledger's sums stay as they are).
+    await sql`
+      insert into public.token_usage_archives (user_id, period_start, period_end, usage_rows, legacy_rows, tokens, archived_table)
+      select u, '2020-01-01', '2020-02-01', 0, 0, 0, 'usage_archive.e2e' from unnest(${ids}::uuid[]) u`;
     const plan = await service.rpc("correct_misfiled_usage", { p_transaction_type: "purchase", p_usage_ids: usageIds });
     assert.equal(plan.error, null);
     const applied = await service.rpc("correct_misfiled_usage", {
@@ -127,6 +133,29 @@ Deno.test("per-user tables: each user reads only its own rows, anon none, the se
     `user_id.eq.${c.other.id},balance.gte.0`,
   );
   assert.deepEqual(or.data?.map((r) => r.user_id), [c.user.id]);
+});
+
+Deno.test("partitions of token_usage: no API role reads one directly (they go through token_usage and its RLS)", async () => {
+  const sql = connect(1);
+  try {
+    const partitions = await sql`
+      select c.relname::text as name from pg_class c
+       where c.relnamespace = 'public'::regnamespace and c.relispartition and c.relkind in ('r', 'p') order by 1`;
+    assert.ok(partitions.length > 0, "token_usage is partitioned");
+    const c = await cast(0);
+    for (const { name } of partitions) {
+      const got = Object.fromEntries(
+        await Promise.all(roles.map(async (r) => [r, outcome(await c.as[r].from(name).select("user_id").limit(1))])),
+      );
+      assert.deepEqual(
+        got,
+        { anon: "401 42501", user: "403 42501", other: "403 42501", admin: "403 42501", service: "403 42501" },
+        name,
+      );
+    }
+  } finally {
+    await sql.end();
+  }
 });
 
 Deno.test("catalogs: anyone reads the active rows, only the service sees the inactive ones", async () => {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { connect } from "./_helpers.ts";
 
 const migration = Deno.readTextFileSync(
-  new URL("../../migrations/20261128200000_live_balances.sql", import.meta.url),
+  new URL("../../migrations/20261128210000_live_balances.sql", import.meta.url),
 );
 
 Deno.test("the live-balances migration applies without the publication and publishes token_balances with it", async () => {
