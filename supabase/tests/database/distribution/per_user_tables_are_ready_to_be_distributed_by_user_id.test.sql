@@ -133,7 +133,9 @@ begin
 end
 $$;
 savepoint scratch_migration;
-create unique index scratch_lots_source_key on public.token_lots (source, created_at);
+-- (id among the keys keeps it unique whatever rows the database holds: two grants in one
+-- transaction, as the seed makes, share source and created_at; user_id is still missing.)
+create unique index scratch_lots_source_key on public.token_lots (source, created_at, id);
 create table public.scratch_notes (id uuid primary key, note text);
 select set_eq(
   $$select object, rule from pg_temp.readiness_violations() except select object, rule from known_violations$$,
