@@ -52,7 +52,8 @@ select is((public.get_low_balance_threshold('00000000-0000-4000-8a02-00000000000
   'the service reads bob''s threshold');
 select tests.clear_authentication();
 
-select results_eq($$select user_id, low_balance_threshold from public.token_alert_preferences order by user_id$$,
+select results_eq($$select user_id, low_balance_threshold from public.token_alert_preferences
+                     where user_id::text like '00000000-0000-4000-8a02-%' order by user_id$$,
   $$values ('00000000-0000-4000-8a02-000000000002'::uuid, 0::bigint)$$,
   'only what the allowed calls wrote is stored');
 

@@ -3,6 +3,10 @@
 -- statistics say: with a second partial index on (expires_at) alone, the planner took that one
 -- (few holds are held when the table was analyzed) and read every user's active holds on every
 -- record_usage, reserve_tokens and deduction. The query below is held_tokens' own.
+-- The plans are checked for an index lookup of the user (`Index Cond` on user_id first): on a
+-- table analyzed with a few rows of other users' holds (`supabase test db` on a dev database)
+-- the planner takes the (user_id, idempotency_key) index instead, which also reads only the
+-- user's holds.
 begin;
 select plan(5);
 
@@ -39,11 +43,11 @@ prepare held_sum(uuid, timestamptz, uuid) as
   where h.user_id = $1 and h.status = 'held' and h.expires_at > $2 and h.id is distinct from $3;
 set local plan_cache_mode = force_generic_plan; -- what a plpgsql function ends up caching
 select matches(pg_temp.plan_of($$execute held_sum('00000000-0000-4000-b506-000000000001', now(), null)$$),
-  'Index Cond: \(\(user_id = \$1\) AND \(expires_at > \$2\)\)',
-  'the generic plan of the sum looks up the user in token_holds_active_idx');
+  'Index Cond: \(\(?user_id = \$1',
+  'the generic plan of the sum looks up the user in an index');
 set local plan_cache_mode = force_custom_plan;
 select matches(pg_temp.plan_of($$execute held_sum('00000000-0000-4000-b506-000000000001', now(), null)$$),
-  'token_holds_active_idx.*\n.*Index Cond: \(\(user_id = ',
+  'Index Cond: \(\(?user_id = ',
   'so does a custom plan');
 reset plan_cache_mode;
 
@@ -54,7 +58,7 @@ select is(public.get_token_balance('00000000-0000-4000-b506-000000000001') ->> '
 select matches(pg_temp.plan_of(
   $$update public.token_holds h set status = 'expired', tokens_released = h.tokens_held, closed_at = now()
      where h.status = 'held' and h.expires_at <= now()$$),
-  'Index Scan using token_holds_active_idx',
+  'Index Scan (using|on) token_holds_active_idx', -- a plain or a bitmap scan, as the statistics say
   'the sweep reads token_holds_active_idx');
 
 select * from finish();
