@@ -14,6 +14,10 @@ insert into public.subscription_plans (id, stripe_price_id, name, drip_tokens, d
   ('annual', 'price_sub_annual', 'Annual subscription', 0, interval '28 days', 0, null, 4875000)
 on conflict (id) do nothing;
 
+-- Sign-up trials stay off, as the migrations leave them (ledger_settings.trial_tokens = 0), so
+-- the users below get no trial; to give every new user one (docs/api.md#sign-up-trials):
+--   select public.update_ledger_settings('{"trial_tokens": 50000, "trial_lifetime": "14 days"}');
+
 -- People to try the API with (local only; with `npm run token -- <email>` for their tokens).
 --   demo@example.test        00000000-0000-4000-a000-0000000000f1  the buyer of the Stripe fixtures
 --                            (`npm run stripe:send -- checkout_session_completed_payment` buys

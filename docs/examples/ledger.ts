@@ -41,8 +41,8 @@ export async function myBalance(supabase: LedgerClient): Promise<TokenBalance> {
 // A server (service key) grants a campaign's bonus tokens, which expire when the campaign ends.
 // Every argument must be the same on a retry, or the retry is PT409 instead of a replay: the
 // expiry is the campaign's end, never derived from the clock of this call (a `now + 14 days`
-// differs on every retry). (Sign-up trials need no call: the database grants them, see
-// ledger_settings in docs/api.md.)
+// differs on every retry). (Sign-up trials need no call: the database grants them on sign-up,
+// docs/api.md#sign-up-trials.)
 export async function grantCampaignBonus(
   service: LedgerClient,
   userId: string,

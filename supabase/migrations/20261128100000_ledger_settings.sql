@@ -13,6 +13,15 @@ create table if not exists public.ledger_settings (
   low_balance_threshold bigint not null default 10000 check (low_balance_threshold between 0 and 1000000000000000),
   low_balance_threshold_min bigint not null default 0 check (low_balance_threshold_min >= 0),
   low_balance_threshold_max bigint not null default 100000000 check (low_balance_threshold_max <= 1000000000000000),
+  -- Sign-up trials (20261128210100_signup_trials.sql): the tokens every new user is granted as a
+  -- trial_grant; 0 (the default) turns trials off, so an operator turns them on.
+  trial_tokens bigint not null default 0 check (trial_tokens between 0 and 1000000000000000),
+  -- How long trial tokens last after the grant (null: they never expire). Days and time only,
+  -- as drip intervals: a month is no fixed length.
+  trial_lifetime interval default interval '14 days' check (
+    trial_lifetime is null
+    or (trial_lifetime > interval '0' and extract(year from trial_lifetime) = 0 and extract(month from trial_lifetime) = 0)
+  ),
   updated_at timestamptz not null default now(),
   constraint ledger_settings_low_balance_limits_check check (low_balance_threshold_min <= low_balance_threshold_max)
 );

@@ -110,6 +110,8 @@ export type Database = {
           low_balance_threshold: number
           low_balance_threshold_max: number
           low_balance_threshold_min: number
+          trial_lifetime: string | null
+          trial_tokens: number
           updated_at: string
         }
         Insert: {
@@ -117,6 +119,8 @@ export type Database = {
           low_balance_threshold?: number
           low_balance_threshold_max?: number
           low_balance_threshold_min?: number
+          trial_lifetime?: string | null
+          trial_tokens?: number
           updated_at?: string
         }
         Update: {
@@ -124,7 +128,48 @@ export type Database = {
           low_balance_threshold?: number
           low_balance_threshold_max?: number
           low_balance_threshold_min?: number
+          trial_lifetime?: string | null
+          trial_tokens?: number
           updated_at?: string
+        }
+        Relationships: []
+      }
+      signup_trial_failures: {
+        Row: {
+          detail: string | null
+          failed_at: string
+          id: string
+          message: string
+          resolved_at: string | null
+          sqlstate: string
+          transaction_id: string | null
+          trial_lifetime: string | null
+          trial_tokens: number
+          user_id: string
+        }
+        Insert: {
+          detail?: string | null
+          failed_at?: string
+          id?: string
+          message: string
+          resolved_at?: string | null
+          sqlstate: string
+          transaction_id?: string | null
+          trial_lifetime?: string | null
+          trial_tokens: number
+          user_id: string
+        }
+        Update: {
+          detail?: string | null
+          failed_at?: string
+          id?: string
+          message?: string
+          resolved_at?: string | null
+          sqlstate?: string
+          transaction_id?: string | null
+          trial_lifetime?: string | null
+          trial_tokens?: number
+          user_id?: string
         }
         Relationships: []
       }
@@ -1023,6 +1068,7 @@ export type Database = {
         }
         Returns: Json
       }
+      retry_signup_trial: { Args: { p_user_id: string }; Returns: Json }
       run_drip: {
         Args: { p_as_of?: string; p_subscription_id: string }
         Returns: Json

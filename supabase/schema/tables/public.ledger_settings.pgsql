@@ -7,12 +7,16 @@ CREATE TABLE public.ledger_settings (
     low_balance_threshold bigint DEFAULT 10000 NOT NULL,
     low_balance_threshold_min bigint DEFAULT 0 NOT NULL,
     low_balance_threshold_max bigint DEFAULT 100000000 NOT NULL,
+    trial_tokens bigint DEFAULT 0 NOT NULL,
+    trial_lifetime interval DEFAULT '14 days'::interval,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT ledger_settings_id_check CHECK (id),
     CONSTRAINT ledger_settings_low_balance_limits_check CHECK ((low_balance_threshold_min <= low_balance_threshold_max)),
     CONSTRAINT ledger_settings_low_balance_threshold_check CHECK (((low_balance_threshold >= 0) AND (low_balance_threshold <= '1000000000000000'::bigint))),
     CONSTRAINT ledger_settings_low_balance_threshold_max_check CHECK ((low_balance_threshold_max <= '1000000000000000'::bigint)),
-    CONSTRAINT ledger_settings_low_balance_threshold_min_check CHECK ((low_balance_threshold_min >= 0))
+    CONSTRAINT ledger_settings_low_balance_threshold_min_check CHECK ((low_balance_threshold_min >= 0)),
+    CONSTRAINT ledger_settings_trial_lifetime_check CHECK (((trial_lifetime IS NULL) OR ((trial_lifetime > '00:00:00'::interval) AND (EXTRACT(year FROM trial_lifetime) = (0)::numeric) AND (EXTRACT(month FROM trial_lifetime) = (0)::numeric)))),
+    CONSTRAINT ledger_settings_trial_tokens_check CHECK (((trial_tokens >= 0) AND (trial_tokens <= '1000000000000000'::bigint)))
 );
 
 COMMENT ON TABLE public.ledger_settings IS 'One row of ledger settings. Read by service_role; changed only through update_ledger_settings(p_changes).';

@@ -176,6 +176,12 @@ const cases: Record<string, Case> = {
   // Partitions of token_usage (docs/scaling.md): both are no-ops here (the months exist; none is old enough).
   create_usage_partitions: { args: () => ({}), expect: serviceOnly },
   archive_usage: { args: () => ({ p_before: "2001-01-01T00:00:00Z" }), expect: serviceOnly },
+  // Trials are off in the test database (the default), so the service's call is the documented
+  // 22023; the granting path: e2e_signup_trial.test.ts.
+  retry_signup_trial: {
+    args: (c) => ({ p_user_id: c.user.id }),
+    expect: { ...serviceOnly, service: "400 22023" },
+  },
   update_ledger_settings: {
     // Set to what it is: the test changes nothing other tests rely on.
     args: async (c) => {
