@@ -1,0 +1,38 @@
+-- The schedule's times are real points on the anchor's grid: drip_anchor must be finite, and
+-- next_drip_at finite and not before drip_anchor (23514), whoever writes them. An infinite
+-- anchor or next drip would have the drip engine loop or fail the batch; a next drip before
+-- the anchor would issue cycles from before the subscription began.
+begin;
+select plan(7);
+
+insert into auth.users (id, email) values ('00000000-0000-4000-d409-000000000001', 'cs-times@example.test');
+insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
+values ('00000000-0000-4000-d409-0000000000a1', '00000000-0000-4000-d409-000000000001', 'default', 'active', now());
+
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select throws_ok(
+  $$update public.customer_subscriptions set next_drip_at = '-infinity' where id = '00000000-0000-4000-d409-0000000000a1'$$,
+  '23514', null, 'next_drip_at -infinity is refused');
+select throws_ok(
+  $$update public.customer_subscriptions set next_drip_at = 'infinity' where id = '00000000-0000-4000-d409-0000000000a1'$$,
+  '23514', null, 'next_drip_at infinity is refused');
+select throws_ok(
+  $$update public.customer_subscriptions set next_drip_at = drip_anchor - interval '1 second' where id = '00000000-0000-4000-d409-0000000000a1'$$,
+  '23514', null, 'next_drip_at before the anchor is refused');
+select throws_ok(
+  $$update public.customer_subscriptions set drip_anchor = 'infinity' where id = '00000000-0000-4000-d409-0000000000a1'$$,
+  '23514', null, 'drip_anchor infinity is refused');
+select throws_ok(
+  $$insert into public.customer_subscriptions (user_id, plan_id, status, drip_anchor)
+    values ('00000000-0000-4000-d409-000000000001', 'default', 'active', '-infinity')$$,
+  '23514', null, 'a new subscription anchored at -infinity is refused');
+reset role;
+select results_eq(
+  $$select count(*)::int, min(next_drip_at - drip_anchor) from public.customer_subscriptions where user_id = '00000000-0000-4000-d409-000000000001'$$,
+  $$values (1, interval '0')$$, 'nothing changed');
+select is(public.run_drip('00000000-0000-4000-d409-0000000000a1', now()) ->> 'cycles_issued', '1',
+  'the subscription drips its cycle 1');
+
+select * from finish();
+rollback;
