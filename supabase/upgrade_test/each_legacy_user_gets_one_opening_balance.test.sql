@@ -1,9 +1,10 @@
 -- Right after the upgrade: each user with legacy history has ONE opening_balance transaction
 -- carrying the balance_after of their latest legacy row (token_transactions or token_drips,
 -- by created_at; rows without a balance_after state none), 0 when there is none, negative
--- as debt; balances, lots and debt agree, and verify_token_ledger() is empty.
+-- as debt; balances, lots and debt agree, and verify_token_ledger() is empty. (How its tokens
+-- are split into permanent and drip lots: legacy_drip_tokens_keep_the_expiry_...)
 begin;
-select plan(11);
+select plan(12);
 
 select results_eq(
   $$select user_id, token_amount, balance_before, balance_after, source, idempotency_key
@@ -14,6 +15,9 @@ select results_eq(
     ('80000000-0000-4000-8000-000000000008', -2147483648, 0, -2147483648, 'legacy', 'opening_balance:80000000-0000-4000-8000-000000000008'),
     ('a0000000-0000-4000-8000-000000000001', 512345, 0, 512345, 'legacy', 'opening_balance:a0000000-0000-4000-8000-000000000001'),
     ('b0000000-0000-4000-8000-000000000002', 90000, 0, 90000, 'legacy', 'opening_balance:b0000000-0000-4000-8000-000000000002'),
+    ('b1000000-0000-4000-8000-000000000011', 700000, 0, 700000, 'legacy', 'opening_balance:b1000000-0000-4000-8000-000000000011'),
+    ('b2000000-0000-4000-8000-000000000012', 475000, 0, 475000, 'legacy', 'opening_balance:b2000000-0000-4000-8000-000000000012'),
+    ('b3000000-0000-4000-8000-000000000013', 425000, 0, 425000, 'legacy', 'opening_balance:b3000000-0000-4000-8000-000000000013'),
     ('c0000000-0000-4000-8000-000000000003', 0, 0, 0, 'legacy', 'opening_balance:c0000000-0000-4000-8000-000000000003'),
     ('d0000000-0000-4000-8000-000000000004', -1500, 0, -1500, 'legacy', 'opening_balance:d0000000-0000-4000-8000-000000000004'),
     ('e0000000-0000-4000-8000-000000000005', 20000, 0, 20000, 'legacy', 'opening_balance:e0000000-0000-4000-8000-000000000005'),
@@ -31,20 +35,26 @@ select results_eq(
     ('80000000-0000-4000-8000-000000000008', -2147483648, 2147483648),
     ('a0000000-0000-4000-8000-000000000001', 512345, 0),
     ('b0000000-0000-4000-8000-000000000002', 90000, 0),
+    ('b1000000-0000-4000-8000-000000000011', 700000, 0),
+    ('b2000000-0000-4000-8000-000000000012', 475000, 0),
+    ('b3000000-0000-4000-8000-000000000013', 425000, 0),
     ('c0000000-0000-4000-8000-000000000003', 0, 0),
     ('d0000000-0000-4000-8000-000000000004', -1500, 1500),
     ('e0000000-0000-4000-8000-000000000005', 20000, 0),
     ('f0000000-0000-4000-8000-000000000006', 2147483647, 0)$$,
   'balances continue from the legacy ones; negative ones are debt');
 select results_eq(
-  $$select user_id, source, original, remaining, expires_at from public.token_lots order by user_id$$,
+  $$select user_id, sum(original)::bigint, sum(remaining)::bigint from public.token_lots group by user_id order by user_id$$,
   $$values
-    ('70000000-0000-4000-8000-000000000007'::uuid, 'opening_balance', 375000::bigint, 375000::bigint, null::timestamptz),
-    ('a0000000-0000-4000-8000-000000000001', 'opening_balance', 512345, 512345, null),
-    ('b0000000-0000-4000-8000-000000000002', 'opening_balance', 90000, 90000, null),
-    ('e0000000-0000-4000-8000-000000000005', 'opening_balance', 20000, 20000, null),
-    ('f0000000-0000-4000-8000-000000000006', 'opening_balance', 2147483647, 2147483647, null)$$,
-  'each positive opening balance is one permanent lot; zero and negative ones have none');
+    ('70000000-0000-4000-8000-000000000007'::uuid, 375000::bigint, 375000::bigint),
+    ('a0000000-0000-4000-8000-000000000001', 512345, 512345),
+    ('b0000000-0000-4000-8000-000000000002', 90000, 90000),
+    ('b1000000-0000-4000-8000-000000000011', 700000, 700000),
+    ('b2000000-0000-4000-8000-000000000012', 475000, 475000),
+    ('b3000000-0000-4000-8000-000000000013', 425000, 425000),
+    ('e0000000-0000-4000-8000-000000000005', 20000, 20000),
+    ('f0000000-0000-4000-8000-000000000006', 2147483647, 2147483647)$$,
+  'the lots of each positive opening balance hold all of it; zero and negative ones have none');
 select is_empty(
   $$select 1 from public.token_transactions where user_id = '90000000-0000-4000-8000-000000000009'
     union all select 1 from public.token_balances where user_id = '90000000-0000-4000-8000-000000000009'$$,
@@ -55,8 +65,10 @@ select is_empty('select * from public.verify_token_ledger()', 'verify_token_ledg
 
 select tests.authenticate_as_service_role();
 select is_empty('select * from public.verify_token_ledger()', 'verify_token_ledger() is empty for service_role too');
-select is((public.get_token_balance('a0000000-0000-4000-8000-000000000001') ->> 'balance')::bigint, 512345::bigint,
-  'get_token_balance: alice (latest row a drip, one second after a transaction)');
+select is((public.get_token_balance('a0000000-0000-4000-8000-000000000001') ->> 'balance')::bigint, 0::bigint,
+  'get_token_balance: alice''s 512345 (latest row a drip, one second after a transaction) are drip tokens that lapsed in 2025');
+select is((public.get_token_balance('b1000000-0000-4000-8000-000000000011') ->> 'balance')::bigint, 700000::bigint,
+  'get_token_balance: kim has all her 700000');
 select is(
   (select jsonb_object_agg(e.key, e.value) from jsonb_each(
      public.get_token_balance('d0000000-0000-4000-8000-000000000004'))

@@ -8,10 +8,10 @@ select plan(32);
 set local timezone = 'UTC';
 
 -- The snapshot holds what legacy_schema.sql wrote (an empty snapshot would prove nothing).
-select is((select count(*)::int from legacy_snapshot.token_transactions), 14, 'snapshot: 14 legacy transactions');
-select is((select count(*)::int from legacy_snapshot.token_drips), 8, 'snapshot: 8 legacy drips');
-select is((select count(*)::int from legacy_snapshot.token_usage), 12, 'snapshot: 12 legacy usage rows');
-select is((select count(*)::int from legacy_snapshot.customer_subscriptions), 3, 'snapshot: 3 subscriptions');
+select is((select count(*)::int from legacy_snapshot.token_transactions), 16, 'snapshot: 16 legacy transactions');
+select is((select count(*)::int from legacy_snapshot.token_drips), 13, 'snapshot: 13 legacy drips');
+select is((select count(*)::int from legacy_snapshot.token_usage), 15, 'snapshot: 15 legacy usage rows');
+select is((select count(*)::int from legacy_snapshot.customer_subscriptions), 6, 'snapshot: 6 subscriptions');
 
 -- Every legacy row, every legacy column, same values.
 select bag_eq(

@@ -14,6 +14,13 @@
 --   heidi  a balance at the INTEGER minimum
 --   judy   one transaction row with nothing but NULLs (no balance: opening balance 0)
 --   ivan   no token history at all (no opening balance)
+-- and three subscribers whose last drips are recent (dated from the hour the upgrade runs, H),
+-- whose drip tokens and 28-day schedules the upgrade must carry forward:
+--   kim    cycles 6 (H-48d) and 7 (H-20d), purchases before and after: linked to Stripe on
+--          upgrade day, before her cycle 8 (H+8d) is due
+--   lena   cycles 2 (H-38d) and 3 (H-10d): never linked; Stripe tells of her subscription
+--          after the upgrade, on a grid 6 hours off the legacy one
+--   noor   cycle 4 (H-30d): linked after her cycle 5 came due (H-2d)
 \set ON_ERROR_STOP on
 begin;
 
@@ -27,7 +34,10 @@ insert into auth.users (id, email) values
   ('70000000-0000-4000-8000-000000000007', 'grace@legacy.test'),
   ('80000000-0000-4000-8000-000000000008', 'heidi@legacy.test'),
   ('90000000-0000-4000-8000-000000000009', 'ivan@legacy.test'),
-  ('10000000-0000-4000-8000-000000000010', 'judy@legacy.test');
+  ('10000000-0000-4000-8000-000000000010', 'judy@legacy.test'),
+  ('b1000000-0000-4000-8000-000000000011', 'kim@legacy.test'),
+  ('b2000000-0000-4000-8000-000000000012', 'lena@legacy.test'),
+  ('b3000000-0000-4000-8000-000000000013', 'noor@legacy.test');
 
 -- The product's subscriptions table (only what token_drips needs), created before token_drips.
 create table customer_subscriptions (
@@ -81,7 +91,10 @@ create table token_usage (
 insert into customer_subscriptions (id, user_id) values
   ('5a000000-0000-4000-8000-00000000000a', 'a0000000-0000-4000-8000-000000000001'),
   ('5b000000-0000-4000-8000-00000000000b', 'b0000000-0000-4000-8000-000000000002'),
-  ('57000000-0000-4000-8000-000000000007', '70000000-0000-4000-8000-000000000007');
+  ('57000000-0000-4000-8000-000000000007', '70000000-0000-4000-8000-000000000007'),
+  ('5b100000-0000-4000-8000-000000000011', 'b1000000-0000-4000-8000-000000000011'),
+  ('5b200000-0000-4000-8000-000000000012', 'b2000000-0000-4000-8000-000000000012'),
+  ('5b300000-0000-4000-8000-000000000013', 'b3000000-0000-4000-8000-000000000013');
 
 insert into token_transactions (user_id, transaction_type, token_amount, balance_before, balance_after, source, created_at) values
   -- alice
@@ -147,6 +160,33 @@ insert into token_usage (user_id, feature, tokens, model, metadata, created_at) 
   ('e0000000-0000-4000-8000-000000000005', 'admin_grant', 5000, null, '{"reason": "support"}', '2025-01-21 00:00:00+00'),
   ('e0000000-0000-4000-8000-000000000005', 'chat', 900, 'gpt-4o', null, '2025-01-22 00:00:00+00'),
   ('f0000000-0000-4000-8000-000000000006', 'image_generation', 2147483647, 'img-1', null, '2025-05-02 00:00:00+00');
+
+-- The recent subscribers, dated from H (UTC wall-clock in the TIMESTAMP columns, as the
+-- product writes them). Balances: kim 50,000 bought, then drips; 175,000 of cycle 6 used
+-- (200,000 carried into cycle 7), 25,000 more used, 100,000 bought: 700,000, of which
+-- 150,000 bought and 550,000 drip tokens (375,000 of cycle 7, 175,000 of cycle 6).
+select date_trunc('hour', now()) as h \gset
+insert into token_transactions (user_id, transaction_type, token_amount, balance_before, balance_after, source, created_at) values
+  ('b1000000-0000-4000-8000-000000000011', 'purchase', 50000, 0, 50000, 'stripe', :'h'::timestamptz - interval '100 days'),
+  ('b1000000-0000-4000-8000-000000000011', 'purchase', 100000, 600000, 700000, 'stripe', :'h'::timestamptz - interval '5 days');
+insert into token_drips (user_id, subscription_id, drip_amount, drip_date, cycle_number, rollover_from_previous,
+                         rollover_cycles_count, expired_tokens, balance_before, balance_after,
+                         billing_period_start, billing_period_end, metadata, created_at)
+select d.user_id::uuid, d.sub::uuid, 375000, (:'h'::timestamptz + d.start_at) at time zone 'UTC', d.cycle, d.rollover,
+       d.rollover_cycles, 0, d.before, d.after,
+       (:'h'::timestamptz + d.start_at) at time zone 'UTC', (:'h'::timestamptz + d.start_at + interval '28 days') at time zone 'UTC',
+       '{"plan": "pro"}', (:'h'::timestamptz + d.start_at + interval '5 minutes') at time zone 'UTC'
+from (values
+  ('b1000000-0000-4000-8000-000000000011', '5b100000-0000-4000-8000-000000000011', interval '-48 days', 6, 0, 0, 50000, 425000),
+  ('b1000000-0000-4000-8000-000000000011', '5b100000-0000-4000-8000-000000000011', interval '-20 days', 7, 200000, 1, 250000, 625000),
+  ('b2000000-0000-4000-8000-000000000012', '5b200000-0000-4000-8000-000000000012', interval '-38 days', 2, 0, 0, 0, 375000),
+  ('b2000000-0000-4000-8000-000000000012', '5b200000-0000-4000-8000-000000000012', interval '-10 days', 3, 100000, 1, 100000, 475000),
+  ('b3000000-0000-4000-8000-000000000013', '5b300000-0000-4000-8000-000000000013', interval '-30 days', 4, 50000, 1, 50000, 425000)
+) d (user_id, sub, start_at, cycle, rollover, rollover_cycles, before, after);
+insert into token_usage (user_id, feature, tokens, model, metadata, created_at) values
+  ('b1000000-0000-4000-8000-000000000011', 'chat', 175000, 'gpt-4o', null, :'h'::timestamptz - interval '30 days'),
+  ('b1000000-0000-4000-8000-000000000011', 'chat', 25000, 'gpt-4o', null, :'h'::timestamptz - interval '10 days'),
+  ('b2000000-0000-4000-8000-000000000012', 'chat', 275000, 'gpt-4o', null, :'h'::timestamptz - interval '20 days');
 
 -- A snapshot of every legacy row, outside the tables the migrations change, to compare with.
 create schema legacy_snapshot;

@@ -2,31 +2,39 @@
 -- calls them: balances continue from the opening balance, debt is repaid first, amounts go
 -- past the INTEGER range, and the ledger still verifies.
 begin;
-select plan(17);
+select plan(18);
 
 select tests.authenticate_as_service_role();
 
--- alice: 512345 carried over.
+-- erin: 20000 carried over, no drip tokens among them.
+select is(
+  (select jsonb_object_agg(e.key, e.value) from jsonb_each(
+     public.grant_tokens('e0000000-0000-4000-8000-000000000005', 1000, 'admin_grant', 'upgrade:erin:grant'))
+   e where e.key in ('token_amount', 'balance_before', 'balance_after', 'replayed')),
+  '{"token_amount": 1000, "balance_before": 20000, "balance_after": 21000, "replayed": false}'::jsonb,
+  'erin: a grant continues from her opening balance');
+select is(
+  (select jsonb_object_agg(e.key, e.value) from jsonb_each(
+     public.record_usage('chat', 345, 'upgrade:erin:use', 'e0000000-0000-4000-8000-000000000005'))
+   e where e.key in ('tokens', 'balance_before', 'balance_after', 'replayed')),
+  '{"tokens": 345, "balance_before": 21000, "balance_after": 20655, "replayed": false}'::jsonb,
+  'erin: usage continues from there');
+select is((public.record_usage('chat', 345, 'upgrade:erin:use', 'e0000000-0000-4000-8000-000000000005') ->> 'replayed')::boolean,
+  true, 'erin: the same usage again is a replay');
+select is((public.get_token_balance('e0000000-0000-4000-8000-000000000005') ->> 'balance')::bigint, 20655::bigint,
+  'erin: balance 20655');
+select results_eq(
+  $$select source, remaining from public.token_lots where user_id = 'e0000000-0000-4000-8000-000000000005' order by created_at$$,
+  $$values ('opening_balance', 19655::bigint), ('admin_grant', 1000::bigint)$$,
+  'erin: usage burned the older opening-balance lot first');
+
+-- alice: 512345 carried over, all of it drip tokens whose time ran out in 2025.
 select is(
   (select jsonb_object_agg(e.key, e.value) from jsonb_each(
      public.grant_tokens('a0000000-0000-4000-8000-000000000001', 1000, 'admin_grant', 'upgrade:alice:grant'))
-   e where e.key in ('token_amount', 'balance_before', 'balance_after', 'replayed')),
-  '{"token_amount": 1000, "balance_before": 512345, "balance_after": 513345, "replayed": false}'::jsonb,
-  'alice: a grant continues from her opening balance');
-select is(
-  (select jsonb_object_agg(e.key, e.value) from jsonb_each(
-     public.record_usage('chat', 345, 'upgrade:alice:use', 'a0000000-0000-4000-8000-000000000001'))
-   e where e.key in ('tokens', 'balance_before', 'balance_after', 'replayed')),
-  '{"tokens": 345, "balance_before": 513345, "balance_after": 513000, "replayed": false}'::jsonb,
-  'alice: usage continues from there');
-select is((public.record_usage('chat', 345, 'upgrade:alice:use', 'a0000000-0000-4000-8000-000000000001') ->> 'replayed')::boolean,
-  true, 'alice: the same usage again is a replay');
-select is((public.get_token_balance('a0000000-0000-4000-8000-000000000001') ->> 'balance')::bigint, 513000::bigint,
-  'alice: balance 513000');
-select results_eq(
-  $$select source, remaining from public.token_lots where user_id = 'a0000000-0000-4000-8000-000000000001' order by created_at$$,
-  $$values ('opening_balance', 512000::bigint), ('admin_grant', 1000::bigint)$$,
-  'alice: usage burned the older opening-balance lot first');
+   e where e.key in ('token_amount', 'balance_before', 'balance_after')),
+  '{"token_amount": 1000, "balance_before": 0, "balance_after": 1000}'::jsonb,
+  'alice: her lapsed drip tokens expire before a grant, which starts from 0');
 
 -- dave: 1500 of debt carried over.
 select is((public.grant_tokens('d0000000-0000-4000-8000-000000000004', 1000, 'admin_grant', 'upgrade:dave:grant1') ->> 'balance_after')::bigint,
@@ -59,7 +67,7 @@ select is((public.record_usage('image_generation', 2147483648, 'upgrade:frank:us
 
 select tests.clear_authentication();
 select is_empty('select * from public.verify_token_ledger()', 'verify_token_ledger() is still empty');
-select is((select count(*)::int from public.token_transactions where is_legacy), 14, 'the legacy transactions are untouched');
+select is((select count(*)::int from public.token_transactions where is_legacy), 16, 'the legacy transactions are untouched');
 select is((select count(*)::int from public.token_usage where not is_legacy), 3, 'the three new usage rows are not legacy');
 
 select * from finish();
