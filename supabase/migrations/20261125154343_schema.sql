@@ -432,11 +432,25 @@ alter table public.customer_subscriptions
   -- (null: nothing will drip, e.g. canceled, or a plan without drips).
   add column if not exists next_cycle_number integer not null default 1,
   add column if not exists next_drip_at timestamptz,
+  -- A subscription the product had before the upgrade: the last cycle its legacy drips
+  -- issued (legacy_opening_balances continues its schedule from there). Null otherwise.
+  add column if not exists legacy_last_cycle integer,
   -- NOT VALID: rows the product already has keep whatever status they hold.
   drop constraint if exists customer_subscriptions_status_check,
   add constraint customer_subscriptions_status_check check (
     status in ('incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'canceled', 'unpaid', 'paused')
-  ) not valid;
+  ) not valid,
+  -- Impossible schedules are refused, whoever writes them (the service may write this table):
+  -- cycles count from 1 and never repeat a legacy one; the schedule's times are finite and
+  -- not before the anchor. A row breaking them used to fail every drip batch that took it.
+  drop constraint if exists customer_subscriptions_next_cycle_number_check,
+  add constraint customer_subscriptions_next_cycle_number_check check (
+    next_cycle_number >= 1 and next_cycle_number > coalesce(legacy_last_cycle, 0)
+  ),
+  drop constraint if exists customer_subscriptions_schedule_times_check,
+  add constraint customer_subscriptions_schedule_times_check check (
+    isfinite(drip_anchor) and (next_drip_at is null or (isfinite(next_drip_at) and next_drip_at >= drip_anchor))
+  );
 create unique index if not exists customer_subscriptions_stripe_subscription_id_key
   on public.customer_subscriptions (stripe_subscription_id);
 create index if not exists customer_subscriptions_plan_id_idx on public.customer_subscriptions (plan_id);
@@ -445,6 +459,24 @@ create index if not exists customer_subscriptions_plan_id_idx on public.customer
 create index if not exists customer_subscriptions_next_drip_at_idx
   on public.customer_subscriptions (next_drip_at, id) where next_drip_at is not null;
 create index if not exists customer_subscriptions_user_id_idx on public.customer_subscriptions (user_id);
+
+-- Subscriptions whose drip failed, set aside until an operator clears the row (or run_drip
+-- succeeds for it): run_due_drips and a user's own catch-up skip them, so one broken row
+-- never stops the others. What failed is kept as the error reported it.
+create table if not exists public.drip_failures (
+  subscription_id uuid primary key references public.customer_subscriptions (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  -- the subscription's schedule when it failed (the failed run was undone)
+  next_cycle_number integer not null,
+  next_drip_at timestamptz,
+  as_of timestamptz not null,
+  sqlstate text not null,
+  message text not null,
+  detail text,
+  hint text,
+  failed_at timestamptz not null default now()
+);
+create index if not exists drip_failures_user_id_idx on public.drip_failures (user_id);
 
 -- Stripe customers linked to users (checkout.session.completed in subscription mode).
 create table if not exists public.stripe_customers (
@@ -694,3 +726,7 @@ revoke all on table private.purchase_clawback_state from public;
 
 -- Subscriptions: users read their own (policy above); only the service writes.
 grant insert, update, delete on table public.customer_subscriptions to service_role;
+-- Drip failures are for operators: the service reads them and clears a fixed one.
+alter table public.drip_failures enable row level security;
+revoke all on table public.drip_failures from anon, authenticated, service_role;
+grant select, delete on table public.drip_failures to service_role;

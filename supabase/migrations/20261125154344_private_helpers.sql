@@ -587,3 +587,45 @@ as $$
   select ((p_start at time zone 'UTC') + p_count * p_interval) at time zone 'UTC'
 $$;
 revoke execute on function private.add_intervals(timestamptz, interval, integer) from public, anon, authenticated, service_role;
+
+-- The number of the cycle of a grid (p_anchor, p_interval) under way at p_at: 1 before the
+-- anchor. A day is always 24 hours on the grid, so epoch arithmetic is exact.
+create or replace function private.cycle_in_progress(p_anchor timestamptz, p_interval interval, p_at timestamptz)
+returns integer
+language sql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+  select 1 + greatest(floor(extract(epoch from p_at - p_anchor) / extract(epoch from p_interval)), 0)::integer
+$$;
+revoke execute on function private.cycle_in_progress(timestamptz, interval, timestamptz) from public, anon, authenticated, service_role;
+
+-- The first cycle, from p_cycle on, of a grid (p_anchor, p_interval) of one of p_user_id's
+-- subscriptions that is not a cycle the legacy system already dripped for the user: it must
+-- start at least half a cycle after the user's last legacy cycle began (the legacy system's
+-- times and Stripe's need not agree to the hour; the cycle in between is the legacy one).
+-- p_cycle itself for a user without legacy drips.
+create or replace function private.after_legacy_cycles(
+  p_user_id uuid, p_anchor timestamptz, p_interval interval, p_cycle integer
+)
+returns integer
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_last timestamptz;
+  v_elapsed double precision;
+  v_step double precision := extract(epoch from p_interval);
+begin
+  select max(coalesce(d.billing_period_start, d.drip_date, d.created_at)) into v_last
+    from public.token_drips d where d.user_id = p_user_id and d.is_legacy;
+  if v_last is null then
+    return p_cycle;
+  end if;
+  -- the first cycle that starts at or after v_last + half a cycle
+  v_elapsed := extract(epoch from v_last - p_anchor) + v_step / 2;
+  return greatest(p_cycle, 1 + greatest(ceil(v_elapsed / v_step), 0)::integer);
+end;
+$$;
+revoke execute on function private.after_legacy_cycles(uuid, timestamptz, interval, integer) from public, anon, authenticated, service_role;

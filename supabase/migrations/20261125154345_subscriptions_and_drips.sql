@@ -20,7 +20,10 @@
 -- The schedule
 ------------------------------------------------------------------------------------------
 
--- Keeps the schedule columns true whatever writes the row (webhook, operator by hand).
+-- Keeps the schedule columns true whatever writes the row (webhook, operator by hand), and
+-- refuses what would break the ledger behind its back: a subscription never changes user
+-- (its lots and drips stay with the user they were issued to: 42501), and canceled and
+-- incomplete_expired are final, as in Stripe (23514; a new subscription is a new row).
 -- Security definer: service_role writes subscriptions but may not write token_balances.
 create or replace function private.subscription_schedule()
 returns trigger
@@ -30,10 +33,23 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_plan public.subscription_plans;
-  v_elapsed bigint;
-  v_step bigint;
+  v_cycle integer;
 begin
   new.updated_at := now();
+  if tg_op = 'UPDATE' then
+    if new.user_id is distinct from old.user_id and old.user_id is not null then
+      raise exception using errcode = '42501',
+        message = 'A subscription belongs to one user: customer_subscriptions.user_id never changes.',
+        detail = format('subscription %s, user %s', old.id, old.user_id),
+        hint = 'Cancel it and record a new subscription for the other user.';
+    end if;
+    if old.status in ('canceled', 'incomplete_expired') and new.status is distinct from old.status then
+      raise exception using errcode = '23514',
+        message = format('A %s subscription stays %s.', old.status, old.status),
+        detail = format('subscription %s', old.id),
+        hint = 'A customer who subscribes again gets a new subscription.';
+    end if;
+  end if;
   if tg_op = 'INSERT' or new.user_id is distinct from old.user_id then
     -- Every subscriber has a balance row: the drip engine locks it before anything else.
     insert into public.token_balances (user_id) values (new.user_id) on conflict (user_id) do nothing;
@@ -45,19 +61,28 @@ begin
   if new.status in ('canceled', 'incomplete_expired') or new.plan_id is null or coalesce(v_plan.drip_tokens, 0) = 0 then
     new.next_drip_at := null;
   elsif tg_op = 'UPDATE' and old.next_drip_at is null then
-    -- drips start or resume (e.g. switched to a drip plan): the cycle grid stays on the anchor
-    -- and the first cycle is the first that starts at or after the change; cycles that began
-    -- without drips are not owed (a plan change takes effect at the next cycle)
-    v_elapsed := (extract(epoch from now() - new.drip_anchor) * 1000000)::bigint;
-    v_step := (extract(epoch from v_plan.drip_interval) * 1000000)::bigint;
-    new.next_cycle_number := greatest(new.next_cycle_number,
-      1 + case when v_elapsed > 0 then (v_elapsed + v_step - 1) / v_step else 0 end);
-    new.next_drip_at := private.add_intervals(new.drip_anchor, v_plan.drip_interval, new.next_cycle_number - 1);
-  elsif new.next_cycle_number = 1 then
-    -- nothing issued yet: the schedule follows the anchor
-    new.next_drip_at := new.drip_anchor;
-  elsif new.next_drip_at is null then
-    -- a row written past cycle 1 without a schedule: the cycle grid stays on the anchor
+    if new.next_cycle_number = new.legacy_last_cycle + 1 then
+      -- a legacy subscription now known to be active: it continues with the cycle after its
+      -- last legacy one, or with the cycle under way if that one has begun since
+      v_cycle := greatest(new.next_cycle_number, private.cycle_in_progress(new.drip_anchor, v_plan.drip_interval, now()));
+    else
+      -- drips start or resume (e.g. switched to a drip plan): the cycle grid stays on the
+      -- anchor and the first cycle is the first that starts at or after the change; cycles
+      -- that began without drips are not owed (a plan change takes effect at the next cycle)
+      v_cycle := private.cycle_in_progress(new.drip_anchor, v_plan.drip_interval, now());
+      if private.add_intervals(new.drip_anchor, v_plan.drip_interval, v_cycle - 1) < now() then
+        v_cycle := v_cycle + 1;
+      end if;
+      v_cycle := greatest(new.next_cycle_number, v_cycle);
+    end if;
+  elsif new.next_cycle_number = 1 or new.next_drip_at is null then
+    -- nothing issued yet (the schedule follows the anchor), or a row written past cycle 1
+    -- without a schedule: the cycle grid stays on the anchor
+    v_cycle := new.next_cycle_number;
+  end if;
+  if v_cycle is not null then
+    -- never a cycle the legacy system dripped for this user (another row may hold them)
+    new.next_cycle_number := private.after_legacy_cycles(new.user_id, new.drip_anchor, v_plan.drip_interval, v_cycle);
     new.next_drip_at := private.add_intervals(new.drip_anchor, v_plan.drip_interval, new.next_cycle_number - 1);
   end if;
   return new;
@@ -101,6 +126,28 @@ create trigger customer_subscriptions_due_earlier
   for each row when (new.next_drip_at is not null and (old.next_drip_at is null or new.next_drip_at < old.next_drip_at
                                                      or new.user_id is distinct from old.user_id))
   execute function private.subscription_due();
+
+-- Cycle numbers only go forward: set back, the drip engine would issue a cycle again (or fail
+-- on the one already issued). Forward (skipping cycles) stays the operator's call. The WHEN
+-- clause keeps the engine's own updates from calling anything.
+create or replace function private.reject_cycle_rewind()
+returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  raise exception using errcode = '23514',
+    message = 'A subscription''s next_cycle_number never goes back: its cycles are issued once.',
+    detail = format('subscription %s: next_cycle_number %s, asked %s', old.id, old.next_cycle_number, new.next_cycle_number),
+    hint = 'Move it forward to skip cycles; cycles already issued or skipped stay so.';
+end;
+$$;
+revoke execute on function private.reject_cycle_rewind() from public, anon, authenticated, service_role;
+drop trigger if exists customer_subscriptions_cycles_forward on public.customer_subscriptions;
+create trigger customer_subscriptions_cycles_forward
+  before update of next_cycle_number on public.customer_subscriptions
+  for each row when (new.next_cycle_number < old.next_cycle_number)
+  execute function private.reject_cycle_rewind();
 
 ------------------------------------------------------------------------------------------
 -- The drip engine (caller holds the user's balance row lock)
@@ -289,6 +336,39 @@ as $$
 $$;
 revoke execute on function private.drip_simple_batch(uuid[], timestamptz) from public, anon, authenticated, service_role;
 
+-- drip_subscription for one subscription, isolated: when it fails, its work is undone, the
+-- failure is recorded in drip_failures (the subscription is set aside until an operator
+-- clears it) and the result is null, so the caller goes on with the others. A
+-- subtransaction each: only callers that would otherwise fail for everyone use it.
+create or replace function private.try_drip_subscription(p_subscription_id uuid, p_as_of timestamptz)
+returns jsonb
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_state text;
+  v_message text;
+  v_detail text;
+  v_hint text;
+begin
+  return private.drip_subscription(p_subscription_id, p_as_of);
+exception when others then
+  get stacked diagnostics v_state = returned_sqlstate, v_message = message_text,
+    v_detail = pg_exception_detail, v_hint = pg_exception_hint;
+  insert into public.drip_failures as f (subscription_id, user_id, next_cycle_number, next_drip_at, as_of,
+                                         sqlstate, message, detail, hint)
+  select s.id, s.user_id, s.next_cycle_number, s.next_drip_at, p_as_of,
+         v_state, v_message, nullif(v_detail, ''), nullif(v_hint, '')
+  from public.customer_subscriptions s where s.id = p_subscription_id
+  on conflict (subscription_id) do update set
+    next_cycle_number = excluded.next_cycle_number, next_drip_at = excluded.next_drip_at, as_of = excluded.as_of,
+    sqlstate = excluded.sqlstate, message = excluded.message, detail = excluded.detail, hint = excluded.hint,
+    failed_at = now();
+  return null;
+end;
+$$;
+revoke execute on function private.try_drip_subscription(uuid, timestamptz) from public, anon, authenticated, service_role;
+
 -- Bring a user's ledger up to p_as_of before a change: due drips first (they record drip
 -- expiry at their boundaries), then every other lapsed lot leaves through an `expiration`
 -- transaction. Returns the tokens expired by those transactions. Caller holds the user's lock.
@@ -303,12 +383,14 @@ declare
   v_tx public.token_transactions;
   v_expired bigint := 0;
 begin
+  -- A subscription whose drip fails is set aside (drip_failures): the user's call goes on.
   for v_sub_id in
     select s.id from public.customer_subscriptions s
     where s.user_id = p_user_id and s.next_drip_at <= p_as_of
+      and not exists (select 1 from public.drip_failures f where f.subscription_id = s.id)
     order by s.id
   loop
-    perform private.drip_subscription(v_sub_id, p_as_of);
+    perform private.try_drip_subscription(v_sub_id, p_as_of);
   end loop;
 
   for v_lot in
@@ -355,7 +437,10 @@ begin
     perform private.invalid(format('Unknown subscription %s.', p_subscription_id));
   end if;
   perform private.lock_balance(v_user); -- the user's lock first, then the subscription row
+  -- Not isolated: the caller (an operator, invoice.paid) sees the error. Success clears a
+  -- failure recorded earlier, so this is also how an operator retries a fixed subscription.
   v_result := private.drip_subscription(p_subscription_id, p_as_of);
+  delete from public.drip_failures f where f.subscription_id = p_subscription_id;
   return v_result || jsonb_build_object(
     'balance_after', (select b.balance from public.token_balances b where b.user_id = v_user));
 end;
@@ -367,6 +452,9 @@ grant execute on function public.run_drip(uuid, timestamptz) to service_role;
 -- UPDATE SKIP LOCKED on the subscription and balance rows; the balance row is the per-user
 -- lock point), in one transaction. Two overlapping runs split the work. The pg_cron job
 -- token-drips calls it every 5 minutes with p_limit 5000; a backlog drains over the next runs.
+-- A subscription whose drip fails does not stop the batch: when the set-based statement
+-- fails, its subscriptions go one at a time, each isolated (private.try_drip_subscription);
+-- the failing one is recorded in drip_failures and later batches skip it.
 create or replace function public.run_due_drips(p_as_of timestamptz default now(), p_limit integer default 1000)
 returns jsonb
 language plpgsql
@@ -384,6 +472,7 @@ declare
   v_cycles integer := 0;
   v_dripped bigint := 0;
   v_expired bigint := 0;
+  v_failed integer := 0;
   v_batch record;
 begin
   if private.caller_kind() <> 'service' then
@@ -406,6 +495,7 @@ begin
     join public.token_balances b on b.user_id = s.user_id
     left join public.subscription_plans p on p.id = s.plan_id
     where s.next_drip_at <= p_as_of and s.status <> 'incomplete'
+      and not exists (select 1 from public.drip_failures f where f.subscription_id = s.id)
     order by s.next_drip_at, s.id
     limit p_limit
     -- Both rows: a subscription another run just advanced is re-checked against p_as_of
@@ -424,22 +514,31 @@ begin
   ) x;
 
   if cardinality(v_simple) > 0 then
-    select * into v_batch from private.drip_simple_batch(v_simple, p_as_of);
-    v_cycles := v_batch.cycles;
-    v_dripped := v_batch.dripped;
-    v_expired := v_batch.expired;
+    begin
+      select * into v_batch from private.drip_simple_batch(v_simple, p_as_of);
+      v_cycles := v_batch.cycles;
+      v_dripped := v_batch.dripped;
+      v_expired := v_batch.expired;
+    exception when others then
+      -- Undone: one of them fails. Every subscription of the batch goes one at a time instead.
+      v_rest := v_ids;
+    end;
   end if;
 
-  -- The rest, one subscription at a time, in due order.
+  -- The rest, one subscription at a time, in due order, each isolated.
   foreach v_id in array v_rest loop
-    v_result := private.drip_subscription(v_id, p_as_of);
-    v_cycles := v_cycles + (v_result ->> 'cycles_issued')::integer;
-    v_dripped := v_dripped + (v_result ->> 'tokens_dripped')::bigint;
-    v_expired := v_expired + (v_result ->> 'tokens_expired')::bigint;
+    v_result := private.try_drip_subscription(v_id, p_as_of);
+    if v_result is null then
+      v_failed := v_failed + 1;
+    else
+      v_cycles := v_cycles + (v_result ->> 'cycles_issued')::integer;
+      v_dripped := v_dripped + (v_result ->> 'tokens_dripped')::bigint;
+      v_expired := v_expired + (v_result ->> 'tokens_expired')::bigint;
+    end if;
   end loop;
 
   return jsonb_build_object('subscriptions', cardinality(v_ids), 'cycles_issued', v_cycles,
-    'tokens_dripped', v_dripped, 'tokens_expired', v_expired);
+    'tokens_dripped', v_dripped, 'tokens_expired', v_expired, 'subscriptions_failed', v_failed);
 end;
 $$;
 revoke execute on function public.run_due_drips(timestamptz, integer) from public, anon, authenticated, service_role;

@@ -12,7 +12,7 @@ set local timezone to 'UTC';
 
 insert into public.subscription_plans (id, stripe_price_id, name, drip_tokens, drip_interval, max_rollover_cycles)
 values ('default', 'price_sub_monthly', 'Subscription (28-day drips)', 375000, interval '28 days', 1);
-select set_config('test.legacy_start', (select (billing_period_start at time zone 'UTC')::text from public.token_drips
+select set_config('test.legacy_start', (select billing_period_start::text from public.token_drips
   where is_legacy and user_id = 'b2000000-0000-4000-8000-000000000012' and cycle_number = 3), true);
 select set_config('test.stripe_start',
   extract(epoch from current_setting('test.legacy_start')::timestamptz - interval '56 days' - interval '6 hours')::bigint::text, true);

@@ -12,7 +12,7 @@ set local timezone to 'UTC';
 
 -- The start of each user's latest legacy cycle, and H (the hour the legacy rows were dated from).
 create temporary table last_cycle as
-select distinct on (d.user_id) d.user_id, d.subscription_id, d.billing_period_start at time zone 'UTC' as start_at
+select distinct on (d.user_id) d.user_id, d.subscription_id, d.billing_period_start as start_at
 from public.token_drips d where d.is_legacy and d.billing_period_start is not null
 order by d.user_id, d.billing_period_start desc;
 select set_config('test.h', (select (start_at + interval '20 days')::text from last_cycle

@@ -13,9 +13,10 @@ set local timezone to 'UTC';
 insert into public.subscription_plans (id, stripe_price_id, name, drip_tokens, drip_interval, max_rollover_cycles)
 values ('default', 'price_sub_monthly', 'Subscription (28-day drips)', 375000, interval '28 days', 1);
 create temporary table last_cycle as
-select distinct on (d.subscription_id) d.subscription_id, d.cycle_number, d.billing_period_start at time zone 'UTC' as start_at
+select distinct on (d.subscription_id) d.subscription_id, d.cycle_number, d.billing_period_start as start_at
 from public.token_drips d where d.is_legacy and d.subscription_id is not null
 order by d.subscription_id, d.billing_period_start desc;
+grant select on last_cycle to service_role;
 
 select results_eq(
   $$select s.id, s.legacy_last_cycle, s.next_cycle_number, s.drip_anchor, s.next_drip_at, s.plan_id

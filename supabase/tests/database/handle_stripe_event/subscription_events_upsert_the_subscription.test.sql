@@ -84,7 +84,9 @@ select results_eq(
   $$values ((current_setting('test.created')::jsonb #>> '{result,subscription_id}')::uuid,
             '00000000-0000-4000-8704-000000000001'::uuid, 'cus_test_hse_sub_1'::text, 'hse_sub_plan'::text, 'active'::text,
             to_timestamp(1767225600), to_timestamp(1769904000), false, null::timestamptz,
-            to_timestamp(1767225600), to_timestamp(1767225605), to_timestamp(1767225600))$$,
+            to_timestamp(1767225600), to_timestamp(1767225605),
+            -- the fixtures are dated 2026-01-01: recorded later, drips begin with the cycle under way
+            to_timestamp(1767225600) + floor(extract(epoch from now() - to_timestamp(1767225600)) / (28 * 86400)) * interval '28 days')$$,
   'the subscription row: plan from the item''s price, periods from the item, anchored at start_date');
 
 -- updated: the renewal, switching to plan B and asking to cancel at the period's end.

@@ -21,7 +21,7 @@ insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_an
   ('00000000-0000-4000-d201-0000000000a6', '00000000-0000-4000-d201-000000000006', 'default', 'trialing', now());
 
 select is(public.run_due_drips(now() + interval '1 day', 1000),
-  '{"subscriptions": 3, "cycles_issued": 2, "tokens_dripped": 750000, "tokens_expired": 0}'::jsonb,
+  '{"subscriptions": 3, "cycles_issued": 2, "tokens_dripped": 750000, "tokens_expired": 0, "subscriptions_failed": 0}'::jsonb,
   'day 1: the active, past_due and trialing subscriptions anchored now are due; two cycles issued');
 select results_eq(
   $$select s.id, s.next_cycle_number, s.next_drip_at - now(), (select count(*)::int from public.token_drips d where d.subscription_id = s.id)
@@ -34,14 +34,14 @@ select results_eq(
            ('00000000-0000-4000-d201-0000000000a6', 2, interval '28 days', 1)$$,
   'exactly the due subscriptions moved on; not-yet-due, canceled and no-drip ones are untouched');
 select is(public.run_due_drips(now() + interval '1 day', 1000),
-  '{"subscriptions": 0, "cycles_issued": 0, "tokens_dripped": 0, "tokens_expired": 0}'::jsonb,
+  '{"subscriptions": 0, "cycles_issued": 0, "tokens_dripped": 0, "tokens_expired": 0, "subscriptions_failed": 0}'::jsonb,
   'the same as-of again: nothing is due');
 
 select is(public.run_due_drips(now() + interval '28 days', 1000),
-  '{"subscriptions": 4, "cycles_issued": 3, "tokens_dripped": 1125000, "tokens_expired": 0}'::jsonb,
+  '{"subscriptions": 4, "cycles_issued": 3, "tokens_dripped": 1125000, "tokens_expired": 0, "subscriptions_failed": 0}'::jsonb,
   'day 28: cycle 2 of the three anchored now (past_due skipped) and cycle 1 of the one anchored at day 10');
 select is(public.run_due_drips(now() + interval '56 days', 1000),
-  '{"subscriptions": 4, "cycles_issued": 3, "tokens_dripped": 1125000, "tokens_expired": 750000}'::jsonb,
+  '{"subscriptions": 4, "cycles_issued": 3, "tokens_dripped": 1125000, "tokens_expired": 750000, "subscriptions_failed": 0}'::jsonb,
   'day 56: cycle 3 expires cycle 1''s lot of the active and trialing subscriptions');
 select is(
   (select sum(expired_tokens)::bigint from public.token_drips where user_id::text like '00000000-0000-4000-d201-%'),

@@ -36,15 +36,15 @@ select is(pg_temp.dripped(), array['00000000-0000-4000-d202-0000000000a5', '0000
                                    '00000000-0000-4000-d202-0000000000a7']::uuid[],
   'the other of the tie, then the next earliest');
 select is(public.run_due_drips(now() + interval '1 hour', 2) - 'tokens_expired',
-  '{"subscriptions": 2, "cycles_issued": 2, "tokens_dripped": 750000}'::jsonb, 'two more (4 and 3)');
+  '{"subscriptions": 2, "cycles_issued": 2, "tokens_dripped": 750000, "subscriptions_failed": 0}'::jsonb, 'two more (4 and 3)');
 select is(public.run_due_drips(now() + interval '1 hour', 2) - 'tokens_expired',
-  '{"subscriptions": 2, "cycles_issued": 2, "tokens_dripped": 750000}'::jsonb, 'the last two (2 and 1)');
+  '{"subscriptions": 2, "cycles_issued": 2, "tokens_dripped": 750000, "subscriptions_failed": 0}'::jsonb, 'the last two (2 and 1)');
 select is(public.run_due_drips(now() + interval '1 hour', 2) ->> 'subscriptions', '0', 'then nothing is due');
 
 -- Several cycles of one subscription in one call: as of anchor + 56 days, subscriptions 6 and
 -- 7 (anchored now) owe cycles 2 and 3, the others (anchored later) cycle 2 only.
 select is(public.run_due_drips(now() + interval '56 days', 100000),
-  '{"subscriptions": 7, "cycles_issued": 9, "tokens_dripped": 3375000, "tokens_expired": 750000}'::jsonb,
+  '{"subscriptions": 7, "cycles_issued": 9, "tokens_dripped": 3375000, "tokens_expired": 750000, "subscriptions_failed": 0}'::jsonb,
   'a subscription taken once issues every cycle due; p_limit 100,000 is accepted');
 
 select is_empty($$select * from public.verify_token_ledger() where user_id::text like '00000000-0000-4000-d202-%'$$, 'the ledger is consistent');
