@@ -90,6 +90,17 @@ export interface DripResult {
   balance_after: number;
 }
 
+/** run_due_drips: one batch. */
+export interface DueDripsResult {
+  /** subscriptions taken, the failed ones included */
+  subscriptions: number;
+  cycles_issued: number;
+  tokens_dripped: number;
+  tokens_expired: number;
+  /** subscriptions whose drip failed: undone, recorded in drip_failures and set aside */
+  subscriptions_failed: number;
+}
+
 /** handle_stripe_event's result: the body the stripe-webhook function answers Stripe with. */
 export interface StripeEventResult {
   event_id: string;

@@ -17,8 +17,7 @@ select set_config('test.legacy_start', (select billing_period_start::text from p
 select set_config('test.stripe_start',
   extract(epoch from current_setting('test.legacy_start')::timestamptz - interval '56 days' - interval '6 hours')::bigint::text, true);
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.handle_stripe_event(jsonb_build_object(
     'id', 'evt_legacy_lena_created', 'object', 'event', 'type', 'customer.subscription.created',
     'created', floor(extract(epoch from now()))::bigint, 'livemode', false,
@@ -28,7 +27,7 @@ select is(public.handle_stripe_event(jsonb_build_object(
       'metadata', jsonb_build_object('user_id', 'b2000000-0000-4000-8000-000000000012'),
       'items', jsonb_build_object('data', jsonb_build_array(jsonb_build_object('price', jsonb_build_object('id', 'price_sub_monthly'))))))))
   ->> 'status', 'processed', 'Stripe''s subscription is recorded');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select drip_anchor, next_cycle_number, next_drip_at from public.customer_subscriptions where stripe_subscription_id = 'sub_legacy_lena'$$,
   $$values (to_timestamp(current_setting('test.stripe_start')::bigint), 4,
@@ -37,8 +36,7 @@ select results_eq(
 select isnt((select id from public.customer_subscriptions where stripe_subscription_id = 'sub_legacy_lena'),
   '5b200000-0000-4000-8000-000000000012'::uuid, '(not the unlinked legacy row)');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.handle_stripe_event(jsonb_build_object(
     'id', 'evt_legacy_lena_invoice', 'object', 'event', 'type', 'invoice.paid',
     'created', floor(extract(epoch from now()))::bigint + 1, 'livemode', false,
@@ -49,7 +47,7 @@ select is(public.handle_stripe_event(jsonb_build_object(
 select is(public.run_drip((select id from public.customer_subscriptions where stripe_subscription_id = 'sub_legacy_lena'),
                           to_timestamp(current_setting('test.stripe_start')::bigint) + interval '84 days') ->> 'cycles_issued',
   '1', 'cycle 4 drips when it starts');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select cycle_number, billing_period_start from public.token_drips
      where user_id = 'b2000000-0000-4000-8000-000000000012' and not is_legacy$$,

@@ -52,11 +52,10 @@ select results_eq(
 select is_empty('select * from public.verify_token_ledger()', 'the ledger is consistent right after the upgrade');
 
 -- The next sweep lapses what the rules expired before the upgrade.
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.expire_tokens(now()), '{"users": 4, "tokens_expired": 976845}'::jsonb,
   'the sweep expires alice''s, bob''s and grace''s drip tokens of 2025 and noor''s carried-over 50,000');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select user_id, sum(token_amount)::bigint, count(*)::int from public.token_transactions
      where transaction_type = 'expiration' group by user_id order by user_id$$,

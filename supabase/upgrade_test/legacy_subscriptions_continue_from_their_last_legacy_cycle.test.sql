@@ -29,8 +29,7 @@ select is((select drip_anchor from public.customer_subscriptions where id = '5a0
   '2025-01-15 00:00+00'::timestamptz, 'alice''s anchor is her cycle 1''s start');
 
 -- kim: linked on upgrade day, then Stripe's next event for the subscription.
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 update public.customer_subscriptions set stripe_subscription_id = 'sub_legacy_kim' where id = '5b100000-0000-4000-8000-000000000011';
 create function pg_temp.subscription_event(p_event text, p_sub text, p_user text) returns jsonb language sql as $$
   select public.handle_stripe_event(jsonb_build_object(
@@ -51,14 +50,13 @@ create function pg_temp.invoice_paid(p_event text, p_sub text) returns jsonb lan
 $$;
 select is(pg_temp.subscription_event('evt_legacy_kim_updated', 'sub_legacy_kim', 'b1000000-0000-4000-8000-000000000011') #>> '{result,subscription_id}',
   '5b100000-0000-4000-8000-000000000011', 'the Stripe event updates the legacy subscription it was linked to');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select s.next_cycle_number, s.next_drip_at, s.drip_anchor from public.customer_subscriptions s where s.id = '5b100000-0000-4000-8000-000000000011'$$,
   $$select 8, c.start_at + interval '28 days', c.start_at - 6 * interval '28 days' from last_cycle c
      where c.subscription_id = '5b100000-0000-4000-8000-000000000011'$$,
   'kim: known active; her cycle 8 is due when her cycle 7 ends; the anchor is still the legacy one');
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(pg_temp.invoice_paid('evt_legacy_kim_invoice', 'sub_legacy_kim') #>> '{result,drip,cycles_issued}', '0',
   'kim: invoice.paid issues nothing before cycle 8');
 select throws_ok(
@@ -69,7 +67,7 @@ select is(public.run_drip('5b100000-0000-4000-8000-000000000011',
             - 'subscription_id',
   '{"cycles_issued": 1, "tokens_dripped": 375000, "tokens_expired": 175000, "balance_after": 900000}'::jsonb,
   'kim: cycle 8 expires what cycle 6 left and carries cycle 7''s drip');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select d.cycle_number, d.billing_period_start, d.rollover_from_previous, d.rollover_cycles_count, d.expired_tokens,
            d.balance_before, d.balance_after
@@ -80,21 +78,19 @@ select results_eq(
 
 -- noor: linked (plan and status set by hand, as for a subscription the operator knows is
 -- active) after her cycle 5 began.
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 update public.customer_subscriptions set stripe_subscription_id = 'sub_legacy_noor', plan_id = 'default', status = 'active'
  where id = '5b300000-0000-4000-8000-000000000013';
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select s.next_cycle_number, s.next_drip_at from public.customer_subscriptions s where s.id = '5b300000-0000-4000-8000-000000000013'$$,
   $$select 5, c.start_at + interval '28 days' from last_cycle c where c.subscription_id = '5b300000-0000-4000-8000-000000000013'$$,
   'noor: her cycle 5, under way since two days, is due');
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is((pg_temp.invoice_paid('evt_legacy_noor_invoice', 'sub_legacy_noor') #> '{result,drip}') - 'subscription_id',
   '{"cycles_issued": 1, "tokens_dripped": 375000, "tokens_expired": 50000, "balance_after": 750000}'::jsonb,
   'noor: invoice.paid issues cycle 5 once, which expires the 50,000 her cycle 4 carried');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select d.cycle_number, d.billing_period_start, d.rollover_from_previous from public.token_drips d
      where d.subscription_id = '5b300000-0000-4000-8000-000000000013' and not d.is_legacy$$,

@@ -12,12 +12,14 @@ declare
   v_tx public.token_transactions;
   v_expired bigint := 0;
 begin
+  -- A subscription whose drip fails is set aside (drip_failures): the user's call goes on.
   for v_sub_id in
     select s.id from public.customer_subscriptions s
     where s.user_id = p_user_id and s.next_drip_at <= p_as_of
+      and not exists (select 1 from public.drip_failures f where f.subscription_id = s.id)
     order by s.id
   loop
-    perform private.drip_subscription(v_sub_id, p_as_of);
+    perform private.try_drip_subscription(v_sub_id, p_as_of);
   end loop;
 
   for v_lot in

@@ -13,7 +13,9 @@ declare
   v_user uuid := private.as_uuid(v_sub -> 'metadata' ->> 'user_id');
   v_price text := v_sub #>> '{items,data,0,price,id}';
   v_plan text;
+  v_interval interval;
   v_status text := v_sub ->> 'status';
+  v_anchor timestamptz := coalesce(private.epoch(v_sub ->> 'start_date'), private.epoch(v_sub ->> 'created'), v_created);
   v_row public.customer_subscriptions;
 begin
   if v_user is null then
@@ -26,7 +28,7 @@ begin
   if not exists (select 1 from auth.users u where u.id = v_user) then
     return jsonb_build_object('ignored', format('unknown user %s', v_user));
   end if;
-  select p.id into v_plan from public.subscription_plans p where p.stripe_price_id = v_price;
+  select p.id, p.drip_interval into v_plan, v_interval from public.subscription_plans p where p.stripe_price_id = v_price;
   if v_plan is null then
     perform private.invalid(format('Subscription %s: price %s is not in subscription_plans.', v_sub ->> 'id', v_price));
   end if;
@@ -43,21 +45,25 @@ begin
   insert into public.customer_subscriptions as s (
     user_id, stripe_subscription_id, stripe_customer_id, plan_id, status,
     current_period_start, current_period_end, cancel_at_period_end, canceled_at,
-    drip_anchor, last_stripe_event_at
+    drip_anchor, next_cycle_number, last_stripe_event_at
   ) values (
     v_user, v_sub ->> 'id', v_customer, v_plan, v_status,
     private.epoch(coalesce(v_sub #>> '{items,data,0,current_period_start}', v_sub ->> 'current_period_start')),
     private.epoch(coalesce(v_sub #>> '{items,data,0,current_period_end}', v_sub ->> 'current_period_end')),
     coalesce((v_sub ->> 'cancel_at_period_end')::boolean, false),
     private.epoch(v_sub ->> 'canceled_at'),
-    coalesce(private.epoch(v_sub ->> 'start_date'), private.epoch(v_sub ->> 'created'), v_created),
+    v_anchor,
+    -- First recorded now: drips begin with the cycle under way (the anchor's grid numbers
+    -- it); cycles that ended before the ledger knew the subscription are not back-filled.
+    private.cycle_in_progress(v_anchor, v_interval, now()),
     v_created
   )
   on conflict (stripe_subscription_id) do update set
     stripe_customer_id = excluded.stripe_customer_id,
     plan_id = excluded.plan_id,
-    -- Stripe never revives a canceled subscription; a late event must not either.
-    status = case when s.status = 'canceled' then 'canceled' else excluded.status end,
+    -- Stripe never revives a canceled or incomplete_expired subscription; a late event must
+    -- not either (the schedule trigger refuses it).
+    status = case when s.status in ('canceled', 'incomplete_expired') then s.status else excluded.status end,
     current_period_start = excluded.current_period_start,
     current_period_end = excluded.current_period_end,
     cancel_at_period_end = excluded.cancel_at_period_end,

@@ -8,10 +8,23 @@ CREATE OR REPLACE FUNCTION private.subscription_schedule() RETURNS trigger
     AS $$
 declare
   v_plan public.subscription_plans;
-  v_elapsed bigint;
-  v_step bigint;
+  v_cycle integer;
 begin
   new.updated_at := now();
+  if tg_op = 'UPDATE' then
+    if new.user_id is distinct from old.user_id and old.user_id is not null then
+      raise exception using errcode = '42501',
+        message = 'A subscription belongs to one user: customer_subscriptions.user_id never changes.',
+        detail = format('subscription %s, user %s', old.id, old.user_id),
+        hint = 'Cancel it and record a new subscription for the other user.';
+    end if;
+    if old.status in ('canceled', 'incomplete_expired') and new.status is distinct from old.status then
+      raise exception using errcode = '23514',
+        message = format('A %s subscription stays %s.', old.status, old.status),
+        detail = format('subscription %s', old.id),
+        hint = 'A customer who subscribes again gets a new subscription.';
+    end if;
+  end if;
   if tg_op = 'INSERT' or new.user_id is distinct from old.user_id then
     -- Every subscriber has a balance row: the drip engine locks it before anything else.
     insert into public.token_balances (user_id) values (new.user_id) on conflict (user_id) do nothing;
@@ -23,19 +36,28 @@ begin
   if new.status in ('canceled', 'incomplete_expired') or new.plan_id is null or coalesce(v_plan.drip_tokens, 0) = 0 then
     new.next_drip_at := null;
   elsif tg_op = 'UPDATE' and old.next_drip_at is null then
-    -- drips start or resume (e.g. switched to a drip plan): the cycle grid stays on the anchor
-    -- and the first cycle is the first that starts at or after the change; cycles that began
-    -- without drips are not owed (a plan change takes effect at the next cycle)
-    v_elapsed := (extract(epoch from now() - new.drip_anchor) * 1000000)::bigint;
-    v_step := (extract(epoch from v_plan.drip_interval) * 1000000)::bigint;
-    new.next_cycle_number := greatest(new.next_cycle_number,
-      1 + case when v_elapsed > 0 then (v_elapsed + v_step - 1) / v_step else 0 end);
-    new.next_drip_at := private.add_intervals(new.drip_anchor, v_plan.drip_interval, new.next_cycle_number - 1);
-  elsif new.next_cycle_number = 1 then
-    -- nothing issued yet: the schedule follows the anchor
-    new.next_drip_at := new.drip_anchor;
-  elsif new.next_drip_at is null then
-    -- a row written past cycle 1 without a schedule: the cycle grid stays on the anchor
+    if new.next_cycle_number = new.legacy_last_cycle + 1 then
+      -- a legacy subscription now known to be active: it continues with the cycle after its
+      -- last legacy one, or with the cycle under way if that one has begun since
+      v_cycle := greatest(new.next_cycle_number, private.cycle_in_progress(new.drip_anchor, v_plan.drip_interval, now()));
+    else
+      -- drips start or resume (e.g. switched to a drip plan): the cycle grid stays on the
+      -- anchor and the first cycle is the first that starts at or after the change; cycles
+      -- that began without drips are not owed (a plan change takes effect at the next cycle)
+      v_cycle := private.cycle_in_progress(new.drip_anchor, v_plan.drip_interval, now());
+      if private.add_intervals(new.drip_anchor, v_plan.drip_interval, v_cycle - 1) < now() then
+        v_cycle := v_cycle + 1;
+      end if;
+      v_cycle := greatest(new.next_cycle_number, v_cycle);
+    end if;
+  elsif new.next_cycle_number = 1 or new.next_drip_at is null then
+    -- nothing issued yet (the schedule follows the anchor), or a row written past cycle 1
+    -- without a schedule: the cycle grid stays on the anchor
+    v_cycle := new.next_cycle_number;
+  end if;
+  if v_cycle is not null then
+    -- never a cycle the legacy system dripped for this user (another row may hold them)
+    new.next_cycle_number := private.after_legacy_cycles(new.user_id, new.drip_anchor, v_plan.drip_interval, v_cycle);
     new.next_drip_at := private.add_intervals(new.drip_anchor, v_plan.drip_interval, new.next_cycle_number - 1);
   end if;
   return new;

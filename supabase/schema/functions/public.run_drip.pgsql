@@ -19,7 +19,10 @@ begin
     perform private.invalid(format('Unknown subscription %s.', p_subscription_id));
   end if;
   perform private.lock_balance(v_user); -- the user's lock first, then the subscription row
+  -- Not isolated: the caller (an operator, invoice.paid) sees the error. Success clears a
+  -- failure recorded earlier, so this is also how an operator retries a fixed subscription.
   v_result := private.drip_subscription(p_subscription_id, p_as_of);
+  delete from public.drip_failures f where f.subscription_id = p_subscription_id;
   return v_result || jsonb_build_object(
     'balance_after', (select b.balance from public.token_balances b where b.user_id = v_user));
 end;

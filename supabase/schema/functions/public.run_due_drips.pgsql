@@ -17,6 +17,7 @@ declare
   v_cycles integer := 0;
   v_dripped bigint := 0;
   v_expired bigint := 0;
+  v_failed integer := 0;
   v_batch record;
 begin
   if private.caller_kind() <> 'service' then
@@ -39,6 +40,7 @@ begin
     join public.token_balances b on b.user_id = s.user_id
     left join public.subscription_plans p on p.id = s.plan_id
     where s.next_drip_at <= p_as_of and s.status <> 'incomplete'
+      and not exists (select 1 from public.drip_failures f where f.subscription_id = s.id)
     order by s.next_drip_at, s.id
     limit p_limit
     -- Both rows: a subscription another run just advanced is re-checked against p_as_of
@@ -57,22 +59,31 @@ begin
   ) x;
 
   if cardinality(v_simple) > 0 then
-    select * into v_batch from private.drip_simple_batch(v_simple, p_as_of);
-    v_cycles := v_batch.cycles;
-    v_dripped := v_batch.dripped;
-    v_expired := v_batch.expired;
+    begin
+      select * into v_batch from private.drip_simple_batch(v_simple, p_as_of);
+      v_cycles := v_batch.cycles;
+      v_dripped := v_batch.dripped;
+      v_expired := v_batch.expired;
+    exception when others then
+      -- Undone: one of them fails. Every subscription of the batch goes one at a time instead.
+      v_rest := v_ids;
+    end;
   end if;
 
-  -- The rest, one subscription at a time, in due order.
+  -- The rest, one subscription at a time, in due order, each isolated.
   foreach v_id in array v_rest loop
-    v_result := private.drip_subscription(v_id, p_as_of);
-    v_cycles := v_cycles + (v_result ->> 'cycles_issued')::integer;
-    v_dripped := v_dripped + (v_result ->> 'tokens_dripped')::bigint;
-    v_expired := v_expired + (v_result ->> 'tokens_expired')::bigint;
+    v_result := private.try_drip_subscription(v_id, p_as_of);
+    if v_result is null then
+      v_failed := v_failed + 1;
+    else
+      v_cycles := v_cycles + (v_result ->> 'cycles_issued')::integer;
+      v_dripped := v_dripped + (v_result ->> 'tokens_dripped')::bigint;
+      v_expired := v_expired + (v_result ->> 'tokens_expired')::bigint;
+    end if;
   end loop;
 
   return jsonb_build_object('subscriptions', cardinality(v_ids), 'cycles_issued', v_cycles,
-    'tokens_dripped', v_dripped, 'tokens_expired', v_expired);
+    'tokens_dripped', v_dripped, 'tokens_expired', v_expired, 'subscriptions_failed', v_failed);
 end;
 $$;
 

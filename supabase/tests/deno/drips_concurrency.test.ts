@@ -14,14 +14,16 @@
 // run_due_drips takes whatever is due in the database, not only this test's subscriptions: in
 // a fresh test database nothing else is, but a reused one may hold other due subscriptions, and
 // pg_cron's token-drips job (every 5 minutes, as of its own now()) may take part in phase 1 if
-// it fires meanwhile. Rows are therefore attributed to the runners by the id of the transaction
-// that wrote them (xmin), so every assertion stays exact.
+// it fires meanwhile. Rows are therefore attributed to the runners by the transaction that
+// wrote them: a drip row's created_at is its transaction's now(), its start time to the
+// microsecond (not xmin: run_due_drips isolates each subscription in a subtransaction, whose
+// rows carry the subtransaction's id), so every assertion stays exact.
 import assert from "node:assert/strict";
 import { connect } from "./_helpers.ts";
 
 type Sql = ReturnType<typeof connect>;
 type Batch = { subscriptions: number; cycles_issued: number; tokens_dripped: number; tokens_expired: number };
-type Call = { xid: string; result: Batch };
+type Call = { at: string; result: Batch };
 
 const N = 1000;
 const LIMIT = 100;
@@ -34,9 +36,9 @@ async function batch(sql: Sql, asOf: string, hold?: () => Promise<void>): Promis
     await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
     const [row] = await tx`
       select public.run_due_drips(p_as_of => ${asOf}::timestamptz, p_limit => ${LIMIT}) as result,
-             (pg_current_xact_id()::text::bigint % 4294967296)::text as xid`;
+             now()::text as at`;
     if (hold) await hold();
-    return { xid: row.xid as string, result: row.result as Batch };
+    return { at: row.at as string, result: row.result as Batch };
   }) as Call;
 }
 
@@ -95,13 +97,13 @@ const sum = (calls: Call[], k: keyof Batch) => calls.reduce((s, c) => s + c.resu
 
 /** What the runners' transactions wrote: all their drip rows, and those of `subs`. */
 async function writtenBy(sql: Sql, calls: Call[], subs: string[]) {
-  const xids = calls.map((c) => c.xid);
+  const ats = calls.map((c) => c.at);
   const [row] = await sql`
     select count(*)::int as rows,
            count(*) filter (where subscription_id = any(${subs}::uuid[]))::int as mine,
            coalesce(sum(drip_amount), 0)::float8 as dripped,
            coalesce(sum(expired_tokens), 0)::float8 as expired
-    from public.token_drips where xmin::text = any(${xids}::text[])`;
+    from public.token_drips where created_at = any(${ats}::timestamptz[])`;
   return row as { rows: number; mine: number; dripped: number; expired: number };
 }
 
@@ -120,8 +122,8 @@ async function rowsOf(sql: Sql, subs: string[]) {
 async function disjoint(sql: Sql, x: Call, y: Call) {
   const [row] = await sql`
     select count(*)::int as n from (
-      select subscription_id from public.token_drips where xmin::text in (${x.xid}, ${y.xid})
-      group by subscription_id having count(distinct xmin::text) > 1) s`;
+      select subscription_id from public.token_drips where created_at in (${x.at}::timestamptz, ${y.at}::timestamptz)
+      group by subscription_id having count(distinct created_at) > 1) s`;
   return row.n === 0;
 }
 

@@ -5,7 +5,7 @@
 begin;
 select plan(8);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d411-000000000001', 'cs-canceled@example.test');
+select tests.create_user('cs-canceled@example.test', '00000000-0000-4000-d411-000000000001');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor, stripe_subscription_id) values
   ('00000000-0000-4000-d411-0000000000a1', '00000000-0000-4000-d411-000000000001', 'default', 'active', now(), null),
   ('00000000-0000-4000-d411-0000000000a2', '00000000-0000-4000-d411-000000000001', 'default', 'incomplete', now(), 'sub_test_cs_final_2');
@@ -13,8 +13,7 @@ select is(public.run_drip('00000000-0000-4000-d411-0000000000a1', now()) ->> 'cy
 update public.customer_subscriptions set status = 'canceled' where id = '00000000-0000-4000-d411-0000000000a1';
 update public.customer_subscriptions set status = 'incomplete_expired' where id = '00000000-0000-4000-d411-0000000000a2';
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok(
   $$update public.customer_subscriptions set status = 'active' where id = '00000000-0000-4000-d411-0000000000a1'$$,
   '23514', null, 'service_role cannot bring a canceled subscription back');
@@ -24,7 +23,7 @@ select throws_ok(
 select throws_ok(
   $$update public.customer_subscriptions set status = 'active' where id = '00000000-0000-4000-d411-0000000000a2'$$,
   '23514', null, 'nor an incomplete_expired one');
-reset role;
+select tests.clear_authentication();
 select throws_ok(
   $$update public.customer_subscriptions set status = 'active' where id = '00000000-0000-4000-d411-0000000000a1'$$,
   '23514', null, 'nor can the table owner');

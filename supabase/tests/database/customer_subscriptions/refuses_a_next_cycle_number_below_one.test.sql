@@ -4,12 +4,11 @@
 begin;
 select plan(6);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d407-000000000001', 'cs-cycle-one@example.test');
+select tests.create_user('cs-cycle-one@example.test', '00000000-0000-4000-d407-000000000001');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d407-0000000000a1', '00000000-0000-4000-d407-000000000001', 'default', 'active', now());
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok(
   $$update public.customer_subscriptions set next_cycle_number = 0 where id = '00000000-0000-4000-d407-0000000000a1'$$,
   '23514', null, 'service_role: next_cycle_number 0 is refused');
@@ -20,7 +19,7 @@ select throws_ok(
   $$insert into public.customer_subscriptions (user_id, plan_id, status, drip_anchor, next_cycle_number)
     values ('00000000-0000-4000-d407-000000000001', 'default', 'active', now(), 0)$$,
   '23514', null, 'service_role: a new subscription with next_cycle_number 0 is refused');
-reset role;
+select tests.clear_authentication();
 
 select throws_ok(
   $$update public.customer_subscriptions set next_cycle_number = 0 where id = '00000000-0000-4000-d407-0000000000a1'$$,

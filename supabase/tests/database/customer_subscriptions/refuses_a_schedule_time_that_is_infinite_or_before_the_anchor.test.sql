@@ -5,12 +5,11 @@
 begin;
 select plan(7);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d409-000000000001', 'cs-times@example.test');
+select tests.create_user('cs-times@example.test', '00000000-0000-4000-d409-000000000001');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d409-0000000000a1', '00000000-0000-4000-d409-000000000001', 'default', 'active', now());
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok(
   $$update public.customer_subscriptions set next_drip_at = '-infinity' where id = '00000000-0000-4000-d409-0000000000a1'$$,
   '23514', null, 'next_drip_at -infinity is refused');
@@ -27,7 +26,7 @@ select throws_ok(
   $$insert into public.customer_subscriptions (user_id, plan_id, status, drip_anchor)
     values ('00000000-0000-4000-d409-000000000001', 'default', 'active', '-infinity')$$,
   '23514', null, 'a new subscription anchored at -infinity is refused');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select count(*)::int, min(next_drip_at - drip_anchor) from public.customer_subscriptions where user_id = '00000000-0000-4000-d409-000000000001'$$,
   $$values (1, interval '0')$$, 'nothing changed');

@@ -6,14 +6,13 @@ begin;
 select plan(7);
 set local timezone to 'UTC';
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d408-000000000001', 'cs-cycle-back@example.test');
+select tests.create_user('cs-cycle-back@example.test', '00000000-0000-4000-d408-000000000001');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d408-0000000000a1', '00000000-0000-4000-d408-000000000001', 'default', 'active', now());
 select is(public.run_drip('00000000-0000-4000-d408-0000000000a1', now() + interval '28 days') ->> 'cycles_issued', '2',
   'set-up: cycles 1 and 2 issued');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok(
   $$update public.customer_subscriptions set next_cycle_number = 2 where id = '00000000-0000-4000-d408-0000000000a1'$$,
   '23514', null, 'service_role: back to an issued cycle is refused');
@@ -21,7 +20,7 @@ select throws_ok(
   $$update public.customer_subscriptions set next_cycle_number = 1, next_drip_at = drip_anchor
      where id = '00000000-0000-4000-d408-0000000000a1'$$,
   '23514', null, 'service_role: back to cycle 1 with its start is refused');
-reset role;
+select tests.clear_authentication();
 select throws_ok(
   $$update public.customer_subscriptions set next_cycle_number = 2 where id = '00000000-0000-4000-d408-0000000000a1'$$,
   '23514', null, 'the table owner is refused too');
@@ -29,13 +28,12 @@ select results_eq(
   $$select next_cycle_number, next_drip_at - now() from public.customer_subscriptions where id = '00000000-0000-4000-d408-0000000000a1'$$,
   $$values (3, interval '56 days')$$, 'the schedule is unchanged');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select lives_ok(
   $$update public.customer_subscriptions set next_cycle_number = 4, next_drip_at = now() + interval '84 days'
      where id = '00000000-0000-4000-d408-0000000000a1'$$,
   'service_role may skip a cycle forward');
-reset role;
+select tests.clear_authentication();
 select is(public.run_drip('00000000-0000-4000-d408-0000000000a1', now() + interval '84 days') - 'balance_after' - 'subscription_id',
   '{"cycles_issued": 1, "tokens_dripped": 375000, "tokens_expired": 750000}'::jsonb,
   'the next drip is cycle 4 (the lots of cycles 1 and 2 lapse at its start)');

@@ -6,20 +6,19 @@
 begin;
 select plan(6);
 
-insert into auth.users (id, email) values
+select tests.create_user(u.email, u.id::uuid) from (values
   ('00000000-0000-4000-d410-000000000001', 'cs-owner@example.test'),
-  ('00000000-0000-4000-d410-000000000002', 'cs-other@example.test');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
+  ('00000000-0000-4000-d410-000000000002', 'cs-other@example.test')
+) u (id, email);insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d410-0000000000a1', '00000000-0000-4000-d410-000000000001', 'default', 'active', now());
 select is(public.run_drip('00000000-0000-4000-d410-0000000000a1', now()) ->> 'cycles_issued', '1', 'set-up: cycle 1 dripped');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok(
   $$update public.customer_subscriptions set user_id = '00000000-0000-4000-d410-000000000002'
      where id = '00000000-0000-4000-d410-0000000000a1'$$,
   '42501', null, 'service_role cannot move a subscription to another user');
-reset role;
+select tests.clear_authentication();
 select throws_ok(
   $$update public.customer_subscriptions set user_id = '00000000-0000-4000-d410-000000000002'
      where id = '00000000-0000-4000-d410-0000000000a1'$$,

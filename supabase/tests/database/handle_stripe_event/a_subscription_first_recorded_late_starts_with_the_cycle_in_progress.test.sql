@@ -8,7 +8,7 @@ begin;
 select plan(7);
 set local timezone to 'UTC';
 
-insert into auth.users (id, email) values ('00000000-0000-4000-8707-000000000001', 'hse-late-sub@example.test');
+select tests.create_user('hse-late-sub@example.test', '00000000-0000-4000-8707-000000000001');
 select set_config('test.t0', floor(extract(epoch from now()))::bigint::text, true);
 select set_config('test.start', (current_setting('test.t0')::bigint - 300 * 86400)::text, true);
 

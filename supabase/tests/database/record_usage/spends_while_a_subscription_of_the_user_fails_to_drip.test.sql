@@ -4,7 +4,7 @@
 begin;
 select plan(5);
 
-insert into auth.users (id, email) values ('00000000-0000-4000-d501-000000000001', 'ru-broken-sub@example.test');
+select tests.create_user('ru-broken-sub@example.test', '00000000-0000-4000-d501-000000000001');
 select public.grant_tokens('00000000-0000-4000-d501-000000000001', 1000, 'admin_grant', 'ru-broken-sub:grant');
 -- Due now, and broken: its cycle 1 already has a drip row (written past every constraint).
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
@@ -15,13 +15,12 @@ insert into public.token_drips (user_id, subscription_id, plan_id, drip_amount, 
 values ('00000000-0000-4000-d501-000000000001', '00000000-0000-4000-d501-0000000000a1', 'default', 0, now(), 1, 0, 0, 0,
         1000, 1000, now(), now() + interval '28 days', '{}', false);
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-d501-000000000001","role":"authenticated"}', true);
+select tests.authenticate_as('00000000-0000-4000-d501-000000000001');
 select lives_ok($$select set_config('test.use', public.record_usage('chat', 100, 'ru-broken-sub:use')::text, true)$$,
   'the user records usage');
 select is(current_setting('test.use', true)::jsonb ->> 'balance_after', '900', 'spent from the tokens the user has');
 select lives_ok($$select public.record_usage('chat', 100, 'ru-broken-sub:use-2')$$, 'and again');
-reset role;
+select tests.clear_authentication();
 select results_eq(
   $$select subscription_id, sqlstate from public.drip_failures where user_id = '00000000-0000-4000-d501-000000000001'$$,
   $$values ('00000000-0000-4000-d501-0000000000a1'::uuid, '23505'::text)$$,

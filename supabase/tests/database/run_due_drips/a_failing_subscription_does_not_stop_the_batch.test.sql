@@ -11,8 +11,7 @@ set local timezone to 'UTC';
 -- Subscriptions committed by other runs are not part of this scenario.
 update public.customer_subscriptions set next_drip_at = null where next_drip_at is not null;
 
-insert into auth.users (id, email)
-select ('00000000-0000-4000-d203-00000000000' || n)::uuid, format('rdd-isolate-%s@example.test', n) from generate_series(1, 4) n;
+select tests.create_user(format('rdd-isolate-%s@example.test', n), ('00000000-0000-4000-d203-00000000000' || n)::uuid) from generate_series(1, 4) n;
 -- As of now() + 10 days: a1 and a2 owe one cycle (the set-based path), a3 and a4 two (one at
 -- a time). a1 and a4 are broken.
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor) values
@@ -28,11 +27,10 @@ select s.user_id, s.id, s.plan_id, 0, s.drip_anchor + (c.n - 1) * interval '28 d
 from public.customer_subscriptions s
 join (values ('00000000-0000-4000-d203-0000000000a1'::uuid, 1), ('00000000-0000-4000-d203-0000000000a4', 2)) c (id, n) on c.id = s.id;
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select lives_ok($$select set_config('test.run', public.run_due_drips(now() + interval '10 days', 1000)::text, true)$$,
   'the batch succeeds');
-reset role;
+select tests.clear_authentication();
 select is(current_setting('test.run', true)::jsonb,
   '{"subscriptions": 4, "cycles_issued": 3, "tokens_dripped": 1125000, "tokens_expired": 0, "subscriptions_failed": 2}'::jsonb,
   'it took four subscriptions, issued the healthy ones'' three cycles and counts two failures');

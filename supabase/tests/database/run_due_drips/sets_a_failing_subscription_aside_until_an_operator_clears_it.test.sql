@@ -8,8 +8,7 @@ set local timezone to 'UTC';
 
 update public.customer_subscriptions set next_drip_at = null where next_drip_at is not null;
 
-insert into auth.users (id, email)
-select ('00000000-0000-4000-d204-00000000000' || n)::uuid, format('rdd-aside-%s@example.test', n) from generate_series(1, 2) n;
+select tests.create_user(format('rdd-aside-%s@example.test', n), ('00000000-0000-4000-d204-00000000000' || n)::uuid) from generate_series(1, 2) n;
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor) values
   ('00000000-0000-4000-d204-0000000000a1', '00000000-0000-4000-d204-000000000001', 'default', 'active', now()),
   ('00000000-0000-4000-d204-0000000000a2', '00000000-0000-4000-d204-000000000002', 'default', 'active', now());
@@ -20,8 +19,7 @@ insert into public.token_drips (user_id, subscription_id, plan_id, drip_amount, 
 select s.user_id, s.id, s.plan_id, 0, s.drip_anchor, 1, 0, 0, 0, 0, 0, s.drip_anchor, s.drip_anchor + interval '28 days', '{}', false
 from public.customer_subscriptions s where s.user_id::text like '00000000-0000-4000-d204-%';
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.run_due_drips(now(), 1000) - 'tokens_expired',
   '{"subscriptions": 2, "cycles_issued": 0, "tokens_dripped": 0, "subscriptions_failed": 2}'::jsonb, 'both fail once');
 select is(public.run_due_drips(now(), 1000) - 'tokens_expired',
@@ -44,7 +42,7 @@ select is(public.run_due_drips(now() + interval '28 days', 1000) - 'tokens_expir
   'the cleared subscription drips again (cycle 2)');
 select is(public.run_drip('00000000-0000-4000-d204-0000000000a2', now() + interval '28 days') ->> 'cycles_issued', '1',
   'run_drip retries a set-aside subscription');
-reset role;
+select tests.clear_authentication();
 select is_empty($$select 1 from public.drip_failures where user_id::text like '00000000-0000-4000-d204-%'$$,
   'and its success cleared the failure');
 select results_eq(
