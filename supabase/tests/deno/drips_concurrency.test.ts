@@ -97,13 +97,15 @@ const sum = (calls: Call[], k: keyof Batch) => calls.reduce((s, c) => s + c.resu
 
 /** What the runners' transactions wrote: all their drip rows, and those of `subs`. */
 async function writtenBy(sql: Sql, calls: Call[], subs: string[]) {
+  // One string: postgres.js would send a string array as dates, cut to milliseconds.
   const ats = calls.map((c) => c.at);
   const [row] = await sql`
     select count(*)::int as rows,
            count(*) filter (where subscription_id = any(${subs}::uuid[]))::int as mine,
            coalesce(sum(drip_amount), 0)::float8 as dripped,
            coalesce(sum(expired_tokens), 0)::float8 as expired
-    from public.token_drips where created_at = any(${ats}::timestamptz[])`;
+    from public.token_drips
+    where created_at = any(string_to_array(${ats.join(",")}::text, ',')::timestamptz[])`;
   return row as { rows: number; mine: number; dripped: number; expired: number };
 }
 
@@ -122,7 +124,7 @@ async function rowsOf(sql: Sql, subs: string[]) {
 async function disjoint(sql: Sql, x: Call, y: Call) {
   const [row] = await sql`
     select count(*)::int as n from (
-      select subscription_id from public.token_drips where created_at in (${x.at}::timestamptz, ${y.at}::timestamptz)
+      select subscription_id from public.token_drips where created_at in (${x.at}::text::timestamptz, ${y.at}::text::timestamptz)
       group by subscription_id having count(distinct created_at) > 1) s`;
   return row.n === 0;
 }
