@@ -19,6 +19,7 @@ export type Database = {
           drip_anchor: string
           id: string
           last_stripe_event_at: string | null
+          legacy_last_cycle: number | null
           next_cycle_number: number
           next_drip_at: string | null
           plan_id: string | null
@@ -37,6 +38,7 @@ export type Database = {
           drip_anchor?: string
           id?: string
           last_stripe_event_at?: string | null
+          legacy_last_cycle?: number | null
           next_cycle_number?: number
           next_drip_at?: string | null
           plan_id?: string | null
@@ -55,6 +57,7 @@ export type Database = {
           drip_anchor?: string
           id?: string
           last_stripe_event_at?: string | null
+          legacy_last_cycle?: number | null
           next_cycle_number?: number
           next_drip_at?: string | null
           plan_id?: string | null
@@ -70,6 +73,53 @@ export type Database = {
             columns: ["plan_id"]
             isOneToOne: false
             referencedRelation: "subscription_plans"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      drip_failures: {
+        Row: {
+          as_of: string
+          detail: string | null
+          failed_at: string
+          hint: string | null
+          message: string
+          next_cycle_number: number
+          next_drip_at: string | null
+          sqlstate: string
+          subscription_id: string
+          user_id: string
+        }
+        Insert: {
+          as_of: string
+          detail?: string | null
+          failed_at?: string
+          hint?: string | null
+          message: string
+          next_cycle_number: number
+          next_drip_at?: string | null
+          sqlstate: string
+          subscription_id: string
+          user_id: string
+        }
+        Update: {
+          as_of?: string
+          detail?: string | null
+          failed_at?: string
+          hint?: string | null
+          message?: string
+          next_cycle_number?: number
+          next_drip_at?: string | null
+          sqlstate?: string
+          subscription_id?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "drip_failures_subscription_id_fkey"
+            columns: ["subscription_id"]
+            isOneToOne: true
+            referencedRelation: "customer_subscriptions"
             referencedColumns: ["id"]
           },
         ]
