@@ -1,4 +1,4 @@
--- Carry each legacy user's balance into the ledger as one `opening_balance` transaction, its
+-- Carry each legacy user's balance into the ledger as `opening_balance` transactions, its
 -- drip tokens with the expiry the drip rules give them, and continue each legacy
 -- subscription's 28-day schedule from its last legacy cycle.
 --
@@ -14,14 +14,19 @@
 -- drip tokens: its own drip (expiring when cycle n + 1 ends, S + 56 days) and what it carried
 -- over from cycle n - 1 (rollover_from_previous, expiring when cycle n ends, S + 28 days).
 -- Spending takes the soonest-expiring tokens first, so of the balance the user still has,
--- the tokens bought or granted are what survives longest: the opening balance is split into
---   permanent  up to what was not drip tokens at that drip (balance_after - drip_amount -
---              rollover_from_previous) plus the legacy credits after it,
---   then a drip lot of cycle n (up to drip_amount), then one of the carried tokens (up to
---   rollover_from_previous); anything left over (legacy rows need not add up) is permanent.
+-- the tokens bought or granted are what survives longest. The balance is carried as up to
+-- three opening_balance transactions, one lot each (as every credit):
+--   opening_balance:<user>           permanent: up to what was not drip tokens at that drip
+--                                    (balance_after - drip_amount - rollover_from_previous)
+--                                    plus the legacy credits after it, and anything left over
+--                                    (legacy rows need not add up); always written (0, or a
+--                                    negative balance as debt, included)
+--   opening_balance:<user>:drip      cycle n's drip (up to drip_amount), expiring S + 56 days
+--   opening_balance:<user>:rollover  what it carried (up to rollover_from_previous), S + 28 days
 -- The drip lots belong to the legacy subscription (its next cycle expires and carries them,
--- as for any drip) and name the legacy drip row they come from. Lots whose expiry has passed
--- lapse at the next sweep, each through an `expiration` transaction.
+-- as for any drip) and name the legacy drip row they come from. Lots whose expiry has already
+-- passed are expired at once, each through an `expiration` transaction, as the token-expiry
+-- job would.
 --
 -- Schedules. Each subscription with dated legacy drips keeps its grid: drip_anchor = the start
 -- of its last legacy cycle n less (n - 1) x 28 days, legacy_last_cycle = n,
@@ -36,6 +41,7 @@ declare
   v_permanent bigint;
   v_drip bigint;
   v_carried bigint;
+  v_part record;
 begin
   for v_user in
     with history as (
@@ -92,27 +98,43 @@ begin
       v_permanent := greatest(v_user.balance, 0) - v_drip - v_carried;
     end if;
 
-    v_tx := null;
-    v_tx.user_id := v_user.user_id;
-    v_tx.transaction_type := 'opening_balance';
-    v_tx.token_amount := v_user.balance;
-    v_tx.source := 'legacy';
-    v_tx.idempotency_key := 'opening_balance:' || v_user.user_id;
-    v_tx.metadata := jsonb_build_object('legacy_balance', v_user.balance, 'legacy_drip_tokens', v_drip + v_carried);
-    v_tx := private.post_transaction(v_tx, now(), true);
+    for v_part in
+      select x.* from (values
+        ('', v_permanent, null::timestamptz, null::uuid, null::integer),
+        (':drip', v_drip, private.add_intervals(v_user.start_at, interval '28 days', 2), v_user.drip_id, v_user.cycle_number),
+        (':rollover', v_carried, private.add_intervals(v_user.start_at, interval '28 days', 1), v_user.previous_drip_id,
+         v_user.cycle_number - 1)
+      ) x (suffix, tokens, expires_at, drip_id, cycle)
+      where x.suffix = '' or x.tokens > 0
+    loop
+      v_tx := null;
+      v_tx.user_id := v_user.user_id;
+      v_tx.transaction_type := 'opening_balance';
+      -- the whole legacy balance, less the drip tokens carried in the other two
+      v_tx.token_amount := case when v_part.suffix = '' then v_user.balance - v_drip - v_carried else v_part.tokens end;
+      v_tx.source := 'legacy';
+      v_tx.idempotency_key := 'opening_balance:' || v_user.user_id || v_part.suffix;
+      v_tx.expires_at := v_part.expires_at;
+      v_tx.metadata := jsonb_build_object('legacy_balance', v_user.balance)
+        || case when v_part.suffix = '' then '{}'::jsonb
+                else jsonb_build_object('legacy_drip_id', v_part.drip_id, 'legacy_cycle', v_part.cycle) end;
+      v_tx := private.post_transaction(v_tx, now(), true);
+      if v_part.suffix <> '' then
+        -- a drip lot: it belongs to its subscription and drip, dated from its cycle's start
+        update public.token_lots l
+           set source = 'drip', subscription_id = v_user.subscription_id, drip_id = v_part.drip_id,
+               created_at = private.add_intervals(v_part.expires_at, interval '28 days', -2)
+         where l.transaction_id = v_tx.id;
+      end if;
+    end loop;
+  end loop;
 
-    if v_drip + v_carried > 0 then
-      -- post_transaction made one permanent lot of the whole balance: keep the permanent part
-      -- in it and move the drip tokens to lots of their own.
-      update public.token_lots l set original = v_permanent, remaining = v_permanent where l.transaction_id = v_tx.id;
-      delete from public.token_lots l where l.transaction_id = v_tx.id and l.original = 0;
-      insert into public.token_lots (user_id, source, original, remaining, expires_at, transaction_id, subscription_id, drip_id, created_at)
-      select v_user.user_id, 'drip', x.tokens, x.tokens,
-             private.add_intervals(v_user.start_at, interval '28 days', x.cycles), v_tx.id, v_user.subscription_id, x.drip_id,
-             private.add_intervals(v_user.start_at, interval '28 days', x.cycles - 2)
-      from (values (v_drip, 2, v_user.drip_id), (v_carried, 1, v_user.previous_drip_id)) x (tokens, cycles, drip_id)
-      where x.tokens > 0;
-    end if;
+  -- Drip tokens whose time passed before the upgrade lapse now, as the token-expiry job would.
+  for v_user in
+    select distinct l.user_id from public.token_lots l where l.remaining > 0 and l.expires_at <= now() order by l.user_id
+  loop
+    perform private.lock_balance(v_user.user_id);
+    perform private.settle_user(v_user.user_id, now());
   end loop;
 
   -- Schedules: the grid and numbering of each subscription's last dated legacy cycle.

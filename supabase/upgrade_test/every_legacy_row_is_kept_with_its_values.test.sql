@@ -50,9 +50,9 @@ select set_eq('select id from public.token_usage where is_legacy',
 select is_empty('select 1 from public.token_usage where not is_legacy', 'the upgrade wrote no usage');
 select is_empty('select 1 from public.token_drips where not is_legacy', 'the upgrade wrote no drips');
 select results_eq(
-  $$select distinct transaction_type from public.token_transactions where not is_legacy$$,
-  $$values ('opening_balance')$$,
-  'the upgrade wrote only opening balances into token_transactions');
+  $$select distinct transaction_type from public.token_transactions where not is_legacy order by 1$$,
+  $$values ('expiration'), ('opening_balance')$$,
+  'the upgrade wrote only opening balances into token_transactions, and the expiry of drip tokens whose time had passed');
 
 -- Amounts are bigint now (counts stay integer).
 select col_type_is('public', 'token_transactions', 'token_amount', 'bigint', 'token_transactions.token_amount is bigint');

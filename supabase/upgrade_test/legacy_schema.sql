@@ -165,17 +165,17 @@ insert into token_usage (user_id, feature, tokens, model, metadata, created_at) 
 -- product writes them). Balances: kim 50,000 bought, then drips; 175,000 of cycle 6 used
 -- (200,000 carried into cycle 7), 25,000 more used, 100,000 bought: 700,000, of which
 -- 150,000 bought and 550,000 drip tokens (375,000 of cycle 7, 175,000 of cycle 6).
-select date_trunc('hour', now()) as h \gset
+create temporary table upgrade_hour as select date_trunc('hour', now()) as h;
 insert into token_transactions (user_id, transaction_type, token_amount, balance_before, balance_after, source, created_at) values
-  ('b1000000-0000-4000-8000-000000000011', 'purchase', 50000, 0, 50000, 'stripe', :'h'::timestamptz - interval '100 days'),
-  ('b1000000-0000-4000-8000-000000000011', 'purchase', 100000, 600000, 700000, 'stripe', :'h'::timestamptz - interval '5 days');
+  ('b1000000-0000-4000-8000-000000000011', 'purchase', 50000, 0, 50000, 'stripe', (select h from upgrade_hour) - interval '100 days'),
+  ('b1000000-0000-4000-8000-000000000011', 'purchase', 100000, 600000, 700000, 'stripe', (select h from upgrade_hour) - interval '5 days');
 insert into token_drips (user_id, subscription_id, drip_amount, drip_date, cycle_number, rollover_from_previous,
                          rollover_cycles_count, expired_tokens, balance_before, balance_after,
                          billing_period_start, billing_period_end, metadata, created_at)
-select d.user_id::uuid, d.sub::uuid, 375000, (:'h'::timestamptz + d.start_at) at time zone 'UTC', d.cycle, d.rollover,
+select d.user_id::uuid, d.sub::uuid, 375000, ((select h from upgrade_hour) + d.start_at) at time zone 'UTC', d.cycle, d.rollover,
        d.rollover_cycles, 0, d.before, d.after,
-       (:'h'::timestamptz + d.start_at) at time zone 'UTC', (:'h'::timestamptz + d.start_at + interval '28 days') at time zone 'UTC',
-       '{"plan": "pro"}', (:'h'::timestamptz + d.start_at + interval '5 minutes') at time zone 'UTC'
+       ((select h from upgrade_hour) + d.start_at) at time zone 'UTC', ((select h from upgrade_hour) + d.start_at + interval '28 days') at time zone 'UTC',
+       '{"plan": "pro"}', ((select h from upgrade_hour) + d.start_at + interval '5 minutes') at time zone 'UTC'
 from (values
   ('b1000000-0000-4000-8000-000000000011', '5b100000-0000-4000-8000-000000000011', interval '-48 days', 6, 0, 0, 50000, 425000),
   ('b1000000-0000-4000-8000-000000000011', '5b100000-0000-4000-8000-000000000011', interval '-20 days', 7, 200000, 1, 250000, 625000),
@@ -184,9 +184,9 @@ from (values
   ('b3000000-0000-4000-8000-000000000013', '5b300000-0000-4000-8000-000000000013', interval '-30 days', 4, 50000, 1, 50000, 425000)
 ) d (user_id, sub, start_at, cycle, rollover, rollover_cycles, before, after);
 insert into token_usage (user_id, feature, tokens, model, metadata, created_at) values
-  ('b1000000-0000-4000-8000-000000000011', 'chat', 175000, 'gpt-4o', null, :'h'::timestamptz - interval '30 days'),
-  ('b1000000-0000-4000-8000-000000000011', 'chat', 25000, 'gpt-4o', null, :'h'::timestamptz - interval '10 days'),
-  ('b2000000-0000-4000-8000-000000000012', 'chat', 275000, 'gpt-4o', null, :'h'::timestamptz - interval '20 days');
+  ('b1000000-0000-4000-8000-000000000011', 'chat', 175000, 'gpt-4o', null, (select h from upgrade_hour) - interval '30 days'),
+  ('b1000000-0000-4000-8000-000000000011', 'chat', 25000, 'gpt-4o', null, (select h from upgrade_hour) - interval '10 days'),
+  ('b2000000-0000-4000-8000-000000000012', 'chat', 275000, 'gpt-4o', null, (select h from upgrade_hour) - interval '20 days');
 
 -- A snapshot of every legacy row, outside the tables the migrations change, to compare with.
 create schema legacy_snapshot;

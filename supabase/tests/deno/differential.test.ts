@@ -230,6 +230,7 @@ async function sequence(sql: Sql, seed: number, steps: number) {
   const purchases: string[] = [];
   const holds: Hold[] = [];
   const subs: string[] = [];
+  const canceled = new Set<string>(); // final: the schedule trigger refuses any other status after it
   const log: string[] = [];
 
   for (let step = 0; step < steps; step++) {
@@ -293,9 +294,10 @@ async function sequence(sql: Sql, seed: number, steps: number) {
         subs.push(id);
         label = `subscribe ${plan}`;
         run = (o) => o.subscribe(id, plan);
-      } else if (subs.length) {
-        const id = r.pick(subs);
+      } else if (subs.some((s) => !canceled.has(s))) {
+        const id = r.pick(subs.filter((s) => !canceled.has(s)));
         const status = r.pick(["active", "active", "past_due", "canceled", "trialing"]);
+        if (status === "canceled") canceled.add(id);
         label = `subscription ${id.slice(0, 8)} ${status}`;
         run = (o) => o.setStatus(id, status);
       } else continue;

@@ -17,9 +17,9 @@ const defaults = {
   /** 9.5: reserve_tokens replays a recorded hold before checking the feature catalog. */
   KNOWN_BUG_9_5_RESERVE_REPLAY_ORDER: false, // fixed on main
   /** 9.6: impossible schedule values (next_cycle_number < 1) are refused by a constraint. */
-  KNOWN_BUG_9_6_SCHEDULE_CONSTRAINTS: true,
+  KNOWN_BUG_9_6_SCHEDULE_CONSTRAINTS: false, // fixed on main
   /** 9.7: a subscription's user_id cannot be changed. */
-  KNOWN_BUG_9_7_SUBSCRIPTION_OWNER: true,
+  KNOWN_BUG_9_7_SUBSCRIPTION_OWNER: false, // fixed on main
   /** 9.8: p_as_of outside a sane window around now() is 22023 (run_drip, run_due_drips). */
   KNOWN_BUG_9_8_AS_OF_WINDOW: false, // fixed on main
   /** 9.8: grant_tokens refuses p_expires_at = 'infinity' (22023). */

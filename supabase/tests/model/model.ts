@@ -1189,6 +1189,7 @@ function stripeSubscription(s: State, e: Obj, o: Obj, t: Us, learned: Learned): 
   if (o.customer != null && !s.customers.has(o.customer)) s.customers.set(o.customer, user!);
   const existing = s.subs.find((x) => x.stripeId === o.id);
   if (!existing) {
+    const anchor = epoch(o.start_date) ?? epoch(o.created) ?? created;
     const sub: Sub = {
       id: learned.subId ?? `sub-${s.seq + 1}`,
       stripeId: o.id,
@@ -1196,8 +1197,9 @@ function stripeSubscription(s: State, e: Obj, o: Obj, t: Us, learned: Learned): 
       userId: user!,
       planId: plan!.id,
       status,
-      anchor: epoch(o.start_date) ?? epoch(o.created) ?? created,
-      nextCycle: 1,
+      anchor,
+      // first recorded now: drips begin with the cycle under way (no back-fill before it)
+      nextCycle: 1 + Math.max(Math.floor((t - anchor) / plan!.interval), 0),
       nextDripAt: null,
       lastEventAt: created,
       cycles: 0,
@@ -1213,7 +1215,8 @@ function stripeSubscription(s: State, e: Obj, o: Obj, t: Us, learned: Learned): 
   const old = { ...existing };
   existing.customer = o.customer ?? null;
   existing.planId = plan!.id;
-  existing.status = existing.status === "canceled" ? "canceled" : status;
+  // canceled and incomplete_expired are final
+  existing.status = ["canceled", "incomplete_expired"].includes(existing.status) ? existing.status : status;
   existing.lastEventAt = created;
   schedule(s, existing, old, t);
   return {
