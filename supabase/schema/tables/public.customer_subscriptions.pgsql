@@ -18,7 +18,10 @@ CREATE TABLE public.customer_subscriptions (
     last_stripe_event_at timestamp with time zone,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     next_cycle_number integer DEFAULT 1 NOT NULL,
-    next_drip_at timestamp with time zone
+    next_drip_at timestamp with time zone,
+    legacy_last_cycle integer,
+    CONSTRAINT customer_subscriptions_next_cycle_number_check CHECK (((next_cycle_number >= 1) AND (next_cycle_number > COALESCE(legacy_last_cycle, 0)))),
+    CONSTRAINT customer_subscriptions_schedule_times_check CHECK ((isfinite(drip_anchor) AND ((next_drip_at IS NULL) OR (isfinite(next_drip_at) AND (next_drip_at >= drip_anchor)))))
 );
 
 ALTER TABLE ONLY public.customer_subscriptions
@@ -34,6 +37,8 @@ CREATE INDEX customer_subscriptions_plan_id_idx ON public.customer_subscriptions
 CREATE UNIQUE INDEX customer_subscriptions_stripe_subscription_id_key ON public.customer_subscriptions USING btree (stripe_subscription_id);
 
 CREATE INDEX customer_subscriptions_user_id_idx ON public.customer_subscriptions USING btree (user_id);
+
+CREATE TRIGGER customer_subscriptions_cycles_forward BEFORE UPDATE OF next_cycle_number ON public.customer_subscriptions FOR EACH ROW WHEN ((new.next_cycle_number < old.next_cycle_number)) EXECUTE FUNCTION private.reject_cycle_rewind();
 
 CREATE TRIGGER customer_subscriptions_due AFTER INSERT ON public.customer_subscriptions FOR EACH ROW WHEN ((new.next_drip_at IS NOT NULL)) EXECUTE FUNCTION private.subscription_due();
 
