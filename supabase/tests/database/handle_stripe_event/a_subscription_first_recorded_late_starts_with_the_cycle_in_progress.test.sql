@@ -8,7 +8,7 @@ begin;
 select plan(7);
 set local timezone to 'UTC';
 
-select tests.create_user('hse-late-sub@example.test', '00000000-0000-4000-8707-000000000001');
+select tests.create_user('hse-late-sub@example.test', '00000000-0000-4000-87a7-000000000001');
 select set_config('test.t0', floor(extract(epoch from now()))::bigint::text, true);
 select set_config('test.start', (current_setting('test.t0')::bigint - 300 * 86400)::text, true);
 
@@ -18,7 +18,7 @@ select is(public.handle_stripe_event(jsonb_build_object(
     'data', jsonb_build_object('object', jsonb_build_object(
       'id', 'sub_test_hse_late_1', 'object', 'subscription', 'customer', 'cus_test_hse_late_1', 'status', 'active',
       'start_date', current_setting('test.start')::bigint, 'created', current_setting('test.start')::bigint,
-      'metadata', jsonb_build_object('user_id', '00000000-0000-4000-8707-000000000001'),
+      'metadata', jsonb_build_object('user_id', '00000000-0000-4000-87a7-000000000001'),
       'items', jsonb_build_object('data', jsonb_build_array(jsonb_build_object('price', jsonb_build_object('id', 'price_sub_monthly'))))))))
   ->> 'status', 'processed', 'the subscription is recorded, 300 days after it started');
 select results_eq(
@@ -37,16 +37,16 @@ select is((public.handle_stripe_event(jsonb_build_object(
   '{"cycles_issued": 1, "tokens_dripped": 375000, "tokens_expired": 0}'::jsonb,
   'invoice.paid issues the cycle that is due: one');
 select results_eq(
-  $$select cycle_number, billing_period_start from public.token_drips where user_id = '00000000-0000-4000-8707-000000000001'$$,
+  $$select cycle_number, billing_period_start from public.token_drips where user_id = '00000000-0000-4000-87a7-000000000001'$$,
   $$values (11, to_timestamp(current_setting('test.start')::bigint) + interval '280 days')$$,
   'cycle 11, which began 20 days ago');
 select results_eq(
-  $$select remaining, expires_at from public.token_lots where user_id = '00000000-0000-4000-8707-000000000001'$$,
+  $$select remaining, expires_at from public.token_lots where user_id = '00000000-0000-4000-87a7-000000000001'$$,
   $$values (375000::bigint, to_timestamp(current_setting('test.start')::bigint) + interval '336 days')$$,
   'its lot lapses when cycle 12 ends, as every drip does');
-select is((select count(*)::int from public.token_drips where user_id = '00000000-0000-4000-8707-000000000001'), 1,
+select is((select count(*)::int from public.token_drips where user_id = '00000000-0000-4000-87a7-000000000001'), 1,
   'no earlier cycle was back-filled');
-select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-8707-000000000001')$$, 'the ledger is consistent');
+select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-87a7-000000000001')$$, 'the ledger is consistent');
 
 select * from finish();
 rollback;
