@@ -459,13 +459,16 @@ create index if not exists customer_subscriptions_plan_id_idx on public.customer
 create index if not exists customer_subscriptions_next_drip_at_idx
   on public.customer_subscriptions (next_drip_at, id) where next_drip_at is not null;
 create index if not exists customer_subscriptions_user_id_idx on public.customer_subscriptions (user_id);
+-- What drip_failures' foreign key points at: a subscription by user, as a distributed table
+-- would have it (docs/scaling.md).
+create unique index if not exists customer_subscriptions_user_id_id_key on public.customer_subscriptions (user_id, id);
 
 -- Subscriptions whose drip failed, set aside until an operator clears the row (or run_drip
 -- succeeds for it): run_due_drips and a user's own catch-up skip them, so one broken row
 -- never stops the others. What failed is kept as the error reported it.
 create table if not exists public.drip_failures (
-  subscription_id uuid primary key references public.customer_subscriptions (id) on delete cascade,
   user_id uuid not null references auth.users (id) on delete cascade,
+  subscription_id uuid not null,
   -- the subscription's schedule when it failed (the failed run was undone)
   next_cycle_number integer not null,
   next_drip_at timestamptz,
@@ -474,9 +477,11 @@ create table if not exists public.drip_failures (
   message text not null,
   detail text,
   hint text,
-  failed_at timestamptz not null default now()
+  failed_at timestamptz not null default now(),
+  -- keyed by user, as every per-user table (docs/scaling.md)
+  primary key (user_id, subscription_id),
+  foreign key (user_id, subscription_id) references public.customer_subscriptions (user_id, id) on delete cascade
 );
-create index if not exists drip_failures_user_id_idx on public.drip_failures (user_id);
 
 -- Stripe customers linked to users (checkout.session.completed in subscription mode).
 create table if not exists public.stripe_customers (

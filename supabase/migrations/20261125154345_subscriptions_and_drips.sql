@@ -360,7 +360,7 @@ exception when others then
   select s.id, s.user_id, s.next_cycle_number, s.next_drip_at, p_as_of,
          v_state, v_message, nullif(v_detail, ''), nullif(v_hint, '')
   from public.customer_subscriptions s where s.id = p_subscription_id
-  on conflict (subscription_id) do update set
+  on conflict (user_id, subscription_id) do update set
     next_cycle_number = excluded.next_cycle_number, next_drip_at = excluded.next_drip_at, as_of = excluded.as_of,
     sqlstate = excluded.sqlstate, message = excluded.message, detail = excluded.detail, hint = excluded.hint,
     failed_at = now();
@@ -387,7 +387,7 @@ begin
   for v_sub_id in
     select s.id from public.customer_subscriptions s
     where s.user_id = p_user_id and s.next_drip_at <= p_as_of
-      and not exists (select 1 from public.drip_failures f where f.subscription_id = s.id)
+      and not exists (select 1 from public.drip_failures f where f.user_id = s.user_id and f.subscription_id = s.id)
     order by s.id
   loop
     perform private.try_drip_subscription(v_sub_id, p_as_of);
@@ -440,7 +440,7 @@ begin
   -- Not isolated: the caller (an operator, invoice.paid) sees the error. Success clears a
   -- failure recorded earlier, so this is also how an operator retries a fixed subscription.
   v_result := private.drip_subscription(p_subscription_id, p_as_of);
-  delete from public.drip_failures f where f.subscription_id = p_subscription_id;
+  delete from public.drip_failures f where f.user_id = v_user and f.subscription_id = p_subscription_id;
   return v_result || jsonb_build_object(
     'balance_after', (select b.balance from public.token_balances b where b.user_id = v_user));
 end;
@@ -495,7 +495,7 @@ begin
     join public.token_balances b on b.user_id = s.user_id
     left join public.subscription_plans p on p.id = s.plan_id
     where s.next_drip_at <= p_as_of and s.status <> 'incomplete'
-      and not exists (select 1 from public.drip_failures f where f.subscription_id = s.id)
+      and not exists (select 1 from public.drip_failures f where f.user_id = s.user_id and f.subscription_id = s.id)
     order by s.next_drip_at, s.id
     limit p_limit
     -- Both rows: a subscription another run just advanced is re-checked against p_as_of

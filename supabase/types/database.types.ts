@@ -116,11 +116,11 @@ export type Database = {
         }
         Relationships: [
           {
-            foreignKeyName: "drip_failures_subscription_id_fkey"
-            columns: ["subscription_id"]
+            foreignKeyName: "drip_failures_user_id_subscription_id_fkey"
+            columns: ["user_id", "subscription_id"]
             isOneToOne: true
             referencedRelation: "customer_subscriptions"
-            referencedColumns: ["id"]
+            referencedColumns: ["user_id", "id"]
           },
         ]
       }

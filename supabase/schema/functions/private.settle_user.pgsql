@@ -16,7 +16,7 @@ begin
   for v_sub_id in
     select s.id from public.customer_subscriptions s
     where s.user_id = p_user_id and s.next_drip_at <= p_as_of
-      and not exists (select 1 from public.drip_failures f where f.subscription_id = s.id)
+      and not exists (select 1 from public.drip_failures f where f.user_id = s.user_id and f.subscription_id = s.id)
     order by s.id
   loop
     perform private.try_drip_subscription(v_sub_id, p_as_of);

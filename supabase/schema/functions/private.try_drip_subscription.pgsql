@@ -21,7 +21,7 @@ exception when others then
   select s.id, s.user_id, s.next_cycle_number, s.next_drip_at, p_as_of,
          v_state, v_message, nullif(v_detail, ''), nullif(v_hint, '')
   from public.customer_subscriptions s where s.id = p_subscription_id
-  on conflict (subscription_id) do update set
+  on conflict (user_id, subscription_id) do update set
     next_cycle_number = excluded.next_cycle_number, next_drip_at = excluded.next_drip_at, as_of = excluded.as_of,
     sqlstate = excluded.sqlstate, message = excluded.message, detail = excluded.detail, hint = excluded.hint,
     failed_at = now();

@@ -22,7 +22,7 @@ begin
   -- Not isolated: the caller (an operator, invoice.paid) sees the error. Success clears a
   -- failure recorded earlier, so this is also how an operator retries a fixed subscription.
   v_result := private.drip_subscription(p_subscription_id, p_as_of);
-  delete from public.drip_failures f where f.subscription_id = p_subscription_id;
+  delete from public.drip_failures f where f.user_id = v_user and f.subscription_id = p_subscription_id;
   return v_result || jsonb_build_object(
     'balance_after', (select b.balance from public.token_balances b where b.user_id = v_user));
 end;

@@ -40,7 +40,7 @@ begin
     join public.token_balances b on b.user_id = s.user_id
     left join public.subscription_plans p on p.id = s.plan_id
     where s.next_drip_at <= p_as_of and s.status <> 'incomplete'
-      and not exists (select 1 from public.drip_failures f where f.subscription_id = s.id)
+      and not exists (select 1 from public.drip_failures f where f.user_id = s.user_id and f.subscription_id = s.id)
     order by s.next_drip_at, s.id
     limit p_limit
     -- Both rows: a subscription another run just advanced is re-checked against p_as_of

@@ -36,6 +36,8 @@ CREATE INDEX customer_subscriptions_plan_id_idx ON public.customer_subscriptions
 
 CREATE UNIQUE INDEX customer_subscriptions_stripe_subscription_id_key ON public.customer_subscriptions USING btree (stripe_subscription_id);
 
+CREATE UNIQUE INDEX customer_subscriptions_user_id_id_key ON public.customer_subscriptions USING btree (user_id, id);
+
 CREATE INDEX customer_subscriptions_user_id_idx ON public.customer_subscriptions USING btree (user_id);
 
 CREATE TRIGGER customer_subscriptions_cycles_forward BEFORE UPDATE OF next_cycle_number ON public.customer_subscriptions FOR EACH ROW WHEN ((new.next_cycle_number < old.next_cycle_number)) EXECUTE FUNCTION private.reject_cycle_rewind();

@@ -3,8 +3,8 @@
 -- `npm test` fails when this file and the migrations disagree.
 
 CREATE TABLE public.drip_failures (
-    subscription_id uuid NOT NULL,
     user_id uuid NOT NULL,
+    subscription_id uuid NOT NULL,
     next_cycle_number integer NOT NULL,
     next_drip_at timestamp with time zone,
     as_of timestamp with time zone NOT NULL,
@@ -16,15 +16,13 @@ CREATE TABLE public.drip_failures (
 );
 
 ALTER TABLE ONLY public.drip_failures
-    ADD CONSTRAINT drip_failures_pkey PRIMARY KEY (subscription_id);
-
-CREATE INDEX drip_failures_user_id_idx ON public.drip_failures USING btree (user_id);
-
-ALTER TABLE ONLY public.drip_failures
-    ADD CONSTRAINT drip_failures_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.customer_subscriptions(id) ON DELETE CASCADE;
+    ADD CONSTRAINT drip_failures_pkey PRIMARY KEY (user_id, subscription_id);
 
 ALTER TABLE ONLY public.drip_failures
     ADD CONSTRAINT drip_failures_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.drip_failures
+    ADD CONSTRAINT drip_failures_user_id_subscription_id_fkey FOREIGN KEY (user_id, subscription_id) REFERENCES public.customer_subscriptions(user_id, id) ON DELETE CASCADE;
 
 ALTER TABLE public.drip_failures ENABLE ROW LEVEL SECURITY;
 
