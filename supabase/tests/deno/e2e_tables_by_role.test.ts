@@ -30,6 +30,7 @@ const tables: Record<string, "own" | "catalog" | "service"> = {
   token_usage_archives: "own",
   stripe_events: "service",
   unattributed_payments: "service",
+  drip_failures: "service",
   ledger_settings: "service",
   ledger_reconciliation_runs: "service",
   signup_trial_failures: "service",
@@ -189,7 +190,7 @@ Deno.test("catalogs: anyone reads the active rows, only the service sees the ina
   }
 });
 
-Deno.test("service-only tables (Stripe's, the settings, reconciliation runs): the service reads them, nobody else", async () => {
+Deno.test("service-only tables (Stripe's, the settings, reconciliation runs, drip failures): the service reads them, nobody else", async () => {
   const c = await cast(0);
   for (const [table, kind] of Object.entries(tables)) {
     if (kind !== "service") continue;
