@@ -224,6 +224,13 @@ as $$
     from public.customer_subscriptions x where x.user_id = p_user_id) s
 $$;
 
+-- tests.balance_and_debt: the user's token_balances row as 'balance=B debt=D' (null: no row),
+-- to assert what the stored balance and debt are after a call. Read as the current role.
+create function tests.balance_and_debt(p_user_id uuid)
+returns text language sql stable set search_path = pg_catalog, pg_temp as $$
+  select pg_catalog.format('balance=%s debt=%s', b.balance, b.debt) from public.token_balances b where b.user_id = p_user_id
+$$;
+
 -- tests.hold_statuses: the user's holds as 'key:status' in key order, ':tokens_used' added once
 -- a hold is closed with a use (settled, released: 0), for the hold life-cycle tests that must
 -- tell which hold a call closed and how.
@@ -287,7 +294,8 @@ set search_path = pg_catalog, pg_temp
 as $$ select tests.error_part(p_sql, 'hint') $$;
 
 -- tests.caller_claims: the JWT claims of a kind of caller, for tables of who may call what
--- (with tests.outcome_as): 'anon'; 'user' (p_user_id's token); 'admin' (p_user_id's, with
+-- (with tests.outcome_as): 'anon'; 'anon claiming admin' (app_metadata.role admin without a
+-- user); 'user' (p_user_id's token); 'admin' (p_user_id's, with
 -- app_metadata.role admin); 'user_metadata admin' (p_user_id's token claiming admin where the
 -- user may write); 'no sub' (role authenticated without a user); 'service' (service_role);
 -- 'session' (null: a session that did not switch role, like pg_cron or the SQL editor).
@@ -300,6 +308,7 @@ as $$
 begin
   case p_caller
     when 'anon' then return '{"role": "anon", "iss": "supabase"}';
+    when 'anon claiming admin' then return '{"role": "anon", "iss": "supabase", "app_metadata": {"role": "admin"}}';
     when 'user' then return tests.user_claims(p_user_id);
     when 'admin' then return tests.user_claims(p_user_id, '{"role": "admin"}');
     when 'user_metadata admin' then
@@ -394,6 +403,8 @@ grant execute on function
   tests.clear_authentication(), tests.error_part(text, text), tests.error_sqlstate(text),
   tests.error_detail(text), tests.error_hint(text)
   to anon, authenticated, service_role;
+-- The stored balance is read as the caller too (RLS applies, as it did to the query it replaces).
+grant execute on function tests.balance_and_debt(uuid) to anon, authenticated, service_role;
 -- A subscription is inserted as the caller (the service, in some tests), with its privileges.
 grant execute on function tests.create_subscription(uuid, uuid, text, text, timestamptz)
   to anon, authenticated, service_role;

@@ -37,9 +37,7 @@ select results_eq(
   $$select source, original, remaining from public.token_lots where user_id = '00000000-0000-4000-d301-000000000001' order by source$$,
   $$values ('admin_grant'::text, 5000::bigint, 5000::bigint), ('trial_grant', 100000::bigint, 0::bigint)$$,
   'the trial lot is empty; the permanent grant is untouched');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-d301-000000000001'$$,
-  $$values (5000::bigint, 0::bigint)$$, 'the stored balance lost the lapsed tokens');
+select is(tests.balance_and_debt('00000000-0000-4000-d301-000000000001'), 'balance=5000 debt=0', 'the stored balance lost the lapsed tokens');
 select is(public.expire_tokens(now() + interval '2 days'), '{"users": 0, "tokens_expired": 0}'::jsonb,
   'a second sweep finds nothing');
 select is((select count(*)::int from public.token_transactions where user_id = '00000000-0000-4000-d301-000000000001' and transaction_type = 'expiration'),

@@ -55,9 +55,7 @@ select results_eq(
   $$values ('trial_grant'::text, 25::bigint, 25::bigint, now() + interval '7 days')$$,
   'the trial lot expires in 7 days');
 
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8201-000000000001'$$,
-  $$values (175::bigint, 0::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8201-000000000001'), 'balance=175 debt=0',
   'the stored balance is the sum of the grants');
 select is(
   (select count(*)::int from public.token_transactions where user_id = '00000000-0000-4000-8201-000000000001'),

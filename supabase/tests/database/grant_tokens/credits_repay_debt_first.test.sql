@@ -18,9 +18,7 @@ begin
   perform private.post_transaction(v_tx, now(), true);
 end
 $$;
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8203-000000000001'$$,
-  $$values (-50::bigint, 50::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8203-000000000001'), 'balance=-50 debt=50',
   'the user starts 50 tokens in debt');
 
 select tests.authenticate_as_service_role();
@@ -32,9 +30,7 @@ select results_eq(
   $$select original, remaining from public.token_lots where transaction_id = (current_setting('test.g1')::jsonb ->> 'transaction_id')::uuid$$,
   $$values (30::bigint, 0::bigint)$$,
   'the lot of a grant that only repays debt holds nothing');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8203-000000000001'$$,
-  $$values (-20::bigint, 20::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8203-000000000001'), 'balance=-20 debt=20',
   'the debt went down by the grant');
 
 -- nothing can be spent or deducted while in debt
@@ -60,9 +56,7 @@ select results_eq(
   $$select original, remaining from public.token_lots where transaction_id = (current_setting('test.g2')::jsonb ->> 'transaction_id')::uuid$$,
   $$values (100::bigint, 80::bigint)$$,
   'the lot holds what is left after repaying');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8203-000000000001'$$,
-  $$values (80::bigint, 0::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8203-000000000001'), 'balance=80 debt=0',
   'the debt is paid off');
 select is_empty(
   $$select * from public.verify_token_ledger('00000000-0000-4000-8203-000000000001')$$,

@@ -32,9 +32,7 @@ select results_eq(
             'ch_test_hse_won_1'::text, 'pi_test_hse_won_1'::text, 'evt_test_hse_won_dispute_created'::text,
             '{"stripe_event_type": "charge.dispute.created", "amount_refunded_cents": 0, "dispute_cents": 500, "dispute_active": true}'::jsonb)$$,
   'the dispute row points at the purchase and names the charge');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8709-000000000001'$$,
-  $$values (-200::bigint, 200::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8709-000000000001'), 'balance=-200 debt=200',
   'the 200 tokens already spent are debt');
 
 -- A redelivery, and the same dispute in another event (e.g. funds withdrawn again): nothing more.
@@ -53,9 +51,7 @@ select is((current_setting('test.w')::jsonb -> 'result') - 'transaction_id' - 'p
   '{"user_id": "00000000-0000-4000-8709-000000000001", "transaction_type": "dispute_reversal", "token_amount": 1000,
     "balance_before": -200, "balance_after": 800, "replayed": false}'::jsonb,
   'a won dispute reinstates the tokens as a dispute_reversal');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8709-000000000001'$$,
-  $$values (800::bigint, 0::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8709-000000000001'), 'balance=800 debt=0',
   'the reinstatement repaid the debt first');
 select results_eq(
   $$select l.original, l.remaining, l.expires_at from public.token_lots l

@@ -101,16 +101,12 @@ select set_config('test.bob', public.handle_stripe_event(jsonb_set(jsonb_set(jso
   '{data,object,refunded}', 'true'))::text, true);
 select is(current_setting('test.bob')::jsonb #>> '{result,token_amount}', '-66667', 'the full refund takes back the other 66667');
 select is(current_setting('test.bob')::jsonb #>> '{result,balance_after}', '-50000', 'even when that makes the balance negative');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8708-000000000002'$$,
-  $$values (-50000::bigint, 50000::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8708-000000000002'), 'balance=-50000 debt=50000',
   'what the lots could not cover is debt');
 select is((select sum(remaining)::bigint from public.token_lots where user_id = '00000000-0000-4000-8708-000000000002'),
   0::bigint, 'every lot is empty');
 select public.grant_tokens('00000000-0000-4000-8708-000000000002', 1000, 'admin_grant', 'hse-refund-bob-grant-2');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8708-000000000002'$$,
-  $$values (-49000::bigint, 49000::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8708-000000000002'), 'balance=-49000 debt=49000',
   'a later credit repays the debt');
 
 select is(

@@ -49,9 +49,7 @@ select results_eq(
   $$values ('eur'::text, null::text, null::text, null::text, null::text, '{}'::jsonb)$$,
   'the Stripe ids are optional');
 select is((current_setting('test.p3')::jsonb ->> 'token_amount')::bigint, 20::bigint, 'a purchase of zero cents (a 100% coupon) is recorded');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8301-000000000001'$$,
-  $$values (1020::bigint, 0::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8301-000000000001'), 'balance=1020 debt=0',
   'the stored balance is the sum of the packs');
 select is(
   (select count(*)::int from public.token_lots where user_id = '00000000-0000-4000-8301-000000000001'),

@@ -25,9 +25,7 @@ select results_eq(
   $$values ((current_setting('test.r1')::jsonb ->> 'usage_id')::uuid, 'chat'::text, 30::bigint, 'model-x'::text,
             '{"conversation":"c1"}'::jsonb, 'ru-happy-1'::text, 100::bigint, 70::bigint, false)$$,
   'one usage row, with the id, feature, model, metadata, key and balances of the call');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-8101-000000000001'$$,
-  $$values (70::bigint, 0::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8101-000000000001'), 'balance=70 debt=0',
   'the stored balance went down by the tokens spent');
 select results_eq(
   $$select original, remaining from public.token_lots where user_id = '00000000-0000-4000-8101-000000000001'$$,

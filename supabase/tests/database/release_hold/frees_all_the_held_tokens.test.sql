@@ -25,9 +25,7 @@ select is(public.get_token_balance('00000000-0000-4000-b301-000000000001') ->> '
 select is((select count(*)::int from public.token_usage where user_id = '00000000-0000-4000-b301-000000000001'), 0, 'no usage');
 select is((select count(*)::int from public.token_transactions where user_id = '00000000-0000-4000-b301-000000000001'), 1,
   'no transaction besides the grant');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b301-000000000001'$$,
-  $$values (100::bigint, 0::bigint)$$, 'the balance is unchanged');
+select is(tests.balance_and_debt('00000000-0000-4000-b301-000000000001'), 'balance=100 debt=0', 'the balance is unchanged');
 
 select tests.authenticate_as('00000000-0000-4000-b301-000000000001');
 select is((public.reserve_tokens('chat', 75, 'again') ->> 'available_after')::bigint, 0::bigint, 'the released tokens can be held again');

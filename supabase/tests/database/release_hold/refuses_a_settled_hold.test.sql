@@ -20,9 +20,7 @@ select results_eq(
   'the hold is still settled with its usage');
 select is((select count(*)::int from public.token_usage where user_id = '00000000-0000-4000-b303-000000000001'), 1,
   'the usage row stands');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b303-000000000001'$$,
-  $$values (75::bigint, 0::bigint)$$, 'the balance keeps the settle');
+select is(tests.balance_and_debt('00000000-0000-4000-b303-000000000001'), 'balance=75 debt=0', 'the balance keeps the settle');
 
 -- a zero settle is a settle too
 select tests.authenticate_as('00000000-0000-4000-b303-000000000001');

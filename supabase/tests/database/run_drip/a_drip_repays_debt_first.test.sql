@@ -28,9 +28,7 @@ select tests.create_subscription('00000000-0000-4000-d119-0000000000a1', '000000
 
 select is((public.run_drip('00000000-0000-4000-d119-0000000000a1', now()) ->> 'balance_after')::bigint, -125000::bigint,
   'cycle 1 goes to the debt');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-d119-000000000001'$$,
-  $$values (-125000::bigint, 125000::bigint)$$, '125,000 still owed');
+select is(tests.balance_and_debt('00000000-0000-4000-d119-000000000001'), 'balance=-125000 debt=125000', '125,000 still owed');
 select public.run_drip('00000000-0000-4000-d119-0000000000a1', now() + interval '28 days');
 select public.run_drip('00000000-0000-4000-d119-0000000000a1', now() + interval '56 days');
 
@@ -46,9 +44,7 @@ select results_eq(
      where l.user_id = '00000000-0000-4000-d119-000000000001' order by d.cycle_number$$,
   $$values (1, 375000::bigint, 0::bigint), (2, 375000::bigint, 250000::bigint), (3, 375000::bigint, 375000::bigint)$$,
   'the lots hold only what the repayment left');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-d119-000000000001'$$,
-  $$values (625000::bigint, 0::bigint)$$, 'debt repaid');
+select is(tests.balance_and_debt('00000000-0000-4000-d119-000000000001'), 'balance=625000 debt=0', 'debt repaid');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d119-000000000001')$$, 'the ledger is consistent');
 
 select * from finish();

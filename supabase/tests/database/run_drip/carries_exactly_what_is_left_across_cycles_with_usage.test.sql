@@ -45,9 +45,7 @@ select results_eq(
   $$select balance_before, balance_after from public.token_usage where user_id = '00000000-0000-4000-d103-000000000001' order by balance_before, balance_after$$,
   $$values (375000::bigint, 0::bigint), (375000::bigint, 325000::bigint), (700000::bigint, 0::bigint)$$,
   'the usage rows chain with the drips');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-d103-000000000001'$$,
-  $$values (0::bigint, 0::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-d103-000000000001'), 'balance=0 debt=0',
   'the balance is 0');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d103-000000000001')$$, 'the ledger is consistent');
 

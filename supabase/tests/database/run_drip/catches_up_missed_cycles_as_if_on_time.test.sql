@@ -39,9 +39,7 @@ select results_eq(
 select results_eq(
   $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d109-0000000000a1'$$,
   $$values (6, now() + interval '140 days')$$, 'the schedule waits for cycle 6');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-d109-000000000001'$$,
-  $$values (750000::bigint, 0::bigint)$$, 'the balance holds the last two drips');
+select is(tests.balance_and_debt('00000000-0000-4000-d109-000000000001'), 'balance=750000 debt=0', 'the balance holds the last two drips');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d109-000000000001')$$, 'the ledger is consistent');
 
 select * from finish();

@@ -74,9 +74,7 @@ select results_eq(
            (3, 375000::bigint, 375000::bigint, now() + interval '112 days', now() + interval '56 days'),
            (4, 375000::bigint, 375000::bigint, now() + interval '140 days', now() + interval '84 days')$$,
   'the lots: each expires when the cycle after its own ends; cycles 3 and 4 hold the 750,000');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-d102-000000000001'$$,
-  $$values (750000::bigint, 0::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-d102-000000000001'), 'balance=750000 debt=0',
   'the stored balance is 750,000');
 select results_eq(
   $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d102-0000000000a1'$$,

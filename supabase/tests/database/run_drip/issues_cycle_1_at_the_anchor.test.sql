@@ -13,9 +13,7 @@ select results_eq(
   $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d101-0000000000a1'$$,
   $$values (1, now())$$,
   'a new subscription is scheduled for cycle 1 at its anchor');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-d101-000000000001'$$,
-  $$values (0::bigint, 0::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-d101-000000000001'), 'balance=0 debt=0',
   'the subscriber has a balance row before the first drip');
 
 select set_config('test.r', public.run_drip('00000000-0000-4000-d101-0000000000a1', now())::text, true);
@@ -50,9 +48,7 @@ select results_eq(
   $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d101-0000000000a1'$$,
   $$values (2, now() + interval '28 days')$$,
   'the schedule moves to cycle 2, when cycle 1 ends');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-d101-000000000001'$$,
-  $$values (375000::bigint, 0::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-d101-000000000001'), 'balance=375000 debt=0',
   'the stored balance is the drip');
 select is((select count(*)::int from public.token_transactions where user_id = '00000000-0000-4000-d101-000000000001'), 0,
   'a drip writes no token_transactions row (token_drips is its ledger row)');

@@ -18,9 +18,7 @@ select tests.clear_authentication();
 select is((current_setting('test.ra')::jsonb ->> 'overage_tokens')::bigint, 10::bigint,
   'the overage is what hold A and the free 30 do not cover (B''s 40 are not free)');
 select is((current_setting('test.ra')::jsonb ->> 'balance_after')::bigint, 30::bigint, 'balance 100 - 70 = 30');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b205-000000000001'$$,
-  $$values (30::bigint, 10::bigint)$$, 'the overage became debt at once');
+select is(tests.balance_and_debt('00000000-0000-4000-b205-000000000001'), 'balance=30 debt=10', 'the overage became debt at once');
 select is((select sum(remaining) from public.token_lots where user_id = '00000000-0000-4000-b205-000000000001'),
   40::numeric, 'the lots still hold hold B''s 40 tokens');
 select is(public.get_token_balance('00000000-0000-4000-b205-000000000001') - 'lots' - 'next_expiry' - 'next_drip_at',
@@ -33,9 +31,7 @@ select tests.authenticate_as('00000000-0000-4000-b205-000000000001');
 select set_config('test.rb', public.settle_hold(current_setting('test.b')::uuid, 40)::text, true);
 select tests.clear_authentication();
 select is((current_setting('test.rb')::jsonb ->> 'overage_tokens')::bigint, 0::bigint, 'hold B covered its own 40');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b205-000000000001'$$,
-  $$values (-10::bigint, 10::bigint)$$, 'balance -10, the debt is still the 10 of A''s overage');
+select is(tests.balance_and_debt('00000000-0000-4000-b205-000000000001'), 'balance=-10 debt=10', 'balance -10, the debt is still the 10 of A''s overage');
 select is((select sum(remaining) from public.token_lots where user_id = '00000000-0000-4000-b205-000000000001'),
   0::numeric, 'B was paid from the lots');
 select is(

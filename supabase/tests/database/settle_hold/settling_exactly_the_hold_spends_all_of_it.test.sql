@@ -20,9 +20,7 @@ select results_eq(
 select results_eq(
   $$select status, tokens_used, tokens_released from public.token_holds where id = current_setting('test.hold')::uuid$$,
   $$values ('settled'::text, 40::bigint, 0::bigint)$$, 'the hold is settled with nothing released');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b202-000000000001'$$,
-  $$values (60::bigint, 0::bigint)$$, 'balance 60, no debt');
+select is(tests.balance_and_debt('00000000-0000-4000-b202-000000000001'), 'balance=60 debt=0', 'balance 60, no debt');
 select is(public.get_token_balance('00000000-0000-4000-b202-000000000001') ->> 'held', '0', 'nothing held');
 select is(public.get_token_balance('00000000-0000-4000-b202-000000000001') ->> 'available', '60', '60 available');
 select is((select sum(remaining) from public.token_lots where user_id = '00000000-0000-4000-b202-000000000001'),

@@ -36,9 +36,7 @@ select results_eq(
       from public.token_holds h where h.id = current_setting('test.hold')::uuid$$,
   $$values ('settled'::text, current_setting('test.r')::jsonb ->> 'usage_id', 25::bigint, 15::bigint, true)$$,
   'the hold is settled, points at its usage and says what it used and released');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b201-000000000001'$$,
-  $$values (75::bigint, 0::bigint)$$, 'the balance went down by the measured tokens only, no debt');
+select is(tests.balance_and_debt('00000000-0000-4000-b201-000000000001'), 'balance=75 debt=0', 'the balance went down by the measured tokens only, no debt');
 select is((select sum(remaining) from public.token_lots where user_id = '00000000-0000-4000-b201-000000000001'),
   75::numeric, 'the lots paid for it');
 select is(public.get_token_balance('00000000-0000-4000-b201-000000000001') ->> 'held', '0', 'nothing is held any more');

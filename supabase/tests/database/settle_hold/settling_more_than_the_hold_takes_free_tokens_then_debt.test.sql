@@ -16,9 +16,7 @@ select is(current_setting('test.ra')::jsonb - 'usage_id' - 'hold_id',
   '{"user_id":"00000000-0000-4000-b204-000000000001","tokens":70,"balance_before":100,"balance_after":30,
     "released":0,"overage_tokens":0,"replayed":false}'::jsonb,
   'beyond the hold but within the free balance: all 70 spent, no overage');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b204-000000000001'$$,
-  $$values (30::bigint, 0::bigint)$$, 'alice has 30 left and no debt');
+select is(tests.balance_and_debt('00000000-0000-4000-b204-000000000001'), 'balance=30 debt=0', 'alice has 30 left and no debt');
 select is((select overage_tokens from public.token_usage where hold_id = current_setting('test.ha')::uuid), 0::bigint,
   'her usage row has no overage');
 
@@ -38,9 +36,7 @@ select results_eq(
       from public.token_usage where user_id = '00000000-0000-4000-b204-000000000002'$$,
   $$values (130::bigint, 30::bigint, 100::bigint, -30::bigint, current_setting('test.hb'))$$,
   'one usage row of 130 with overage_tokens 30');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b204-000000000002'$$,
-  $$values (-30::bigint, 30::bigint)$$, 'token_balances: balance -30, debt 30');
+select is(tests.balance_and_debt('00000000-0000-4000-b204-000000000002'), 'balance=-30 debt=30', 'token_balances: balance -30, debt 30');
 select is((select sum(remaining) from public.token_lots where user_id = '00000000-0000-4000-b204-000000000002'),
   0::numeric, 'his lots are empty');
 select is(public.get_token_balance('00000000-0000-4000-b204-000000000002') - 'lots' - 'next_expiry' - 'next_drip_at',
@@ -60,9 +56,7 @@ select tests.clear_authentication();
 
 -- the next credit repays the debt first
 select public.grant_tokens('00000000-0000-4000-b204-000000000002', 50, 'admin_grant', 'sh-above-grant-b2');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b204-000000000002'$$,
-  $$values (20::bigint, 0::bigint)$$, 'a grant of 50 repays the 30 of debt, 20 are left');
+select is(tests.balance_and_debt('00000000-0000-4000-b204-000000000002'), 'balance=20 debt=0', 'a grant of 50 repays the 30 of debt, 20 are left');
 select is((select sum(remaining) from public.token_lots where user_id = '00000000-0000-4000-b204-000000000002'),
   20::numeric, 'and only 20 went into a lot');
 select is_empty($$select * from public.verify_token_ledger()$$, 'the whole ledger is consistent');

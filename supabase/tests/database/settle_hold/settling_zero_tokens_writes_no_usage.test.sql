@@ -21,9 +21,7 @@ select results_eq(
   $$select status, usage_id, tokens_used, tokens_released, closed_at is not null
       from public.token_holds where id = current_setting('test.hold')::uuid$$,
   $$values ('settled'::text, null::uuid, 0::bigint, 40::bigint, true)$$, 'the hold is settled with everything released');
-select results_eq(
-  $$select balance, debt from public.token_balances where user_id = '00000000-0000-4000-b203-000000000001'$$,
-  $$values (100::bigint, 0::bigint)$$, 'the balance is unchanged');
+select is(tests.balance_and_debt('00000000-0000-4000-b203-000000000001'), 'balance=100 debt=0', 'the balance is unchanged');
 select is(public.get_token_balance('00000000-0000-4000-b203-000000000001') ->> 'available', '100', 'everything is available again');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b203-000000000001')$$, 'the ledger is consistent');
 
