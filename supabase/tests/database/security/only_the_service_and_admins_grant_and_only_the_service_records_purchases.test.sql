@@ -10,14 +10,11 @@
 begin;
 select plan(6);
 
-select tests.create_user('credit-roles-alice@example.test', '00000000-0000-4000-8205-000000000001');
-select tests.create_user('credit-roles-bob@example.test', '00000000-0000-4000-8205-000000000002');
-select tests.create_user('credit-roles-admin@example.test', '00000000-0000-4000-8205-000000000003');
-select tests.create_user('credit-roles-mallory@example.test', '00000000-0000-4000-8205-000000000004');
-select tests.create_pack('credit-roles-pack', 100);
 create temporary table person (who text primary key, id uuid);
 insert into person values ('alice', '00000000-0000-4000-8205-000000000001'), ('bob', '00000000-0000-4000-8205-000000000002'),
   ('admin', '00000000-0000-4000-8205-000000000003'), ('mallory', '00000000-0000-4000-8205-000000000004');
+select tests.create_user(format('credit-roles-%s@example.test', who), id) from person;
+select tests.create_pack('credit-roles-pack', 100);
 
 select results_eq(
   $$select rpc, has_function_privilege('anon', sig, 'execute'), has_function_privilege('authenticated', sig, 'execute')
