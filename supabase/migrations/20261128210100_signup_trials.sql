@@ -57,7 +57,7 @@ begin
     return null;
   end if;
   perform private.lock_balance(p_user_id);
-  select * into v_tx from public.token_transactions t where t.idempotency_key = v_key;
+  select * into v_tx from public.token_transactions t where t.user_id = p_user_id and t.idempotency_key = v_key;
   if found then
     return private.transaction_result(v_tx, true);
   end if;
