@@ -459,9 +459,6 @@ create index if not exists customer_subscriptions_plan_id_idx on public.customer
 create index if not exists customer_subscriptions_next_drip_at_idx
   on public.customer_subscriptions (next_drip_at, id) where next_drip_at is not null;
 create index if not exists customer_subscriptions_user_id_idx on public.customer_subscriptions (user_id);
--- What drip_failures' foreign key points at: a subscription by user, as a distributed table
--- would have it (docs/scaling.md).
-create unique index if not exists customer_subscriptions_user_id_id_key on public.customer_subscriptions (user_id, id);
 
 -- Subscriptions whose drip failed, set aside until an operator clears the row (or run_drip
 -- succeeds for it): run_due_drips and a user's own catch-up skip them, so one broken row
@@ -478,9 +475,10 @@ create table if not exists public.drip_failures (
   detail text,
   hint text,
   failed_at timestamptz not null default now(),
-  -- keyed by user, as every per-user table (docs/scaling.md)
-  primary key (user_id, subscription_id),
-  foreign key (user_id, subscription_id) references public.customer_subscriptions (user_id, id) on delete cascade
+  -- Keyed by user, as every per-user table (docs/scaling.md). No foreign key to the
+  -- subscription: it would need a unique (user_id, id) on customer_subscriptions, one more
+  -- index for every drip to update; a trigger removes the row with its subscription instead.
+  primary key (user_id, subscription_id)
 );
 
 -- Stripe customers linked to users (checkout.session.completed in subscription mode).

@@ -114,15 +114,7 @@ export type Database = {
           subscription_id?: string
           user_id?: string
         }
-        Relationships: [
-          {
-            foreignKeyName: "drip_failures_user_id_subscription_id_fkey"
-            columns: ["user_id", "subscription_id"]
-            isOneToOne: true
-            referencedRelation: "customer_subscriptions"
-            referencedColumns: ["user_id", "id"]
-          },
-        ]
+        Relationships: []
       }
       ledger_reconciliation_runs: {
         Row: {

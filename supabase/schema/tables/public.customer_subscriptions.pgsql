@@ -36,8 +36,6 @@ CREATE INDEX customer_subscriptions_plan_id_idx ON public.customer_subscriptions
 
 CREATE UNIQUE INDEX customer_subscriptions_stripe_subscription_id_key ON public.customer_subscriptions USING btree (stripe_subscription_id);
 
-CREATE UNIQUE INDEX customer_subscriptions_user_id_id_key ON public.customer_subscriptions USING btree (user_id, id);
-
 CREATE INDEX customer_subscriptions_user_id_idx ON public.customer_subscriptions USING btree (user_id);
 
 CREATE TRIGGER customer_subscriptions_cycles_forward BEFORE UPDATE OF next_cycle_number ON public.customer_subscriptions FOR EACH ROW WHEN ((new.next_cycle_number < old.next_cycle_number)) EXECUTE FUNCTION private.reject_cycle_rewind();
@@ -45,6 +43,8 @@ CREATE TRIGGER customer_subscriptions_cycles_forward BEFORE UPDATE OF next_cycle
 CREATE TRIGGER customer_subscriptions_due AFTER INSERT ON public.customer_subscriptions FOR EACH ROW WHEN ((new.next_drip_at IS NOT NULL)) EXECUTE FUNCTION private.subscription_due();
 
 CREATE TRIGGER customer_subscriptions_due_earlier AFTER UPDATE ON public.customer_subscriptions FOR EACH ROW WHEN (((new.next_drip_at IS NOT NULL) AND ((old.next_drip_at IS NULL) OR (new.next_drip_at < old.next_drip_at) OR (new.user_id IS DISTINCT FROM old.user_id)))) EXECUTE FUNCTION private.subscription_due();
+
+CREATE TRIGGER customer_subscriptions_forget_drip_failure AFTER DELETE ON public.customer_subscriptions FOR EACH ROW EXECUTE FUNCTION private.forget_drip_failure();
 
 CREATE TRIGGER customer_subscriptions_schedule BEFORE INSERT OR UPDATE OF user_id, plan_id, status, drip_anchor ON public.customer_subscriptions FOR EACH ROW EXECUTE FUNCTION private.subscription_schedule();
 

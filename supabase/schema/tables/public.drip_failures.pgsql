@@ -21,9 +21,6 @@ ALTER TABLE ONLY public.drip_failures
 ALTER TABLE ONLY public.drip_failures
     ADD CONSTRAINT drip_failures_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
-ALTER TABLE ONLY public.drip_failures
-    ADD CONSTRAINT drip_failures_user_id_subscription_id_fkey FOREIGN KEY (user_id, subscription_id) REFERENCES public.customer_subscriptions(user_id, id) ON DELETE CASCADE;
-
 ALTER TABLE public.drip_failures ENABLE ROW LEVEL SECURITY;
 
 GRANT SELECT,DELETE ON TABLE public.drip_failures TO service_role;
