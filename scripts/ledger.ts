@@ -598,7 +598,7 @@ async function cmdReconcile(sql: Sql, o: Options) {
 async function cmdDrips(sql: Sql, o: Options) {
   if (o.flags.has("--run")) {
     await confirm(o, "Issue every due drip now?");
-    let total = { subscriptions: 0, cycles_issued: 0, tokens_dripped: 0, tokens_expired: 0 };
+    let total = { subscriptions: 0, cycles_issued: 0, tokens_dripped: 0, tokens_expired: 0, subscriptions_failed: 0 };
     for (let batch = 1;; batch++) {
       const r = await service(
         sql,
@@ -609,6 +609,7 @@ async function cmdDrips(sql: Sql, o: Options) {
         cycles_issued: total.cycles_issued + r.cycles_issued,
         tokens_dripped: total.tokens_dripped + Number(r.tokens_dripped),
         tokens_expired: total.tokens_expired + Number(r.tokens_expired),
+        subscriptions_failed: total.subscriptions_failed + Number(r.subscriptions_failed ?? 0),
       };
       progress(
         `drips: batch ${batch}, ${total.subscriptions} subscriptions, ${total.cycles_issued} cycles issued`,
@@ -622,6 +623,9 @@ async function cmdDrips(sql: Sql, o: Options) {
         tokens(total.tokens_dripped)
       } dripped, ${tokens(total.tokens_expired)} expired`,
     );
+    if (total.subscriptions_failed > 0) {
+      out(`${total.subscriptions_failed} subscriptions failed and are set aside: \`drips\` lists them`);
+    }
     return;
   }
   const user = o.args[1] ? await resolveUser(sql, o.args[1]) : null;
@@ -648,15 +652,37 @@ async function cmdDrips(sql: Sql, o: Options) {
         where not d.is_legacy and (${uid}::uuid is null or d.user_id = ${uid}::uuid)
         order by d.entry_seq desc limit 10`,
   );
+  // Subscriptions whose drip failed: set aside until fixed and cleared (docs/api.md#drip-failures).
+  const failures = await service(
+    sql,
+    (tx) =>
+      tx`select f.failed_at, f.subscription_id, f.user_id, f.next_cycle_number, f.sqlstate, f.message
+         from public.drip_failures f where ${uid}::uuid is null or f.user_id = ${uid}::uuid
+        order by f.failed_at desc limit 10`,
+  );
   const job = (await service(sql, (tx) => tx`select * from public.get_ledger_jobs()`)).find((j) =>
     j.jobname === "token-drips"
   );
-  if (o.json) return json({ due_now: due.due_now, scheduled: due.scheduled, next, recent, job });
+  if (o.json) return json({ due_now: due.due_now, scheduled: due.scheduled, next, recent, failures, job });
   out(`${due.due_now} subscriptions due now, ${due.scheduled} scheduled${user ? ` for ${who(user)}` : ""}`);
   if (job) {
     out(
       `token-drips job (${job.schedule}): last run ${job.last_status ?? "never"} ${time(job.last_start)}, ` +
         `${job.runs_24h} runs and ${job.failures_24h} failures in 24 h`,
+    );
+  }
+  if (failures.length > 0) {
+    out();
+    out("set aside after a failed drip (fix, then delete the drip_failures row or run_drip it):");
+    table(
+      ["failed", "subscription", "user", "cycle", "error"],
+      failures.map((f) => [
+        time(f.failed_at),
+        f.subscription_id,
+        f.user_id,
+        String(f.next_cycle_number),
+        `${f.sqlstate} ${f.message}`,
+      ]),
     );
   }
   out();

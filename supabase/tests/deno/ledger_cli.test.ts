@@ -292,6 +292,20 @@ cliTest("ledger CLI: reconcile, holds, user, cron, drips and settings", async (s
   assert.match(drip.stdout, /^issued [1-9]\d* cycles for [1-9]\d* subscriptions/m);
   assert.equal(await balanceOf(sql, u.id), 900 + 375000);
 
+  // a subscription whose drip fails (its cycle 1 is already there): --run says so, and drips
+  // lists it as set aside with its error
+  const [broken] = await sql`insert into public.customer_subscriptions (user_id, plan_id, status, drip_anchor)
+            values (${u.id}::uuid, 'default', 'active', now() - interval '1 minute') returning id, drip_anchor`;
+  await sql`insert into public.token_drips (user_id, subscription_id, plan_id, drip_amount, drip_date, cycle_number,
+              balance_before, balance_after, billing_period_start, billing_period_end, metadata, is_legacy)
+            values (${u.id}::uuid, ${broken.id}, 'default', 0, ${broken.drip_anchor}, 1, 0, 0, ${broken.drip_anchor},
+                    ${broken.drip_anchor}::timestamptz + interval '28 days', '{}', false)`;
+  const failed = await ledger(["drips", "--run", "--yes"]);
+  assert.equal(failed.code, 0, failed.stderr);
+  assert.match(failed.stdout, /^1 subscriptions failed and are set aside/m);
+  const aside = await ledger(["drips", u.email]);
+  assert.match(aside.stdout, new RegExp(`^\\S+ \\S+ UTC\\s+${broken.id}\\s+${u.id}\\s+1\\s+23505 `, "m"));
+
   const settings = JSON.parse((await ledger(["settings", "--json"])).stdout);
   assert.equal(typeof settings.low_balance_threshold, "string"); // bigint as text
   const bad2 = await ledger(["settings", "low_balance_threshold=-5", "--yes"]);
