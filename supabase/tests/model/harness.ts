@@ -331,6 +331,15 @@ function permutations<T>(xs: T[]): T[][] {
  */
 function variants(done: Done[], user: string | undefined): { order: Done[]; learned: Learned[] }[] {
   const out: { order: Done[]; learned: Learned[] }[] = [];
+  // SKIP LOCKED passes by every user whose balance row another call of the group holds: the
+  // group's user, and any user a call names for someone else (a service reserving for user 1
+  // while the group is user 0's). A replayed call holds the lock without catching up, so no
+  // serial order explains the skip (seed 991710391).
+  const locked = new Set<string>(user ? [user] : []);
+  for (const d of done) {
+    const named = (d.call as { userId?: unknown }).userId;
+    if (d.call.op !== "run_due_drips" && typeof named === "string") locked.add(named);
+  }
   for (const order of permutations(done)) {
     const drips = order.map((d) => d.call.op === "run_due_drips");
     const n = drips.filter(Boolean).length;
@@ -342,7 +351,7 @@ function variants(done: Done[], user: string | undefined): { order: Done[]; lear
         const l = learn(d.call, d.outcome);
         if (drips[i]) {
           l.reverse = (bits & 1) === 1;
-          if ((bits & 2) && user && done.length > 1) l.skipUser = user;
+          if ((bits & 2) && locked.size && done.length > 1) l.skipUsers = [...locked];
           else if (bits & 2) return null;
           bits >>= 2;
         }

@@ -577,8 +577,8 @@ export type Call =
 export interface Learned {
   holdId?: string;
   subId?: string;
-  /** run_due_drips next to another transaction on this user: SKIP LOCKED passed the user by. */
-  skipUser?: string;
+  /** run_due_drips next to other transactions on these users: SKIP LOCKED passed them by. */
+  skipUsers?: string[];
   /** run_due_drips: the database may process one user's due subscriptions in either order. */
   reverse?: boolean;
 }
@@ -866,7 +866,7 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
       if (learned.reverse) due.reverse();
       let cycles = 0, dripped = 0, expired = 0, n = 0;
       for (const sub of due) {
-        if (sub.userId === learned.skipUser) continue;
+        if (learned.skipUsers?.includes(sub.userId)) continue;
         const r = dripSubscription(s, sub, asOf);
         n++;
         cycles += r.cycles_issued;

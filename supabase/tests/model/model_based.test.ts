@@ -36,7 +36,10 @@ Deno.test({
         },
       );
       await t.step("random command sequences agree with the reference model after every step", async () => {
-        const seed = Deno.env.get("MODEL_SEED") ? Number(Deno.env.get("MODEL_SEED")) : undefined;
+        // npm test replays one fixed seed (MODEL_SEED overrides it), so CI is deterministic; new
+        // seeds are explored by `npm run test:model` and `npm run test:long`, which print any
+        // failing seed with its replay command.
+        const seed = Number(Deno.env.get("MODEL_SEED") ?? 20261128);
         const report = await runModel(env, { seed, timeLimitMs: budget * 1000 });
         console.log(
           `model: seed ${report.seed}, ${report.runs} runs, ${report.commands} commands (${report.calls} calls, ` +
