@@ -70,6 +70,22 @@ end;
 $$;
 revoke execute on function private.deny(text) from public, anon, authenticated, service_role;
 
+-- The guard of every service-only RPC (drips, sweeps, purchases, operators' RPCs): 42501 with
+-- p_message for anyone but the service (a session that did not switch role counts as it).
+create or replace function private.require_service(p_message text)
+returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if private.caller_kind() <> 'service' then
+    perform private.deny(p_message);
+  end if;
+end;
+$$;
+revoke execute on function private.require_service(text) from public, anon, authenticated, service_role;
+
 -- The user an RPC acts on. Signed-in users act on themselves (p_user_id null or their own
 -- id); the service names the user; with p_admin_may_act_for_others, admins may name anyone.
 create or replace function private.target_user(p_user_id uuid, p_admin_may_act_for_others boolean)

@@ -447,9 +447,7 @@ declare
   v_user uuid;
   v_result jsonb;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service runs drips.');
-  end if;
+  perform private.require_service('Only the service runs drips.');
   perform private.check_as_of(p_as_of);
   select s.user_id into v_user from public.customer_subscriptions s where s.id = p_subscription_id;
   if v_user is null then
@@ -494,9 +492,7 @@ declare
   v_failed integer := 0;
   v_batch record;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service runs drips.');
-  end if;
+  perform private.require_service('Only the service runs drips.');
   perform private.check_as_of(p_as_of);
   if p_limit is null or p_limit < 1 or p_limit > 100000 then
     perform private.invalid('p_limit must be between 1 and 100000.');
@@ -577,9 +573,7 @@ declare
   v_users integer := 0;
   v_tokens bigint := 0;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service expires tokens.');
-  end if;
+  perform private.require_service('Only the service expires tokens.');
   perform private.check_as_of(p_as_of);
   for v_user in
     select distinct l.user_id from public.token_lots l

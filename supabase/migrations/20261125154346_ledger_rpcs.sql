@@ -370,9 +370,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service records purchases.');
-  end if;
+  perform private.require_service('Only the service records purchases.');
   perform private.check_caller_key(p_idempotency_key);
   return private.record_purchase(p_user_id, p_pack_id, p_idempotency_key, p_amount_cents, p_currency,
     p_stripe_checkout_session_id, p_stripe_payment_intent_id, p_stripe_customer_id, p_stripe_event_id, p_metadata);
@@ -423,9 +421,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service verifies the ledger.');
-  end if;
+  perform private.require_service('Only the service verifies the ledger.');
   return query
   with deltas as (
     select t.user_id, t.token_amount as delta from public.token_transactions t

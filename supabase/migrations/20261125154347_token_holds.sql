@@ -348,9 +348,7 @@ as $$
 declare
   v_count integer;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service expires holds.');
-  end if;
+  perform private.require_service('Only the service expires holds.');
   perform private.check_as_of(p_as_of);
   -- The users' locks first, as every change of a hold takes them (then held goes down with it).
   perform 1 from public.token_balances b

@@ -544,9 +544,7 @@ declare
   v_effect jsonb;
   v_status text := 'processed';
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service handles Stripe events.');
-  end if;
+  perform private.require_service('Only the service handles Stripe events.');
   if v_problem is not null then
     raise exception using errcode = '22023', message = 'p_event is not a usable Stripe event: ' || v_problem || '.',
       detail = 'A snapshot event: an object with id (evt_...), object "event", type, created (whole seconds) and data.object.',
@@ -602,9 +600,7 @@ declare
   v_kept public.unattributed_payments;
   v_result jsonb;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service attributes payments.');
-  end if;
+  perform private.require_service('Only the service attributes payments.');
   if p_stripe_checkout_session_id is null or p_user_id is null then
     perform private.invalid('p_stripe_checkout_session_id and p_user_id are required.');
   end if;

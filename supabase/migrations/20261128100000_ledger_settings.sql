@@ -50,9 +50,7 @@ declare
   v_state text;
   v_message text;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service changes the ledger settings.');
-  end if;
+  perform private.require_service('Only the service changes the ledger settings.');
   if p_changes is null or jsonb_typeof(p_changes) <> 'object' or p_changes = '{}'::jsonb then
     perform private.invalid('p_changes must be a JSON object of the settings to change, e.g. {"low_balance_threshold": 5000}.');
   end if;

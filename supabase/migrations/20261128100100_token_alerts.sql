@@ -306,9 +306,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service delivers alerts.');
-  end if;
+  perform private.require_service('Only the service delivers alerts.');
   if p_limit is null or p_limit < 1 or p_limit > 1000 then
     perform private.invalid('p_limit must be between 1 and 1000.');
   end if;
@@ -348,9 +346,7 @@ declare
   v_unknown uuid;
   v_marked integer;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service delivers alerts.');
-  end if;
+  perform private.require_service('Only the service delivers alerts.');
   if p_alert_ids is null or cardinality(p_alert_ids) = 0 or cardinality(p_alert_ids) > 1000 then
     perform private.invalid('p_alert_ids must hold 1 to 1000 alert ids.');
   end if;

@@ -93,9 +93,7 @@ declare
   v_deep boolean := coalesce(p_deep, p_user_id is not null);
   v_now timestamptz := now();
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service reconciles the ledger.');
-  end if;
+  perform private.require_service('Only the service reconciles the ledger.');
   return query
   with users as (
     select b.user_id from public.token_balances b where p_user_id is null or b.user_id = p_user_id
@@ -205,9 +203,7 @@ declare
   v_checked integer;
   v_run public.ledger_reconciliation_runs;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service reconciles the ledger.');
-  end if;
+  perform private.require_service('Only the service reconciles the ledger.');
   select count(*), coalesce(jsonb_agg(to_jsonb(r) - 'rn' order by r.user_id) filter (where r.rn <= 1000), '[]'::jsonb)
     into v_count, v_problems
     from (select x.*, row_number() over (order by x.user_id) as rn from public.reconcile_token_ledger() x) r;

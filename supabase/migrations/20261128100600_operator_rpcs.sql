@@ -24,9 +24,7 @@ declare
   v_query text := btrim(p_query);
   v_id uuid;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service looks users up.');
-  end if;
+  perform private.require_service('Only the service looks users up.');
   if v_query is null or v_query = '' or length(v_query) > 320 then
     perform private.invalid('p_query must be a user id or (part of) an email address.');
   end if;
@@ -81,9 +79,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service reads the jobs.');
-  end if;
+  perform private.require_service('Only the service reads the jobs.');
   return query
   select j.jobname::text, j.schedule::text, j.command::text, j.active,
          last_run.status::text, last_run.start_time, last_run.end_time, last_run.return_message::text,

@@ -27,9 +27,7 @@ declare
   v_before integer;
   v_after integer;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service creates usage partitions.');
-  end if;
+  perform private.require_service('Only the service creates usage partitions.');
   perform private.check_as_of(p_as_of);
   -- One change to the partitions at a time (two runs creating and attaching partitions at once
   -- can deadlock on token_usage and its default partition).
@@ -109,9 +107,7 @@ declare
   v_archived jsonb := '[]'::jsonb;
   v_users bigint;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service archives usage.');
-  end if;
+  perform private.require_service('Only the service archives usage.');
   perform private.check_as_of(p_as_of);
   if p_before is null or not isfinite(p_before) then
     perform private.invalid('p_before must be a finite time: months that end on or before it are archived.');

@@ -10,9 +10,7 @@ declare
   v_kept public.unattributed_payments;
   v_result jsonb;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service attributes payments.');
-  end if;
+  perform private.require_service('Only the service attributes payments.');
   if p_stripe_checkout_session_id is null or p_user_id is null then
     perform private.invalid('p_stripe_checkout_session_id and p_user_id are required.');
   end if;

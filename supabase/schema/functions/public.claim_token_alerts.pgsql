@@ -7,9 +7,7 @@ CREATE OR REPLACE FUNCTION public.claim_token_alerts(p_limit integer DEFAULT 100
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service delivers alerts.');
-  end if;
+  perform private.require_service('Only the service delivers alerts.');
   if p_limit is null or p_limit < 1 or p_limit > 1000 then
     perform private.invalid('p_limit must be between 1 and 1000.');
   end if;

@@ -16,9 +16,7 @@ declare
   v_tx_id uuid;
   v_written integer := 0;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service corrects the legacy history.');
-  end if;
+  perform private.require_service('Only the service corrects the legacy history.');
   if p_transaction_type is null or p_transaction_type not in ('purchase', 'admin_grant', 'subscription_grant', 'trial_grant') then
     perform private.invalid('p_transaction_type must be one of purchase, admin_grant, subscription_grant, trial_grant.');
   end if;

@@ -11,9 +11,7 @@ declare
   v_before integer;
   v_after integer;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service creates usage partitions.');
-  end if;
+  perform private.require_service('Only the service creates usage partitions.');
   perform private.check_as_of(p_as_of);
   -- One change to the partitions at a time (two runs creating and attaching partitions at once
   -- can deadlock on token_usage and its default partition).

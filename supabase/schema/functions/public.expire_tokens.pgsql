@@ -11,9 +11,7 @@ declare
   v_users integer := 0;
   v_tokens bigint := 0;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service expires tokens.');
-  end if;
+  perform private.require_service('Only the service expires tokens.');
   perform private.check_as_of(p_as_of);
   for v_user in
     select distinct l.user_id from public.token_lots l

@@ -10,9 +10,7 @@ declare
   v_query text := btrim(p_query);
   v_id uuid;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service looks users up.');
-  end if;
+  perform private.require_service('Only the service looks users up.');
   if v_query is null or v_query = '' or length(v_query) > 320 then
     perform private.invalid('p_query must be a user id or (part of) an email address.');
   end if;

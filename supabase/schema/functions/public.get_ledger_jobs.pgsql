@@ -7,9 +7,7 @@ CREATE OR REPLACE FUNCTION public.get_ledger_jobs() RETURNS TABLE(jobname text, 
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service reads the jobs.');
-  end if;
+  perform private.require_service('Only the service reads the jobs.');
   return query
   select j.jobname::text, j.schedule::text, j.command::text, j.active,
          last_run.status::text, last_run.start_time, last_run.end_time, last_run.return_message::text,

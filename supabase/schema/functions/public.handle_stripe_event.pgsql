@@ -16,9 +16,7 @@ declare
   v_effect jsonb;
   v_status text := 'processed';
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service handles Stripe events.');
-  end if;
+  perform private.require_service('Only the service handles Stripe events.');
   if v_problem is not null then
     raise exception using errcode = '22023', message = 'p_event is not a usable Stripe event: ' || v_problem || '.',
       detail = 'A snapshot event: an object with id (evt_...), object "event", type, created (whole seconds) and data.object.',

@@ -10,9 +10,7 @@ declare
   v_unknown uuid;
   v_marked integer;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service delivers alerts.');
-  end if;
+  perform private.require_service('Only the service delivers alerts.');
   if p_alert_ids is null or cardinality(p_alert_ids) = 0 or cardinality(p_alert_ids) > 1000 then
     perform private.invalid('p_alert_ids must hold 1 to 1000 alert ids.');
   end if;

@@ -10,9 +10,7 @@ declare
   v_deep boolean := coalesce(p_deep, p_user_id is not null);
   v_now timestamptz := now();
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service reconciles the ledger.');
-  end if;
+  perform private.require_service('Only the service reconciles the ledger.');
   return query
   with users as (
     select b.user_id from public.token_balances b where p_user_id is null or b.user_id = p_user_id

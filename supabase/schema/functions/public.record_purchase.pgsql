@@ -7,9 +7,7 @@ CREATE OR REPLACE FUNCTION public.record_purchase(p_user_id uuid, p_pack_id text
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service records purchases.');
-  end if;
+  perform private.require_service('Only the service records purchases.');
   perform private.check_caller_key(p_idempotency_key);
   return private.record_purchase(p_user_id, p_pack_id, p_idempotency_key, p_amount_cents, p_currency,
     p_stripe_checkout_session_id, p_stripe_payment_intent_id, p_stripe_customer_id, p_stripe_event_id, p_metadata);

@@ -9,9 +9,7 @@ CREATE OR REPLACE FUNCTION public.retry_signup_trial(p_user_id uuid) RETURNS jso
 declare
   v_result jsonb;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service grants sign-up trials.');
-  end if;
+  perform private.require_service('Only the service grants sign-up trials.');
   if p_user_id is null then
     perform private.invalid('p_user_id is required.');
   end if;

@@ -10,9 +10,7 @@ declare
   v_user uuid;
   v_result jsonb;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service runs drips.');
-  end if;
+  perform private.require_service('Only the service runs drips.');
   perform private.check_as_of(p_as_of);
   select s.user_id into v_user from public.customer_subscriptions s where s.id = p_subscription_id;
   if v_user is null then

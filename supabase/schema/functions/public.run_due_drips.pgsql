@@ -20,9 +20,7 @@ declare
   v_failed integer := 0;
   v_batch record;
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service runs drips.');
-  end if;
+  perform private.require_service('Only the service runs drips.');
   perform private.check_as_of(p_as_of);
   if p_limit is null or p_limit < 1 or p_limit > 100000 then
     perform private.invalid('p_limit must be between 1 and 100000.');

@@ -7,9 +7,7 @@ CREATE OR REPLACE FUNCTION public.verify_token_ledger(p_user_id uuid DEFAULT NUL
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 begin
-  if private.caller_kind() <> 'service' then
-    perform private.deny('Only the service verifies the ledger.');
-  end if;
+  perform private.require_service('Only the service verifies the ledger.');
   return query
   with deltas as (
     select t.user_id, t.token_amount as delta from public.token_transactions t
