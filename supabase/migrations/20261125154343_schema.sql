@@ -89,7 +89,7 @@ create table if not exists public.subscription_plans (
 create sequence if not exists private.ledger_entry_seq as bigint no cycle;
 
 ------------------------------------------------------------------------------------------
--- Balances and lots
+-- Balances
 ------------------------------------------------------------------------------------------
 
 create table if not exists public.token_balances (
@@ -110,34 +110,6 @@ create table if not exists public.token_balances (
   -- the next spend through the full path. The fast path runs only while it is after now().
   next_due_at timestamptz not null default '-infinity'
 );
-
--- Every credit creates a lot; usage burns lots soonest-expiring first, permanent lots last,
--- oldest first on ties. Lots are state, not ledger: `remaining` goes down as tokens are spent.
-create table if not exists public.token_lots (
-  id uuid primary key default gen_random_uuid(),
-  user_id uuid not null references auth.users (id) on delete cascade,
-  source text not null,
-  original bigint not null check (original >= 0),
-  remaining bigint not null check (remaining >= 0 and remaining <= original),
-  expires_at timestamptz,
-  transaction_id uuid references public.token_transactions (id) on delete cascade,
-  created_at timestamptz not null default now(),
-  -- The subscription and drip a drip lot came from. Lots are internal state: these links need
-  -- no foreign-key checks on every insert (rows go away with their user through user_id).
-  subscription_id uuid,
-  drip_id uuid
-);
--- The burn order, over the lots that still hold tokens.
-create index if not exists token_lots_burn_order_idx
-  on public.token_lots (user_id, expires_at nulls last, created_at, id) where remaining > 0;
--- Lapsed lots that still hold tokens, for the expiry sweep.
-create index if not exists token_lots_expiry_idx
-  on public.token_lots (expires_at) where remaining > 0 and expires_at is not null;
--- Most lots come from drips and have no transaction: index only the ones that do.
-create index if not exists token_lots_transaction_id_idx on public.token_lots (transaction_id) where transaction_id is not null;
-create index if not exists token_lots_subscription_idx on public.token_lots (subscription_id, expires_at)
-  where remaining > 0 and subscription_id is not null;
-create index if not exists token_lots_drip_id_idx on public.token_lots (drip_id) where drip_id is not null;
 
 ------------------------------------------------------------------------------------------
 -- token_transactions: the original table, upgraded
@@ -162,8 +134,9 @@ alter table public.token_transactions
   add column if not exists stripe_payment_intent_id text,
   add column if not exists stripe_charge_id text,
   add column if not exists stripe_customer_id text,
-  -- A clawback or reinstatement points at the purchase it concerns.
-  add column if not exists related_transaction_id uuid references public.token_transactions (id) on delete cascade,
+  -- A clawback or reinstatement points at the purchase it concerns (the same user's: the
+  -- foreign key below).
+  add column if not exists related_transaction_id uuid,
   -- A fingerprint of each request, to tell a replay (same key, same request) from a reuse.
   add column if not exists request_hash text,
   add column if not exists entry_seq bigint not null default nextval('private.ledger_entry_seq'),
@@ -182,6 +155,18 @@ alter table public.token_transactions
     ));
 -- pgt-ignore lint/safety/multipleAlterTable: a second statement on purpose: the rows that exist took true above (legacy), rows written from now on take false
 alter table public.token_transactions alter column is_legacy set default false;
+-- The key leads with user_id, as every unique key of a per-user table (docs/scaling.md): the
+-- product's table had `primary key (id)`; its rows keep their ids, which stay unique (an id is
+-- a uuid, and it was unique alone). Built once, after the rewrite above. Foreign keys to a
+-- transaction name (user_id, id): a clawback, a lot, a correction are the same user's.
+-- pgt-ignore lint/safety/multipleAlterTable: the key is swapped after the rewrite above, so its index is built once
+alter table public.token_transactions
+  drop constraint if exists token_transactions_pkey,
+  add constraint token_transactions_pkey primary key (user_id, id),
+  add constraint token_transactions_related_transaction_id_fkey foreign key (user_id, related_transaction_id)
+    references public.token_transactions (user_id, id) on delete cascade;
+-- Lookups by id alone (void_grant names only the transaction): not unique, the key is above.
+create index if not exists token_transactions_id_idx on public.token_transactions (id);
 -- Keys are scoped to the user, like every unique key of a per-user table (docs/scaling.md):
 -- the key's uniqueness is then checked on the user's own rows.
 create unique index if not exists token_transactions_user_idempotency_key_key
@@ -194,6 +179,44 @@ create index if not exists token_transactions_related_idx on public.token_transa
   where related_transaction_id is not null;
 create index if not exists token_transactions_user_id_created_at_idx on public.token_transactions (user_id, created_at);
 create index if not exists token_transactions_user_id_entry_seq_idx on public.token_transactions (user_id, entry_seq);
+
+------------------------------------------------------------------------------------------
+-- Lots (after token_transactions, whose key their foreign key names)
+------------------------------------------------------------------------------------------
+
+-- Every credit creates a lot; usage burns lots soonest-expiring first, permanent lots last,
+-- oldest first on ties. Lots are state, not ledger: `remaining` goes down as tokens are spent.
+create table if not exists public.token_lots (
+  id uuid not null default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  source text not null,
+  original bigint not null check (original >= 0),
+  remaining bigint not null check (remaining >= 0 and remaining <= original),
+  expires_at timestamptz,
+  transaction_id uuid,
+  created_at timestamptz not null default now(),
+  -- The subscription and drip a drip lot came from. Lots are internal state: these links need
+  -- no foreign-key checks on every insert (rows go away with their user through user_id).
+  subscription_id uuid,
+  drip_id uuid,
+  -- Keyed by user, as every per-user table (docs/scaling.md): a lot and the transaction it came
+  -- from are the same user's, so the link carries user_id (on Citus, a check on one shard).
+  -- Lots are updated by (user_id, id): the spends name the user they locked.
+  constraint token_lots_pkey primary key (user_id, id),
+  constraint token_lots_transaction_id_fkey foreign key (user_id, transaction_id)
+    references public.token_transactions (user_id, id) on delete cascade
+);
+-- The burn order, over the lots that still hold tokens.
+create index if not exists token_lots_burn_order_idx
+  on public.token_lots (user_id, expires_at nulls last, created_at, id) where remaining > 0;
+-- Lapsed lots that still hold tokens, for the expiry sweep.
+create index if not exists token_lots_expiry_idx
+  on public.token_lots (expires_at) where remaining > 0 and expires_at is not null;
+-- Most lots come from drips and have no transaction: index only the ones that do.
+create index if not exists token_lots_transaction_id_idx on public.token_lots (transaction_id) where transaction_id is not null;
+create index if not exists token_lots_subscription_idx on public.token_lots (subscription_id, expires_at)
+  where remaining > 0 and subscription_id is not null;
+create index if not exists token_lots_drip_id_idx on public.token_lots (drip_id) where drip_id is not null;
 
 ------------------------------------------------------------------------------------------
 -- token_holds: reservations for streaming usage (state, not ledger)
@@ -416,7 +439,45 @@ create table if not exists public.token_usage_archives (
 -- customer_subscriptions: the table token_drips.subscription_id points at, extended
 ------------------------------------------------------------------------------------------
 
+-- Keyed by user from here on (docs/scaling.md): the product's table had `primary key (id)` and
+-- token_drips' foreign key on subscription_id alone. Both change in place; rows keep their ids.
+-- Before that, the legacy rows must say whose they are: a subscription without a user (the
+-- product's table may allow it) takes the one user its drips name; one that still has none, or
+-- a drip filed under another user's subscription, stops the upgrade with the rows to fix (the
+-- keys could not hold them, and nothing is guessed or dropped).
+do $$
+declare
+  v_rows text;
+begin
+  update public.customer_subscriptions s set user_id = d.user_id
+    from (select d.subscription_id, min(d.user_id::text)::uuid as user_id from public.token_drips d
+           where d.subscription_id is not null group by d.subscription_id having count(distinct d.user_id) = 1) d
+   where s.id = d.subscription_id and s.user_id is null;
+  select string_agg(s.id::text, ', ') into v_rows from public.customer_subscriptions s where s.user_id is null;
+  if v_rows is not null then
+    raise exception using errcode = '23502',
+      message = 'customer_subscriptions rows without a user: every subscription belongs to one user.',
+      detail = format('subscriptions: %s', v_rows),
+      hint = 'Set their user_id (or delete them) before the upgrade (docs/upgrade.md).';
+  end if;
+  select string_agg(format('drip %s (user %s) -> subscription %s (user %s)', d.id, d.user_id, s.id, s.user_id), ', ')
+    into v_rows
+    from public.token_drips d join public.customer_subscriptions s on s.id = d.subscription_id
+   where s.user_id <> d.user_id;
+  if v_rows is not null then
+    raise exception using errcode = '23503',
+      message = 'token_drips rows name another user''s subscription: a drip and its subscription are one user''s.',
+      detail = v_rows,
+      hint = 'Correct the legacy rows before the upgrade (docs/upgrade.md).';
+  end if;
+end
+$$;
+-- pgt-ignore lint/safety/multipleAlterTable: the old foreign key goes before the key it depends on; token_drips' section adds it again on (user_id, subscription_id)
+alter table public.token_drips drop constraint if exists token_drips_subscription_id_fkey;
+
 alter table public.customer_subscriptions
+  drop constraint if exists customer_subscriptions_pkey,
+  add constraint customer_subscriptions_pkey primary key (user_id, id),
   add column if not exists stripe_subscription_id text,
   add column if not exists stripe_customer_id text,
   add column if not exists plan_id text references public.subscription_plans (id),
@@ -451,14 +512,17 @@ alter table public.customer_subscriptions
   add constraint customer_subscriptions_schedule_times_check check (
     isfinite(drip_anchor) and (next_drip_at is null or (isfinite(next_drip_at) and next_drip_at >= drip_anchor))
   );
-create unique index if not exists customer_subscriptions_stripe_subscription_id_key
-  on public.customer_subscriptions (stripe_subscription_id);
+-- A Stripe subscription id is unique per user here, and names one user through the global
+-- directory public.stripe_subscriptions (below), which a trigger keeps (subscriptions_and_drips).
+create unique index if not exists customer_subscriptions_user_stripe_subscription_id_key
+  on public.customer_subscriptions (user_id, stripe_subscription_id);
 create index if not exists customer_subscriptions_plan_id_idx on public.customer_subscriptions (plan_id);
 -- run_due_drips takes due subscriptions in due order straight from this index (no sort of
 -- everything due).
 create index if not exists customer_subscriptions_next_drip_at_idx
   on public.customer_subscriptions (next_drip_at, id) where next_drip_at is not null;
-create index if not exists customer_subscriptions_user_id_idx on public.customer_subscriptions (user_id);
+-- Lookups by id alone (run_drip, the drip batches): the key (user_id, id) serves a user's.
+create index if not exists customer_subscriptions_id_idx on public.customer_subscriptions (id);
 
 -- Subscriptions whose drip failed, set aside until an operator clears the row (or run_drip
 -- succeeds for it): run_due_drips and a user's own catch-up skip them, so one broken row
@@ -488,6 +552,22 @@ create table if not exists public.stripe_customers (
   created_at timestamptz not null default now()
 );
 create index if not exists stripe_customers_user_id_idx on public.stripe_customers (user_id);
+
+-- Stripe subscriptions linked to users: the global directory that keeps a Stripe subscription
+-- id to one user across the ledger (customer_subscriptions is per user: its key on the id is
+-- (user_id, stripe_subscription_id), which one user's shard can check). Written only by a
+-- trigger on customer_subscriptions (private.stripe_subscription_directory), whoever writes the
+-- subscription: a second user's row with the same Stripe id fails there (23505), as the global
+-- unique index did. The webhook finds the subscription's user here first.
+create table if not exists public.stripe_subscriptions (
+  stripe_subscription_id text primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  created_at timestamptz not null default now()
+);
+create index if not exists stripe_subscriptions_user_id_idx on public.stripe_subscriptions (user_id);
+insert into public.stripe_subscriptions (stripe_subscription_id, user_id)
+select s.stripe_subscription_id, s.user_id from public.customer_subscriptions s where s.stripe_subscription_id is not null
+on conflict (stripe_subscription_id) do nothing;
 
 ------------------------------------------------------------------------------------------
 -- token_drips: the original table, amounts widened, exact UTC timestamps, one row per
@@ -530,6 +610,16 @@ alter table public.token_drips
       and balance_after = balance_before + drip_amount - expired_tokens
       and billing_period_start is not null and billing_period_end > billing_period_start
     ));
+
+-- Keyed by user (docs/scaling.md), in place of the product's `primary key (id)`; the link to the
+-- subscription joins on user_id too (the legacy rows were checked above), and a deleted
+-- subscription still leaves its drips with subscription_id null, as the seed's key did.
+-- pgt-ignore lint/safety/multipleAlterTable: the key is swapped after the rewrite above, so its index is built once
+alter table public.token_drips
+  drop constraint if exists token_drips_pkey,
+  add constraint token_drips_pkey primary key (user_id, id),
+  add constraint token_drips_subscription_id_fkey foreign key (user_id, subscription_id)
+    references public.customer_subscriptions (user_id, id) on delete set null (subscription_id);
 
 create unique index if not exists token_drips_subscription_cycle_key
   on public.token_drips (user_id, subscription_id, cycle_number) where not is_legacy;
@@ -585,7 +675,13 @@ create table if not exists public.unattributed_payments (
   -- set once, by attribute_payment or by a later event of the session naming a known user
   attributed_user_id uuid references auth.users (id) on delete set null,
   attributed_at timestamptz,
-  purchase_transaction_id uuid references public.token_transactions (id) on delete set null
+  -- The purchase the attribution made: attributed_user_id's token_transactions row. A link kept
+  -- as data, with no foreign key: this table is global (one row per checkout session, whoever
+  -- pays) and token_transactions is per user, so on Citus it could not be checked (no foreign
+  -- key from a coordinator table to a distributed one). (attributed_user_id,
+  -- purchase_transaction_id) is the purchase's key; when the user is deleted,
+  -- attributed_user_id goes null and the id names a row that is gone with them.
+  purchase_transaction_id uuid
 );
 create index if not exists unattributed_payments_payment_intent_idx
   on public.unattributed_payments (stripe_payment_intent_id) where stripe_payment_intent_id is not null;
@@ -593,15 +689,21 @@ create index if not exists unattributed_payments_received_at_idx
   on public.unattributed_payments (received_at) where attributed_at is null;
 
 -- Refund and dispute state of each purchase (state, not ledger: it is updated in place).
+-- Keyed by user, as the purchase it belongs to (docs/scaling.md); its writers set user_id from
+-- the purchase.
 create table if not exists private.purchase_clawback_state (
-  purchase_id uuid primary key references public.token_transactions (id) on delete cascade,
+  user_id uuid not null,
+  purchase_id uuid not null,
   amount_refunded_cents bigint not null default 0,
   dispute_id text,
   dispute_cents bigint not null default 0,
   dispute_active boolean not null default false,
   -- the dispute was closed in the customer's favour (kept even if `created` arrives later)
   dispute_closed boolean not null default false,
-  updated_at timestamptz not null default now()
+  updated_at timestamptz not null default now(),
+  constraint purchase_clawback_state_pkey primary key (user_id, purchase_id),
+  constraint purchase_clawback_state_purchase_id_fkey foreign key (user_id, purchase_id)
+    references public.token_transactions (user_id, id) on delete cascade
 );
 
 ------------------------------------------------------------------------------------------
@@ -723,8 +825,11 @@ create policy "users read their own rows" on public.token_holds
 -- are unattributed payments (other people's payments and e-mail addresses; written only by
 -- handle_stripe_event and attribute_payment).
 alter table public.unattributed_payments enable row level security;
-revoke all on table public.unattributed_payments from anon, authenticated, service_role;
+alter table public.stripe_subscriptions enable row level security;
+revoke all on table public.unattributed_payments, public.stripe_subscriptions from anon, authenticated, service_role;
 grant select on table public.stripe_events, public.unattributed_payments to service_role;
+-- The subscription directory follows customer_subscriptions (its trigger writes it): read-only.
+grant select on table public.stripe_subscriptions to service_role;
 revoke all on table private.purchase_clawback_state from public;
 
 -- Subscriptions: users read their own (policy above); only the service writes.

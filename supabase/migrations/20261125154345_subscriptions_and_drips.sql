@@ -168,6 +168,50 @@ create trigger customer_subscriptions_forget_drip_failure
   after delete on public.customer_subscriptions
   for each row execute function private.forget_drip_failure();
 
+-- The global directory of Stripe subscriptions (public.stripe_subscriptions) follows this
+-- table, whoever writes it (the webhook, the service by hand): a Stripe subscription id names
+-- one user across the ledger, while this table's own key on it is per user (docs/scaling.md).
+-- A row naming an id another user's subscription holds fails (23505), as the global unique
+-- index did; a concurrent one waits for the first and then fails. A deleted row, or one whose
+-- id changes, frees its id. Security definer: service_role may not write the directory.
+create or replace function private.stripe_subscription_directory()
+returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_owner uuid;
+begin
+  if tg_op = 'UPDATE' and new.stripe_subscription_id is not distinct from old.stripe_subscription_id then
+    return null;
+  end if;
+  if tg_op <> 'INSERT' and old.stripe_subscription_id is not null then
+    delete from public.stripe_subscriptions d
+     where d.stripe_subscription_id = old.stripe_subscription_id and d.user_id = old.user_id;
+  end if;
+  if tg_op <> 'DELETE' and new.stripe_subscription_id is not null then
+    insert into public.stripe_subscriptions (stripe_subscription_id, user_id) values (new.stripe_subscription_id, new.user_id)
+    on conflict (stripe_subscription_id) do nothing;
+    select d.user_id into v_owner from public.stripe_subscriptions d where d.stripe_subscription_id = new.stripe_subscription_id;
+    if v_owner <> new.user_id then
+      raise exception using errcode = '23505',
+        message = format('Stripe subscription %s belongs to another user.', new.stripe_subscription_id),
+        detail = format('recorded for user %s; this row names user %s', v_owner, new.user_id),
+        hint = 'A Stripe subscription is one user''s: public.stripe_subscriptions names its user.';
+    end if;
+  end if;
+  return null;
+end;
+$$;
+revoke execute on function private.stripe_subscription_directory() from public, anon, authenticated, service_role;
+-- Not `update of stripe_subscription_id` alone: the webhook's upserts and the drip engine never
+-- set it, so their updates skip the trigger.
+drop trigger if exists customer_subscriptions_stripe_directory on public.customer_subscriptions;
+create trigger customer_subscriptions_stripe_directory
+  after insert or delete or update of stripe_subscription_id on public.customer_subscriptions
+  for each row execute function private.stripe_subscription_directory();
+
 ------------------------------------------------------------------------------------------
 -- The drip engine (caller holds the user's balance row lock)
 ------------------------------------------------------------------------------------------
@@ -209,7 +253,7 @@ begin
         update public.token_lots l set remaining = 0
         from (select l2.id, l2.remaining from public.token_lots l2
               where l2.subscription_id = v_sub.id and l2.remaining > 0 and l2.expires_at <= v_start) x
-        where l.id = x.id
+        where l.user_id = v_sub.user_id and l.id = x.id
         returning x.remaining
       )
       select coalesce(sum(lapsed.remaining), 0) into v_expired from lapsed;
@@ -227,7 +271,8 @@ begin
           select o.id, least(o.remaining, v_cut - (o.running - o.remaining)) as take
           from ordered o where o.running - o.remaining < v_cut
         )
-        update public.token_lots l set remaining = l.remaining - cut.take from cut where l.id = cut.id;
+        update public.token_lots l set remaining = l.remaining - cut.take from cut
+         where l.user_id = v_sub.user_id and l.id = cut.id;
       end if;
       select count(*) into v_cycles
         from public.token_lots l where l.subscription_id = v_sub.id and l.remaining > 0;

@@ -253,6 +253,10 @@ declare
   v_anchor timestamptz := coalesce(private.epoch(v_sub ->> 'start_date'), private.epoch(v_sub ->> 'created'), v_created);
   v_row public.customer_subscriptions;
 begin
+  -- A subscription recorded before stays its user's (the global directory: one user per Stripe
+  -- subscription), whatever this event's metadata says.
+  v_user := coalesce((select d.user_id from public.stripe_subscriptions d where d.stripe_subscription_id = v_sub ->> 'id'),
+                     v_user);
   if v_user is null then
     select c.user_id into v_user from public.stripe_customers c where c.stripe_customer_id = v_customer;
   end if;
@@ -293,7 +297,7 @@ begin
     private.cycle_in_progress(v_anchor, v_interval, now()),
     v_created
   )
-  on conflict (stripe_subscription_id) do update set
+  on conflict (user_id, stripe_subscription_id) do update set
     stripe_customer_id = excluded.stripe_customer_id,
     plan_id = excluded.plan_id,
     -- Stripe never revives a canceled or incomplete_expired subscription; a late event must
@@ -335,7 +339,10 @@ begin
   if v_stripe_sub is null then
     return jsonb_build_object('ignored', 'invoice without a subscription');
   end if;
-  select * into v_sub from public.customer_subscriptions s where s.stripe_subscription_id = v_stripe_sub;
+  -- The subscription's user from the global directory, then the user's row.
+  select s.* into v_sub from public.stripe_subscriptions d
+    join public.customer_subscriptions s on s.user_id = d.user_id and s.stripe_subscription_id = d.stripe_subscription_id
+   where d.stripe_subscription_id = v_stripe_sub;
   if v_sub.id is null then
     perform private.not_yet(format('Invoice %s: subscription %s is not recorded yet.', v_invoice ->> 'id', v_stripe_sub));
   end if;
@@ -407,7 +414,8 @@ declare
   v_tx public.token_transactions;
   v_lot uuid;
 begin
-  select * into strict v_state from private.purchase_clawback_state s where s.purchase_id = p_purchase.id;
+  select * into strict v_state from private.purchase_clawback_state s
+   where s.user_id = p_purchase.user_id and s.purchase_id = p_purchase.id;
   -- Tokens an operator voided (void_grant) already left: a refund never takes them again.
   v_should := least(p_purchase.token_amount + coalesce((select sum(t.token_amount) from public.token_transactions t
                                                          where t.related_transaction_id = p_purchase.id
@@ -487,7 +495,8 @@ begin
   end if;
 
   perform private.lock_balance(v_purchase.user_id);
-  insert into private.purchase_clawback_state (purchase_id) values (v_purchase.id) on conflict (purchase_id) do nothing;
+  insert into private.purchase_clawback_state (user_id, purchase_id) values (v_purchase.user_id, v_purchase.id)
+  on conflict (user_id, purchase_id) do nothing;
 
   if v_type = 'charge.refunded' then
     v_kind := 'refund';
@@ -495,7 +504,7 @@ begin
     update private.purchase_clawback_state s
        set amount_refunded_cents = greatest(s.amount_refunded_cents, coalesce((v_obj ->> 'amount_refunded')::bigint, 0)),
            updated_at = now()
-     where s.purchase_id = v_purchase.id;
+     where s.user_id = v_purchase.user_id and s.purchase_id = v_purchase.id;
   elsif v_type = 'charge.dispute.created' then
     v_kind := 'dispute';
     if coalesce(v_obj ->> 'status', '') like 'warning%' then
@@ -505,7 +514,7 @@ begin
        set dispute_id = v_obj ->> 'id', dispute_cents = coalesce((v_obj ->> 'amount')::bigint, 0),
            -- a `closed` (won) that was delivered first wins over this late `created`
            dispute_active = not s.dispute_closed, updated_at = now()
-     where s.purchase_id = v_purchase.id and (s.dispute_id is null or s.dispute_id = v_obj ->> 'id');
+     where s.user_id = v_purchase.user_id and s.purchase_id = v_purchase.id and (s.dispute_id is null or s.dispute_id = v_obj ->> 'id');
   else -- charge.dispute.closed
     v_kind := 'dispute';
     if v_obj ->> 'status' = 'lost' then
@@ -517,7 +526,7 @@ begin
     update private.purchase_clawback_state s
        set dispute_id = v_obj ->> 'id', dispute_cents = coalesce((v_obj ->> 'amount')::bigint, 0),
            dispute_active = false, dispute_closed = true, updated_at = now()
-     where s.purchase_id = v_purchase.id and (s.dispute_id is null or s.dispute_id = v_obj ->> 'id');
+     where s.user_id = v_purchase.user_id and s.purchase_id = v_purchase.id and (s.dispute_id is null or s.dispute_id = v_obj ->> 'id');
   end if;
   return private.reconcile_purchase(v_purchase, v_kind, p_event, v_charge);
 end;

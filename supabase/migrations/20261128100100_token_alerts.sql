@@ -34,7 +34,7 @@ create table if not exists public.token_alert_preferences (
 -- marks it delivered. Rows are facts about the past: they are not updated except for the
 -- delivery columns.
 create table if not exists public.token_alerts (
-  id uuid primary key default gen_random_uuid(),
+  id uuid not null default gen_random_uuid(),
   user_id uuid not null references auth.users (id) on delete cascade,
   kind text not null default 'low_balance' check (kind in ('low_balance')),
   threshold bigint not null,
@@ -49,9 +49,13 @@ create table if not exists public.token_alerts (
   -- Delivery: a drainer's lease (claim_token_alerts), attempts, and when it was delivered.
   claimed_until timestamptz,
   attempts integer not null default 0,
-  delivered_at timestamptz
+  delivered_at timestamptz,
+  -- user_id first, as in every key of a per-user table (docs/scaling.md)
+  constraint token_alerts_pkey primary key (user_id, id)
 );
 create index if not exists token_alerts_user_id_created_at_idx on public.token_alerts (user_id, created_at);
+-- The drainers name alerts by id alone (claim_token_alerts, mark_token_alerts_delivered).
+create index if not exists token_alerts_id_idx on public.token_alerts (id);
 -- What a drainer looks for: undelivered alerts, oldest first.
 create index if not exists token_alerts_undelivered_idx on public.token_alerts (created_at, id) where delivered_at is null;
 

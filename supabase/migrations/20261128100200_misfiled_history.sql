@@ -13,7 +13,7 @@
 -- is partitioned by month (its key is (user_id, created_at, id)); the row goes with its user.
 create table if not exists public.token_usage_corrections (
   usage_id uuid not null,
-  transaction_id uuid not null references public.token_transactions (id) on delete cascade,
+  transaction_id uuid not null,
   user_id uuid not null references auth.users (id) on delete cascade,
   transaction_type text not null,
   reason text,
@@ -22,7 +22,10 @@ create table if not exists public.token_usage_corrections (
   actor_id uuid,
   corrected_at timestamptz not null default now(),
   constraint token_usage_corrections_pkey primary key (user_id, usage_id),
-  constraint token_usage_corrections_transaction_id_key unique (user_id, transaction_id)
+  constraint token_usage_corrections_transaction_id_key unique (user_id, transaction_id),
+  -- the counterpart is the same user's transaction
+  constraint token_usage_corrections_transaction_id_fkey foreign key (user_id, transaction_id)
+    references public.token_transactions (user_id, id) on delete cascade
 );
 
 alter table public.token_usage_corrections enable row level security;

@@ -272,6 +272,24 @@ export type Database = {
         }
         Relationships: []
       }
+      stripe_subscriptions: {
+        Row: {
+          created_at: string
+          stripe_subscription_id: string
+          user_id: string
+        }
+        Insert: {
+          created_at?: string
+          stripe_subscription_id: string
+          user_id: string
+        }
+        Update: {
+          created_at?: string
+          stripe_subscription_id?: string
+          user_id?: string
+        }
+        Relationships: []
+      }
       subscription_plans: {
         Row: {
           active: boolean
@@ -471,10 +489,10 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "token_drips_subscription_id_fkey"
-            columns: ["subscription_id"]
+            columns: ["user_id", "subscription_id"]
             isOneToOne: false
             referencedRelation: "customer_subscriptions"
-            referencedColumns: ["id"]
+            referencedColumns: ["user_id", "id"]
           },
         ]
       }
@@ -598,10 +616,10 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "token_lots_transaction_id_fkey"
-            columns: ["transaction_id"]
+            columns: ["user_id", "transaction_id"]
             isOneToOne: false
             referencedRelation: "token_transactions"
-            referencedColumns: ["id"]
+            referencedColumns: ["user_id", "id"]
           },
         ]
       }
@@ -714,10 +732,10 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "token_transactions_related_transaction_id_fkey"
-            columns: ["related_transaction_id"]
+            columns: ["user_id", "related_transaction_id"]
             isOneToOne: false
             referencedRelation: "token_transactions"
-            referencedColumns: ["id"]
+            referencedColumns: ["user_id", "id"]
           },
         ]
       }
@@ -856,10 +874,10 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "token_usage_corrections_transaction_id_fkey"
-            columns: ["transaction_id"]
+            columns: ["user_id", "transaction_id"]
             isOneToOne: false
             referencedRelation: "token_transactions"
-            referencedColumns: ["id"]
+            referencedColumns: ["user_id", "id"]
           },
         ]
       }
@@ -919,13 +937,6 @@ export type Database = {
           stripe_payment_intent_id?: string | null
         }
         Relationships: [
-          {
-            foreignKeyName: "unattributed_payments_purchase_transaction_id_fkey"
-            columns: ["purchase_transaction_id"]
-            isOneToOne: false
-            referencedRelation: "token_transactions"
-            referencedColumns: ["id"]
-          },
           {
             foreignKeyName: "unattributed_payments_refund_or_dispute_event_id_fkey"
             columns: ["refund_or_dispute_event_id"]

@@ -26,7 +26,7 @@ begin
   burned as (
     update public.token_lots l set remaining = l.remaining - t.take
     from taken t
-    where l.id = t.id
+    where l.user_id = p_user_id and l.id = t.id
     returning t.take
   )
   select coalesce(sum(burned.take), 0)::bigint into v_burned from burned;

@@ -37,7 +37,7 @@ begin
         update public.token_lots l set remaining = 0
         from (select l2.id, l2.remaining from public.token_lots l2
               where l2.subscription_id = v_sub.id and l2.remaining > 0 and l2.expires_at <= v_start) x
-        where l.id = x.id
+        where l.user_id = v_sub.user_id and l.id = x.id
         returning x.remaining
       )
       select coalesce(sum(lapsed.remaining), 0) into v_expired from lapsed;
@@ -55,7 +55,8 @@ begin
           select o.id, least(o.remaining, v_cut - (o.running - o.remaining)) as take
           from ordered o where o.running - o.remaining < v_cut
         )
-        update public.token_lots l set remaining = l.remaining - cut.take from cut where l.id = cut.id;
+        update public.token_lots l set remaining = l.remaining - cut.take from cut
+         where l.user_id = v_sub.user_id and l.id = cut.id;
       end if;
       select count(*) into v_cycles
         from public.token_lots l where l.subscription_id = v_sub.id and l.remaining > 0;

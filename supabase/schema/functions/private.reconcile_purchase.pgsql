@@ -13,7 +13,8 @@ declare
   v_tx public.token_transactions;
   v_lot uuid;
 begin
-  select * into strict v_state from private.purchase_clawback_state s where s.purchase_id = p_purchase.id;
+  select * into strict v_state from private.purchase_clawback_state s
+   where s.user_id = p_purchase.user_id and s.purchase_id = p_purchase.id;
   -- Tokens an operator voided (void_grant) already left: a refund never takes them again.
   v_should := least(p_purchase.token_amount + coalesce((select sum(t.token_amount) from public.token_transactions t
                                                          where t.related_transaction_id = p_purchase.id

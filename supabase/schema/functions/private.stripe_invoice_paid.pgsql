@@ -17,7 +17,10 @@ begin
   if v_stripe_sub is null then
     return jsonb_build_object('ignored', 'invoice without a subscription');
   end if;
-  select * into v_sub from public.customer_subscriptions s where s.stripe_subscription_id = v_stripe_sub;
+  -- The subscription's user from the global directory, then the user's row.
+  select s.* into v_sub from public.stripe_subscriptions d
+    join public.customer_subscriptions s on s.user_id = d.user_id and s.stripe_subscription_id = d.stripe_subscription_id
+   where d.stripe_subscription_id = v_stripe_sub;
   if v_sub.id is null then
     perform private.not_yet(format('Invoice %s: subscription %s is not recorded yet.', v_invoice ->> 'id', v_stripe_sub));
   end if;

@@ -41,7 +41,8 @@ begin
   end if;
 
   perform private.lock_balance(v_purchase.user_id);
-  insert into private.purchase_clawback_state (purchase_id) values (v_purchase.id) on conflict (purchase_id) do nothing;
+  insert into private.purchase_clawback_state (user_id, purchase_id) values (v_purchase.user_id, v_purchase.id)
+  on conflict (user_id, purchase_id) do nothing;
 
   if v_type = 'charge.refunded' then
     v_kind := 'refund';
@@ -49,7 +50,7 @@ begin
     update private.purchase_clawback_state s
        set amount_refunded_cents = greatest(s.amount_refunded_cents, coalesce((v_obj ->> 'amount_refunded')::bigint, 0)),
            updated_at = now()
-     where s.purchase_id = v_purchase.id;
+     where s.user_id = v_purchase.user_id and s.purchase_id = v_purchase.id;
   elsif v_type = 'charge.dispute.created' then
     v_kind := 'dispute';
     if coalesce(v_obj ->> 'status', '') like 'warning%' then
@@ -59,7 +60,7 @@ begin
        set dispute_id = v_obj ->> 'id', dispute_cents = coalesce((v_obj ->> 'amount')::bigint, 0),
            -- a `closed` (won) that was delivered first wins over this late `created`
            dispute_active = not s.dispute_closed, updated_at = now()
-     where s.purchase_id = v_purchase.id and (s.dispute_id is null or s.dispute_id = v_obj ->> 'id');
+     where s.user_id = v_purchase.user_id and s.purchase_id = v_purchase.id and (s.dispute_id is null or s.dispute_id = v_obj ->> 'id');
   else -- charge.dispute.closed
     v_kind := 'dispute';
     if v_obj ->> 'status' = 'lost' then
@@ -71,7 +72,7 @@ begin
     update private.purchase_clawback_state s
        set dispute_id = v_obj ->> 'id', dispute_cents = coalesce((v_obj ->> 'amount')::bigint, 0),
            dispute_active = false, dispute_closed = true, updated_at = now()
-     where s.purchase_id = v_purchase.id and (s.dispute_id is null or s.dispute_id = v_obj ->> 'id');
+     where s.user_id = v_purchase.user_id and s.purchase_id = v_purchase.id and (s.dispute_id is null or s.dispute_id = v_obj ->> 'id');
   end if;
   return private.reconcile_purchase(v_purchase, v_kind, p_event, v_charge);
 end;

@@ -18,6 +18,10 @@ declare
   v_anchor timestamptz := coalesce(private.epoch(v_sub ->> 'start_date'), private.epoch(v_sub ->> 'created'), v_created);
   v_row public.customer_subscriptions;
 begin
+  -- A subscription recorded before stays its user's (the global directory: one user per Stripe
+  -- subscription), whatever this event's metadata says.
+  v_user := coalesce((select d.user_id from public.stripe_subscriptions d where d.stripe_subscription_id = v_sub ->> 'id'),
+                     v_user);
   if v_user is null then
     select c.user_id into v_user from public.stripe_customers c where c.stripe_customer_id = v_customer;
   end if;
@@ -58,7 +62,7 @@ begin
     private.cycle_in_progress(v_anchor, v_interval, now()),
     v_created
   )
-  on conflict (stripe_subscription_id) do update set
+  on conflict (user_id, stripe_subscription_id) do update set
     stripe_customer_id = excluded.stripe_customer_id,
     plan_id = excluded.plan_id,
     -- Stripe never revives a canceled or incomplete_expired subscription; a late event must

@@ -50,7 +50,7 @@ begin
     left join lateral (select e.key::uuid as lot_id, e.value::bigint as remaining
                          from jsonb_each_text(v_replay -> 'lots') e
                         where e.value::bigint > 0) r on true
-    left join public.token_lots l on l.id = r.lot_id
+    left join public.token_lots l on l.user_id = v_user and l.id = r.lot_id
   );
 end;
 $$;

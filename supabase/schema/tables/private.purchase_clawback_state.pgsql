@@ -3,6 +3,7 @@
 -- `npm test` fails when this file and the migrations disagree.
 
 CREATE TABLE private.purchase_clawback_state (
+    user_id uuid NOT NULL,
     purchase_id uuid NOT NULL,
     amount_refunded_cents bigint DEFAULT 0 NOT NULL,
     dispute_id text,
@@ -13,7 +14,7 @@ CREATE TABLE private.purchase_clawback_state (
 );
 
 ALTER TABLE ONLY private.purchase_clawback_state
-    ADD CONSTRAINT purchase_clawback_state_pkey PRIMARY KEY (purchase_id);
+    ADD CONSTRAINT purchase_clawback_state_pkey PRIMARY KEY (user_id, purchase_id);
 
 ALTER TABLE ONLY private.purchase_clawback_state
-    ADD CONSTRAINT purchase_clawback_state_purchase_id_fkey FOREIGN KEY (purchase_id) REFERENCES public.token_transactions(id) ON DELETE CASCADE;
+    ADD CONSTRAINT purchase_clawback_state_purchase_id_fkey FOREIGN KEY (user_id, purchase_id) REFERENCES public.token_transactions(user_id, id) ON DELETE CASCADE;

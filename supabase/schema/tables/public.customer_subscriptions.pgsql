@@ -25,18 +25,18 @@ CREATE TABLE public.customer_subscriptions (
 );
 
 ALTER TABLE ONLY public.customer_subscriptions
-    ADD CONSTRAINT customer_subscriptions_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT customer_subscriptions_pkey PRIMARY KEY (user_id, id);
 
 ALTER TABLE public.customer_subscriptions
     ADD CONSTRAINT customer_subscriptions_status_check CHECK ((status = ANY (ARRAY['incomplete'::text, 'incomplete_expired'::text, 'trialing'::text, 'active'::text, 'past_due'::text, 'canceled'::text, 'unpaid'::text, 'paused'::text]))) NOT VALID;
+
+CREATE INDEX customer_subscriptions_id_idx ON public.customer_subscriptions USING btree (id);
 
 CREATE INDEX customer_subscriptions_next_drip_at_idx ON public.customer_subscriptions USING btree (next_drip_at, id) WHERE (next_drip_at IS NOT NULL);
 
 CREATE INDEX customer_subscriptions_plan_id_idx ON public.customer_subscriptions USING btree (plan_id);
 
-CREATE UNIQUE INDEX customer_subscriptions_stripe_subscription_id_key ON public.customer_subscriptions USING btree (stripe_subscription_id);
-
-CREATE INDEX customer_subscriptions_user_id_idx ON public.customer_subscriptions USING btree (user_id);
+CREATE UNIQUE INDEX customer_subscriptions_user_stripe_subscription_id_key ON public.customer_subscriptions USING btree (user_id, stripe_subscription_id);
 
 CREATE TRIGGER customer_subscriptions_cycles_forward BEFORE UPDATE OF next_cycle_number ON public.customer_subscriptions FOR EACH ROW WHEN ((new.next_cycle_number < old.next_cycle_number)) EXECUTE FUNCTION private.reject_cycle_rewind();
 
@@ -47,6 +47,8 @@ CREATE TRIGGER customer_subscriptions_due_earlier AFTER UPDATE ON public.custome
 CREATE TRIGGER customer_subscriptions_forget_drip_failure AFTER DELETE ON public.customer_subscriptions FOR EACH ROW EXECUTE FUNCTION private.forget_drip_failure();
 
 CREATE TRIGGER customer_subscriptions_schedule BEFORE INSERT OR UPDATE OF user_id, plan_id, status, drip_anchor ON public.customer_subscriptions FOR EACH ROW EXECUTE FUNCTION private.subscription_schedule();
+
+CREATE TRIGGER customer_subscriptions_stripe_directory AFTER INSERT OR DELETE OR UPDATE OF stripe_subscription_id ON public.customer_subscriptions FOR EACH ROW EXECUTE FUNCTION private.stripe_subscription_directory();
 
 ALTER TABLE ONLY public.customer_subscriptions
     ADD CONSTRAINT customer_subscriptions_plan_id_fkey FOREIGN KEY (plan_id) REFERENCES public.subscription_plans(id);

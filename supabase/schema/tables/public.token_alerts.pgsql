@@ -22,7 +22,9 @@ CREATE TABLE public.token_alerts (
 );
 
 ALTER TABLE ONLY public.token_alerts
-    ADD CONSTRAINT token_alerts_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT token_alerts_pkey PRIMARY KEY (user_id, id);
+
+CREATE INDEX token_alerts_id_idx ON public.token_alerts USING btree (id);
 
 CREATE INDEX token_alerts_undelivered_idx ON public.token_alerts USING btree (created_at, id) WHERE (delivered_at IS NULL);
 

@@ -25,7 +25,7 @@ CREATE TABLE public.token_drips (
 );
 
 ALTER TABLE ONLY public.token_drips
-    ADD CONSTRAINT token_drips_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT token_drips_pkey PRIMARY KEY (user_id, id);
 
 CREATE UNIQUE INDEX token_drips_subscription_cycle_key ON public.token_drips USING btree (user_id, subscription_id, cycle_number) WHERE (NOT is_legacy);
 
@@ -40,7 +40,7 @@ CREATE TRIGGER token_drips_append_only BEFORE DELETE OR UPDATE ON public.token_d
 CREATE TRIGGER token_drips_low_balance AFTER INSERT ON public.token_drips FOR EACH ROW WHEN (((NOT new.is_legacy) AND (new.balance_after < new.balance_before))) EXECUTE FUNCTION private.low_balance_after_change();
 
 ALTER TABLE ONLY public.token_drips
-    ADD CONSTRAINT token_drips_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.customer_subscriptions(id) ON DELETE SET NULL;
+    ADD CONSTRAINT token_drips_subscription_id_fkey FOREIGN KEY (user_id, subscription_id) REFERENCES public.customer_subscriptions(user_id, id) ON DELETE SET NULL (subscription_id);
 
 ALTER TABLE ONLY public.token_drips
     ADD CONSTRAINT token_drips_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;

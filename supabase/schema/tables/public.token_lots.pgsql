@@ -18,7 +18,7 @@ CREATE TABLE public.token_lots (
 );
 
 ALTER TABLE ONLY public.token_lots
-    ADD CONSTRAINT token_lots_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT token_lots_pkey PRIMARY KEY (user_id, id);
 
 CREATE INDEX token_lots_burn_order_idx ON public.token_lots USING btree (user_id, expires_at, created_at, id) WHERE (remaining > 0);
 
@@ -33,7 +33,7 @@ CREATE INDEX token_lots_transaction_id_idx ON public.token_lots USING btree (tra
 CREATE TRIGGER token_lots_refresh_due AFTER UPDATE OF expires_at, remaining, user_id ON public.token_lots FOR EACH ROW WHEN (((new.remaining > 0) AND (new.expires_at IS NOT NULL) AND ((old.expires_at IS NULL) OR (new.expires_at < old.expires_at) OR (old.remaining = 0) OR (new.user_id IS DISTINCT FROM old.user_id)))) EXECUTE FUNCTION private.refresh_due_trigger();
 
 ALTER TABLE ONLY public.token_lots
-    ADD CONSTRAINT token_lots_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES public.token_transactions(id) ON DELETE CASCADE;
+    ADD CONSTRAINT token_lots_transaction_id_fkey FOREIGN KEY (user_id, transaction_id) REFERENCES public.token_transactions(user_id, id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.token_lots
     ADD CONSTRAINT token_lots_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;

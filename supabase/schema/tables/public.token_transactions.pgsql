@@ -32,9 +32,11 @@ CREATE TABLE public.token_transactions (
 );
 
 ALTER TABLE ONLY public.token_transactions
-    ADD CONSTRAINT token_transactions_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT token_transactions_pkey PRIMARY KEY (user_id, id);
 
 CREATE INDEX token_transactions_checkout_session_idx ON public.token_transactions USING btree (stripe_checkout_session_id) WHERE (stripe_checkout_session_id IS NOT NULL);
+
+CREATE INDEX token_transactions_id_idx ON public.token_transactions USING btree (id);
 
 CREATE INDEX token_transactions_payment_intent_idx ON public.token_transactions USING btree (stripe_payment_intent_id) WHERE (stripe_payment_intent_id IS NOT NULL);
 
@@ -51,7 +53,7 @@ CREATE TRIGGER token_transactions_append_only BEFORE DELETE OR UPDATE ON public.
 CREATE TRIGGER token_transactions_low_balance AFTER INSERT ON public.token_transactions FOR EACH ROW WHEN (((NOT new.is_legacy) AND (new.token_amount < 0))) EXECUTE FUNCTION private.low_balance_after_change();
 
 ALTER TABLE ONLY public.token_transactions
-    ADD CONSTRAINT token_transactions_related_transaction_id_fkey FOREIGN KEY (related_transaction_id) REFERENCES public.token_transactions(id) ON DELETE CASCADE;
+    ADD CONSTRAINT token_transactions_related_transaction_id_fkey FOREIGN KEY (user_id, related_transaction_id) REFERENCES public.token_transactions(user_id, id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.token_transactions
     ADD CONSTRAINT token_transactions_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;

@@ -20,7 +20,7 @@ ALTER TABLE ONLY public.token_usage_corrections
     ADD CONSTRAINT token_usage_corrections_transaction_id_key UNIQUE (user_id, transaction_id);
 
 ALTER TABLE ONLY public.token_usage_corrections
-    ADD CONSTRAINT token_usage_corrections_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES public.token_transactions(id) ON DELETE CASCADE;
+    ADD CONSTRAINT token_usage_corrections_transaction_id_fkey FOREIGN KEY (user_id, transaction_id) REFERENCES public.token_transactions(user_id, id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.token_usage_corrections
     ADD CONSTRAINT token_usage_corrections_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;

@@ -32,9 +32,6 @@ ALTER TABLE ONLY public.unattributed_payments
     ADD CONSTRAINT unattributed_payments_attributed_user_id_fkey FOREIGN KEY (attributed_user_id) REFERENCES auth.users(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.unattributed_payments
-    ADD CONSTRAINT unattributed_payments_purchase_transaction_id_fkey FOREIGN KEY (purchase_transaction_id) REFERENCES public.token_transactions(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.unattributed_payments
     ADD CONSTRAINT unattributed_payments_refund_or_dispute_event_id_fkey FOREIGN KEY (refund_or_dispute_event_id) REFERENCES public.stripe_events(id);
 
 ALTER TABLE ONLY public.unattributed_payments

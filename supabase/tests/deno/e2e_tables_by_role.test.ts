@@ -30,6 +30,7 @@ const tables: Record<string, "own" | "catalog" | "service"> = {
   token_usage_archives: "own",
   stripe_events: "service",
   unattributed_payments: "service",
+  stripe_subscriptions: "service",
   drip_failures: "service",
   ledger_settings: "service",
   ledger_reconciliation_runs: "service",
