@@ -281,6 +281,8 @@ begin
     values (v_usage_id, v_hold.user_id, v_hold.feature, p_tokens_used, p_model, v_metadata,
             'hold:' || v_hold.id || ':' || v_usage_id, md5(jsonb_build_array(v_hold.id, p_tokens_used)::text),
             v_balance, v_balance - p_tokens_used, v_hold.id, v_overage);
+    -- The low-balance alert, while the hold still counts (private.check_low_balance).
+    perform private.check_low_balance(v_hold.user_id, v_balance, v_balance - p_tokens_used, v_hold.id, 'usage', v_usage_id);
   end if;
   -- The debit, what the lots did not pay as debt, and the hold no longer held.
   update public.token_balances b

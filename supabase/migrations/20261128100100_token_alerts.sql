@@ -7,15 +7,21 @@
 -- above (a credit, a released or lapsed hold): the next fall below is a new crossing. Nothing
 -- needs to remember whether a user was alerted; the change itself says whether it crossed.
 --
--- Where: AFTER INSERT triggers on the ledger rows that lower a balance (usage, debits,
--- drips that expire more than they drip) and on new holds, so no RPC needs to know about
--- alerts. They run in the writer's transaction, under the user's balance row lock that every
--- mutation takes first: concurrent changes of one user are evaluated one after another, each
--- against the state the previous one left, so a crossing is seen by exactly one of them.
+-- Where: AFTER INSERT triggers on the ledger rows that lower a balance (debits, drips that
+-- expire more than they drip) and on new holds; usage rows are checked by their only two
+-- writers, record_usage and settle_hold, right after the insert (as a trigger would), so that
+-- the usual usage pays no query (below). All run in the writer's transaction, under the
+-- user's balance row lock that every mutation takes first: concurrent changes of one user are
+-- evaluated one after another, each against the state the previous one left, so a crossing is
+-- seen by exactly one of them.
 --
--- Cost: credits and legacy rows never fire a trigger (WHEN clauses). A lowering change costs
+-- Cost: credits and legacy rows are never checked (WHEN clauses). A lowering change costs
 -- one indexed query (the threshold and the user's active holds) and an insert only when it
 -- crosses. A hold (reserve_tokens) carries its available_after, so it reads only the threshold.
+-- record_usage's fast path reads the threshold and the balance row's held (at least the
+-- active holds) in the UPDATE it makes anyway, and runs the check only when the balance less
+-- held falls below the threshold: as a trigger, the check cost 100 to 200 us of every usage
+-- (docs/benchmarks.md).
 
 ------------------------------------------------------------------------------------------
 -- Tables
@@ -146,17 +152,6 @@ begin
 end;
 $$;
 
-create or replace function private.low_balance_after_usage()
-returns trigger
-language plpgsql
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-  perform private.check_low_balance(new.user_id, new.balance_before, new.balance_after, new.hold_id, 'usage', new.id);
-  return null;
-end;
-$$;
-
 -- token_transactions and token_drips (both have id, user_id, balance_before, balance_after).
 create or replace function private.low_balance_after_change()
 returns trigger
@@ -192,11 +187,6 @@ begin
 end;
 $$;
 
-drop trigger if exists token_usage_low_balance on public.token_usage;
-create trigger token_usage_low_balance
-  after insert on public.token_usage
-  for each row when (not new.is_legacy)
-  execute function private.low_balance_after_usage();
 drop trigger if exists token_transactions_low_balance on public.token_transactions;
 create trigger token_transactions_low_balance
   after insert on public.token_transactions
@@ -216,7 +206,6 @@ create trigger token_holds_low_balance
 revoke execute on function
   private.low_balance_threshold(uuid),
   private.check_low_balance(uuid, bigint, bigint, uuid, text, uuid),
-  private.low_balance_after_usage(),
   private.low_balance_after_change(),
   private.low_balance_after_hold()
 from public, anon, authenticated, service_role;

@@ -16,6 +16,8 @@ declare
   v_now timestamptz := now();
   v_id uuid := gen_random_uuid();
   v_fast boolean := false;
+  v_held bigint;
+  v_threshold bigint;
 begin
   -- The service names the user; everyone else goes through the full check (42501 / 22023).
   if p_user_id is not null and current_setting('role', true) = 'service_role' then
@@ -53,7 +55,12 @@ begin
   update public.token_balances b set balance = b.balance - p_tokens, updated_at = v_now
    where b.user_id = v_user and b.next_due_at > v_now and b.balance - b.held >= p_tokens
      and exists (select 1 from public.token_features f where f.id = p_feature and f.active)
-  returning b.balance + p_tokens into v_balance;
+  returning b.balance + p_tokens, b.held,
+            (select coalesce(p.low_balance_threshold, s.low_balance_threshold)
+               from public.ledger_settings s
+               left join public.token_alert_preferences p on p.user_id = b.user_id
+              where s.id)
+       into v_balance, v_held, v_threshold;
   if found then
     -- A key is unique per user within the key window (no index can say it: token_usage is
     -- partitioned by month; docs/scaling.md#usage-keys), looked up under the lock just taken,
@@ -66,6 +73,12 @@ begin
       values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
               v_balance, v_balance - p_tokens);
       v_fast := true;
+      -- The low-balance alert (docs/alerts.md) without a query while the balance stays clear
+      -- of the threshold: held is at least the active holds, so when the balance less held
+      -- is still at or above the threshold, no crossing is possible; otherwise the exact check.
+      if v_threshold > 0 and v_balance - p_tokens - v_held < v_threshold then
+        perform private.check_low_balance(v_user, v_balance, v_balance - p_tokens, null, 'usage', v_id);
+      end if;
     else
       update public.token_balances b set balance = v_balance where b.user_id = v_user;
     end if;
@@ -109,6 +122,7 @@ begin
                                     balance_before, balance_after)
     values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
             v_balance, v_balance - p_tokens);
+    perform private.check_low_balance(v_user, v_balance, v_balance - p_tokens, null, 'usage', v_id);
   end if;
 
   -- Burn: the first lot in burn order usually covers the amount; otherwise the general burn.

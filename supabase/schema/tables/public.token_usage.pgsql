@@ -34,8 +34,6 @@ CREATE INDEX token_usage_user_idempotency_key_idx ON ONLY public.token_usage USI
 
 CREATE TRIGGER token_usage_append_only BEFORE DELETE OR UPDATE ON public.token_usage FOR EACH ROW EXECUTE FUNCTION private.reject_ledger_change();
 
-CREATE TRIGGER token_usage_low_balance AFTER INSERT ON public.token_usage FOR EACH ROW WHEN ((NOT new.is_legacy)) EXECUTE FUNCTION private.low_balance_after_usage();
-
 CREATE TRIGGER token_usage_one_per_hold BEFORE INSERT ON public.token_usage FOR EACH ROW WHEN ((new.hold_id IS NOT NULL)) EXECUTE FUNCTION private.one_usage_per_hold();
 
 ALTER TABLE public.token_usage
