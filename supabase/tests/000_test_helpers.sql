@@ -52,6 +52,28 @@ begin
 end
 $$;
 
+-- tests.create_user_in_debt: tests.create_user starting p_debt tokens in debt, as the legacy
+-- upgrade leaves a negative legacy balance (an opening_balance posted with debt allowed).
+create function tests.create_user_in_debt(p_email text, p_id uuid, p_debt bigint)
+returns uuid
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_tx public.token_transactions;
+begin
+  perform tests.create_user(p_email, p_id);
+  perform private.lock_balance(p_id);
+  v_tx.user_id := p_id;
+  v_tx.transaction_type := 'opening_balance';
+  v_tx.token_amount := -p_debt;
+  v_tx.source := 'legacy';
+  v_tx.idempotency_key := 'opening_balance:' || p_id;
+  perform private.post_transaction(v_tx, pg_catalog.now(), true);
+  return p_id;
+end
+$$;
+
 -- tests.authenticate_with_claims: act as PostgREST does for a request bearing these JWT claims:
 -- the role is the claim `role` (PostgREST's anonymous role when there is none). For tokens of
 -- unusual shape (no sub, user_metadata claiming admin, ...); the helpers below cover the rest.
@@ -166,18 +188,88 @@ returns uuid language sql set search_path = pg_catalog, pg_temp as $$
     p_drip_anchor)
 $$;
 
--- tests.drip_rows: a subscription's drips in cycle order, the columns the drip tests compare
--- (results_eq against a VALUES list of cycles).
-create function tests.drip_rows(p_subscription_id uuid)
-returns table (cycle_number integer, drip_amount bigint, rollover_from_previous bigint, rollover_cycles_count integer,
-  expired_tokens bigint, balance_before bigint, balance_after bigint, billing_period_start timestamptz,
-  billing_period_end timestamptz, drip_date timestamptz)
-language sql stable set search_path = pg_catalog, pg_temp as $$
-  select d.cycle_number, d.drip_amount, d.rollover_from_previous, d.rollover_cycles_count, d.expired_tokens,
-    d.balance_before, d.balance_after, d.billing_period_start, d.billing_period_end, d.drip_date
+-- tests.create_plan: a subscription plan (the default plan's 375,000 tokens every 28 days with one
+-- rollover cycle unless told otherwise); returns its id.
+create function tests.create_plan(p_id text, p_drip_tokens bigint default 375000, p_max_rollover_cycles integer default 1,
+  p_max_rollover_tokens bigint default null, p_drip_interval interval default '28 days')
+returns text language sql set search_path = pg_catalog, pg_temp as $$
+  insert into public.subscription_plans (id, name, drip_tokens, drip_interval, max_rollover_cycles, max_rollover_tokens)
+  values (p_id, 'tests: ' || p_id, p_drip_tokens, p_drip_interval, p_max_rollover_cycles, p_max_rollover_tokens)
+  returning id
+$$;
+
+-- tests.create_dripping_subscriber: tests.create_subscriber anchored now(), then cycles 1 to
+-- p_cycles issued on time (run_drip as of each cycle's start, the plan's interval apart), as
+-- the drip, expiry and subscription tests start; returns the subscription's id.
+create function tests.create_dripping_subscriber(p_email text, p_user_id uuid, p_subscription_id uuid,
+  p_cycles integer default 1, p_plan_id text default 'default')
+returns uuid language plpgsql set search_path = pg_catalog, pg_temp as $$
+declare
+  v_interval interval := (select p.drip_interval from public.subscription_plans p where p.id = p_plan_id);
+begin
+  perform tests.create_subscriber(p_email, p_user_id, p_subscription_id, p_plan_id);
+  for v_cycle in 1 .. p_cycles loop
+    perform public.run_drip(p_subscription_id, now() + (v_cycle - 1) * v_interval);
+  end loop;
+  return p_subscription_id;
+end
+$$;
+
+-- tests.freeze_other_lots: lots committed by other runs (the Deno tests, the seed) are not part
+-- of a sweep test's scenario: within the test's rolled-back transaction they never lapse, so
+-- what expire_tokens counts is the test's own.
+create function tests.freeze_other_lots()
+returns void language sql set search_path = pg_catalog, pg_temp as $$
+  update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null
+$$;
+
+-- tests.day: a time as days from now() (the anchor the drip tests use): '28', '-1', '27.5'.
+create function tests.day(p_at timestamptz)
+returns text language sql stable set search_path = pg_catalog, pg_temp as $$
+  select case when p_at is null then 'never' when p_at = 'infinity' then 'infinity'
+    else pg_catalog.trim_scale(pg_catalog.round(extract(epoch from p_at - pg_catalog.now()) / 86400, 6))::text end
+$$;
+
+-- tests.drip_schedule: where a subscription's schedule stands, 'cycle 3 at day 56'
+-- (next_cycle_number, next_drip_at in days from now()) or 'cycle 2 unscheduled'.
+create function tests.drip_schedule(p_subscription_id uuid)
+returns text language sql stable set search_path = pg_catalog, pg_temp as $$
+  select pg_catalog.format('cycle %s %s', s.next_cycle_number,
+      case when s.next_drip_at is null then 'unscheduled' else 'at day ' || tests.day(s.next_drip_at) end)
+  from public.customer_subscriptions s
+  where s.id = p_subscription_id
+$$;
+
+-- tests.drip_history: a subscription's token_drips rows in cycle order, one line each, for
+-- `is(tests.drip_history(id), array[...])`:
+--   'cycle 2: +375000, carried 375000 (1 cycle), expired 0, 375000 -> 750000, days 28-56'
+-- the drip, rollover_from_previous (rollover_cycles_count), expired_tokens, balance_before ->
+-- balance_after and the billing period in days from now(); ', dated day D' is added when
+-- drip_date is not the period's start.
+create function tests.drip_history(p_subscription_id uuid)
+returns text[] language sql stable set search_path = pg_catalog, pg_temp as $$
+  select pg_catalog.array_agg(pg_catalog.format('cycle %s: +%s, carried %s (%s %s), expired %s, %s -> %s, days %s-%s%s',
+      d.cycle_number, d.drip_amount, d.rollover_from_previous, d.rollover_cycles_count,
+      case d.rollover_cycles_count when 1 then 'cycle' else 'cycles' end, d.expired_tokens, d.balance_before, d.balance_after,
+      tests.day(d.billing_period_start), tests.day(d.billing_period_end),
+      case when d.drip_date is distinct from d.billing_period_start then ', dated day ' || tests.day(d.drip_date) end)
+    order by d.cycle_number)
   from public.token_drips d
   where d.subscription_id = p_subscription_id
-  order by d.cycle_number
+$$;
+
+-- tests.lot_history: a user's token_lots, one line each, oldest first, for
+-- `is(tests.lot_history(id), array[...])`:
+--   'drip 2: 0/375000, day 28 -> 84'   (a drip lot: its cycle; remaining/original; created -> expires)
+--   'purchase: 100000/100000, day 0 -> never'
+create function tests.lot_history(p_user_id uuid)
+returns text[] language sql stable set search_path = pg_catalog, pg_temp as $$
+  select pg_catalog.array_agg(pg_catalog.format('%s%s: %s/%s, day %s -> %s', l.source, ' ' || d.cycle_number,
+      l.remaining, l.original, tests.day(l.created_at), tests.day(l.expires_at))
+    order by l.created_at, d.cycle_number, l.expires_at nulls last, l.source, l.original, l.remaining)
+  from public.token_lots l
+  left join public.token_drips d on d.id = l.drip_id
+  where l.user_id = p_user_id
 $$;
 
 -- tests.ledger_footprint: everything the ledger holds for a user, as one line, to assert what a

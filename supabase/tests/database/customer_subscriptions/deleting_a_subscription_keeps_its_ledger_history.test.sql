@@ -6,13 +6,9 @@ begin;
 select plan(7);
 set local timezone to 'UTC';
 
--- Lots committed by other runs (e.g. the Deno tests) are not part of this scenario: within
--- this rolled-back transaction they never lapse, so the sweep's counts are this file's.
-update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null;
+select tests.freeze_other_lots();
 
-select tests.create_subscriber('cs-delete@example.test', '00000000-0000-4000-d404-000000000001', '00000000-0000-4000-d404-0000000000a1');
-select public.run_drip('00000000-0000-4000-d404-0000000000a1', now());
-select public.run_drip('00000000-0000-4000-d404-0000000000a1', now() + interval '28 days');
+select tests.create_dripping_subscriber('cs-delete@example.test', '00000000-0000-4000-d404-000000000001', '00000000-0000-4000-d404-0000000000a1', 2);
 
 select tests.authenticate_as_service_role();
 select lives_ok($$delete from public.customer_subscriptions where id = '00000000-0000-4000-d404-0000000000a1'$$,

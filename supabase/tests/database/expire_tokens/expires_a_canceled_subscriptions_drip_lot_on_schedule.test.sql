@@ -5,12 +5,9 @@ begin;
 select plan(7);
 set local timezone to 'UTC';
 
--- Lots committed by other runs (e.g. the Deno tests) are not part of this scenario: within
--- this rolled-back transaction they never lapse, so the sweep's counts are this file's.
-update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null;
+select tests.freeze_other_lots();
 
-select tests.create_subscriber('et-canceled@example.test', '00000000-0000-4000-d303-000000000001', '00000000-0000-4000-d303-0000000000a1');
-select public.run_drip('00000000-0000-4000-d303-0000000000a1', now());
+select tests.create_dripping_subscriber('et-canceled@example.test', '00000000-0000-4000-d303-000000000001', '00000000-0000-4000-d303-0000000000a1');
 select public.record_usage('chat', 75000, 'et-canceled-use', '00000000-0000-4000-d303-000000000001');
 update public.customer_subscriptions set status = 'canceled', canceled_at = now() where id = '00000000-0000-4000-d303-0000000000a1';
 

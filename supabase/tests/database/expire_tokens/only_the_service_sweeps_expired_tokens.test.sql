@@ -5,9 +5,7 @@ begin;
 select plan(11);
 set local timezone to 'UTC';
 
--- Lots committed by other runs (e.g. the Deno tests) are not part of this scenario: within
--- this rolled-back transaction they never lapse, so the sweep's counts are this file's.
-update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null;
+select tests.freeze_other_lots();
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('00000000-0000-4000-d304-000000000001', 'et-roles-alice@example.test', '{}'),

@@ -3,9 +3,7 @@ begin;
 select plan(4);
 set local timezone to 'UTC';
 
--- Lots committed by other runs (e.g. the Deno tests) are not part of this scenario: within
--- this rolled-back transaction they never lapse, so the sweep's counts are this file's.
-update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null;
+select tests.freeze_other_lots();
 
 select tests.create_user('et-bad@example.test', '00000000-0000-4000-d305-000000000001');
 select public.grant_tokens('00000000-0000-4000-d305-000000000001', 100, 'trial_grant', 'et-bad-trial', null, now() + interval '1 day');

@@ -6,9 +6,7 @@ begin;
 select plan(11);
 set local timezone to 'UTC';
 
--- Lots committed by other runs (e.g. the Deno tests) are not part of this scenario: within
--- this rolled-back transaction they never lapse, so the sweep's counts are this file's.
-update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null;
+select tests.freeze_other_lots();
 
 select tests.create_user('et-trial-alice@example.test', '00000000-0000-4000-d301-000000000001', 5000);
 select tests.create_user('et-trial-bob@example.test', '00000000-0000-4000-d301-000000000002');

@@ -4,20 +4,7 @@
 begin;
 select plan(12);
 
-select tests.create_user('gt-debt-alice@example.test', '00000000-0000-4000-8203-000000000001');
-do $$
-declare
-  v_tx public.token_transactions;
-begin
-  perform private.lock_balance('00000000-0000-4000-8203-000000000001');
-  v_tx.user_id := '00000000-0000-4000-8203-000000000001';
-  v_tx.transaction_type := 'opening_balance';
-  v_tx.token_amount := -50;
-  v_tx.source := 'legacy';
-  v_tx.idempotency_key := 'opening_balance:00000000-0000-4000-8203-000000000001';
-  perform private.post_transaction(v_tx, now(), true);
-end
-$$;
+select tests.create_user_in_debt('gt-debt-alice@example.test', '00000000-0000-4000-8203-000000000001', 50);
 select is(tests.balance_and_debt('00000000-0000-4000-8203-000000000001'), 'balance=-50 debt=50',
   'the user starts 50 tokens in debt');
 

@@ -6,24 +6,19 @@ begin;
 select plan(9);
 set local timezone to 'UTC';
 
-select tests.create_user('rd-canceled-a@example.test', '00000000-0000-4000-d111-000000000001');
-select tests.create_user('rd-canceled-b@example.test', '00000000-0000-4000-d111-000000000002');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor) values
-  ('00000000-0000-4000-d111-0000000000a1', '00000000-0000-4000-d111-000000000001', 'default', 'canceled', now()),
-  ('00000000-0000-4000-d111-0000000000a2', '00000000-0000-4000-d111-000000000002', 'default', 'active', now());
+select tests.create_subscriber('rd-canceled-a@example.test', '00000000-0000-4000-d111-000000000001',
+  '00000000-0000-4000-d111-0000000000a1', p_status => 'canceled');
+select tests.create_subscriber('rd-canceled-b@example.test', '00000000-0000-4000-d111-000000000002',
+  '00000000-0000-4000-d111-0000000000a2');
 
-select results_eq(
-  $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d111-0000000000a1'$$,
-  $$values (1, null::timestamptz)$$, 'a subscription inserted canceled is not scheduled');
+select is(tests.drip_schedule('00000000-0000-4000-d111-0000000000a1'), 'cycle 1 unscheduled', 'a subscription inserted canceled is not scheduled');
 select is(public.run_drip('00000000-0000-4000-d111-0000000000a1', now() + interval '200 days') - 'subscription_id',
   '{"cycles_issued": 0, "tokens_dripped": 0, "tokens_expired": 0, "balance_after": 0}'::jsonb,
   'and never drips, even 200 days on');
 
 select is((public.run_drip('00000000-0000-4000-d111-0000000000a2', now()) ->> 'cycles_issued')::int, 1, 'the active one gets cycle 1');
 update public.customer_subscriptions set status = 'canceled', canceled_at = now() where id = '00000000-0000-4000-d111-0000000000a2';
-select results_eq(
-  $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d111-0000000000a2'$$,
-  $$values (2, null::timestamptz)$$, 'canceling clears the schedule');
+select is(tests.drip_schedule('00000000-0000-4000-d111-0000000000a2'), 'cycle 2 unscheduled', 'canceling clears the schedule');
 select is(public.run_drip('00000000-0000-4000-d111-0000000000a2', now() + interval '28 days') - 'subscription_id',
   '{"cycles_issued": 0, "tokens_dripped": 0, "tokens_expired": 0, "balance_after": 375000}'::jsonb,
   'no cycle 2');
@@ -34,9 +29,7 @@ select results_eq(
      where user_id in ('00000000-0000-4000-d111-000000000001', '00000000-0000-4000-d111-000000000002') group by user_id$$,
   $$values ('00000000-0000-4000-d111-000000000002'::uuid, 1, 1)$$,
   'the only drip row is cycle 1 of the subscription canceled later');
-select results_eq(
-  $$select remaining, expires_at from public.token_lots where user_id = '00000000-0000-4000-d111-000000000002'$$,
-  $$values (375000::bigint, now() + interval '56 days')$$,
+select is(tests.lot_history('00000000-0000-4000-d111-000000000002'), array['drip 1: 375000/375000, day 0 -> 56'],
   'its tokens stay, with their expiry unchanged (run_drip does not expire them any more)');
 select is_empty($$select * from public.verify_token_ledger() where user_id in
   ('00000000-0000-4000-d111-000000000001', '00000000-0000-4000-d111-000000000002')$$, 'the ledger is consistent');

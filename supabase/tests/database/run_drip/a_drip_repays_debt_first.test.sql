@@ -9,21 +9,7 @@ begin;
 select plan(6);
 set local timezone to 'UTC';
 
-select tests.create_user('rd-debt@example.test', '00000000-0000-4000-d119-000000000001');
--- a negative legacy balance carried in as debt, as the legacy migration does
-do $$
-declare
-  v_tx public.token_transactions;
-begin
-  perform private.lock_balance('00000000-0000-4000-d119-000000000001');
-  v_tx.user_id := '00000000-0000-4000-d119-000000000001';
-  v_tx.transaction_type := 'opening_balance';
-  v_tx.token_amount := -500000;
-  v_tx.source := 'legacy';
-  v_tx.idempotency_key := 'opening_balance:00000000-0000-4000-d119-000000000001';
-  perform private.post_transaction(v_tx, now(), true);
-end
-$$;
+select tests.create_user_in_debt('rd-debt@example.test', '00000000-0000-4000-d119-000000000001', 500000);
 select tests.create_subscription('00000000-0000-4000-d119-0000000000a1', '00000000-0000-4000-d119-000000000001');
 
 select is((public.run_drip('00000000-0000-4000-d119-0000000000a1', now()) ->> 'balance_after')::bigint, -125000::bigint,

@@ -21,25 +21,18 @@ select is((public.record_usage('chat', 50000, 'rd-three-2', '00000000-0000-4000-
 select is((public.run_drip('00000000-0000-4000-d103-0000000000a1', now() + interval '56 days') ->> 'balance_after')::bigint,
   700000::bigint, 'cycle 3');
 
-select results_eq(
-  $$select * from tests.drip_rows('00000000-0000-4000-d103-0000000000a1')$$,
-  $$values
-    (1, 375000::bigint,      0::bigint, 0, 0::bigint,      0::bigint, 375000::bigint,
-        now(),                      now() + interval '28 days', now()),
-    (2, 375000::bigint,      0::bigint, 0, 0::bigint,      0::bigint, 375000::bigint,
-        now() + interval '28 days', now() + interval '56 days', now() + interval '28 days'),
-    (3, 375000::bigint, 325000::bigint, 1, 0::bigint, 325000::bigint, 700000::bigint,
-        now() + interval '56 days', now() + interval '84 days', now() + interval '56 days')$$,
+select is(tests.drip_history('00000000-0000-4000-d103-0000000000a1'), array[
+    'cycle 1: +375000, carried 0 (0 cycles), expired 0, 0 -> 375000, days 0-28',
+    'cycle 2: +375000, carried 0 (0 cycles), expired 0, 0 -> 375000, days 28-56',
+    'cycle 3: +375000, carried 325000 (1 cycle), expired 0, 325000 -> 700000, days 56-84'],
   'each row: an emptied cycle carries nothing; balance_before is what usage left');
 
 select results_eq(
   $$select public.record_usage('chat', 700000, 'rd-three-3', '00000000-0000-4000-d103-000000000001') - 'usage_id' - 'user_id'$$,
   $$values ('{"tokens": 700000, "balance_before": 700000, "balance_after": 0, "replayed": false}'::jsonb)$$,
   'everything carried and dripped can be spent');
-select results_eq(
-  $$select d.cycle_number, l.remaining from public.token_lots l join public.token_drips d on d.id = l.drip_id
-     where l.user_id = '00000000-0000-4000-d103-000000000001' order by d.cycle_number$$,
-  $$values (1, 0::bigint), (2, 0::bigint), (3, 0::bigint)$$,
+select is(tests.lot_history('00000000-0000-4000-d103-000000000001'), array[
+    'drip 1: 0/375000, day 0 -> 56', 'drip 2: 0/375000, day 28 -> 84', 'drip 3: 0/375000, day 56 -> 112'],
   'every lot is empty');
 select results_eq(
   $$select balance_before, balance_after from public.token_usage where user_id = '00000000-0000-4000-d103-000000000001' order by balance_before, balance_after$$,

@@ -28,10 +28,8 @@ select results_eq(
   $$select public.record_usage('chat', 300000, 'rd-worked-2', '00000000-0000-4000-d102-000000000001') - 'usage_id' - 'user_id'$$,
   $$values ('{"tokens": 300000, "balance_before": 650000, "balance_after": 350000, "replayed": false}'::jsonb)$$,
   'use 300,000: balance 350,000');
-select results_eq(
-  $$select d.cycle_number, l.original, l.remaining from public.token_lots l join public.token_drips d on d.id = l.drip_id
-     where l.user_id = '00000000-0000-4000-d102-000000000001' order by d.cycle_number$$,
-  $$values (1, 375000::bigint, 0::bigint), (2, 375000::bigint, 350000::bigint)$$,
+select is(tests.lot_history('00000000-0000-4000-d102-000000000001'), array[
+    'drip 1: 0/375000, day 0 -> 56', 'drip 2: 350000/375000, day 28 -> 84'],
   'the 300,000 took the rest of cycle 1''s lot (275,000) and 25,000 of cycle 2''s');
 
 -- cycle 3
@@ -44,17 +42,11 @@ select is(public.run_drip('00000000-0000-4000-d102-0000000000a1', now() + interv
   '{"cycles_issued": 1, "tokens_dripped": 375000, "tokens_expired": 350000, "balance_after": 750000}'::jsonb,
   'cycle 4: expires cycle 2''s 350,000, carries cycle 3''s 375,000, balance 750,000');
 
-select results_eq(
-  $$select * from tests.drip_rows('00000000-0000-4000-d102-0000000000a1')$$,
-  $$values
-    (1, 375000::bigint,      0::bigint, 0,      0::bigint,      0::bigint, 375000::bigint,
-        now(),                      now() + interval '28 days', now()),
-    (2, 375000::bigint, 275000::bigint, 1,      0::bigint, 275000::bigint, 650000::bigint,
-        now() + interval '28 days', now() + interval '56 days', now() + interval '28 days'),
-    (3, 375000::bigint, 350000::bigint, 1,      0::bigint, 350000::bigint, 725000::bigint,
-        now() + interval '56 days', now() + interval '84 days', now() + interval '56 days'),
-    (4, 375000::bigint, 375000::bigint, 1, 350000::bigint, 725000::bigint, 750000::bigint,
-        now() + interval '84 days', now() + interval '112 days', now() + interval '84 days')$$,
+select is(tests.drip_history('00000000-0000-4000-d102-0000000000a1'), array[
+    'cycle 1: +375000, carried 0 (0 cycles), expired 0, 0 -> 375000, days 0-28',
+    'cycle 2: +375000, carried 275000 (1 cycle), expired 0, 275000 -> 650000, days 28-56',
+    'cycle 3: +375000, carried 350000 (1 cycle), expired 0, 350000 -> 725000, days 56-84',
+    'cycle 4: +375000, carried 375000 (1 cycle), expired 350000, 725000 -> 750000, days 84-112'],
   'the four token_drips rows of the worked example, column by column');
 select results_eq(
   $$select distinct user_id, subscription_id, plan_id, metadata, created_at, is_legacy
@@ -65,20 +57,13 @@ select results_eq(
 select is((select count(distinct id)::int from public.token_drips where subscription_id = '00000000-0000-4000-d102-0000000000a1'), 4,
   'four distinct drip rows');
 
-select results_eq(
-  $$select d.cycle_number, l.original, l.remaining, l.expires_at, l.created_at
-      from public.token_lots l join public.token_drips d on d.id = l.drip_id
-     where l.user_id = '00000000-0000-4000-d102-000000000001' order by d.cycle_number$$,
-  $$values (1, 375000::bigint,      0::bigint, now() + interval '56 days',  now()),
-           (2, 375000::bigint,      0::bigint, now() + interval '84 days',  now() + interval '28 days'),
-           (3, 375000::bigint, 375000::bigint, now() + interval '112 days', now() + interval '56 days'),
-           (4, 375000::bigint, 375000::bigint, now() + interval '140 days', now() + interval '84 days')$$,
+select is(tests.lot_history('00000000-0000-4000-d102-000000000001'), array[
+    'drip 1: 0/375000, day 0 -> 56', 'drip 2: 0/375000, day 28 -> 84',
+    'drip 3: 375000/375000, day 56 -> 112', 'drip 4: 375000/375000, day 84 -> 140'],
   'the lots: each expires when the cycle after its own ends; cycles 3 and 4 hold the 750,000');
 select is(tests.balance_and_debt('00000000-0000-4000-d102-000000000001'), 'balance=750000 debt=0',
   'the stored balance is 750,000');
-select results_eq(
-  $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d102-0000000000a1'$$,
-  $$values (5, now() + interval '112 days')$$,
+select is(tests.drip_schedule('00000000-0000-4000-d102-0000000000a1'), 'cycle 5 at day 112',
   'the schedule waits for cycle 5');
 select is((select count(*)::int from public.token_transactions where user_id = '00000000-0000-4000-d102-000000000001'), 0,
   'no transaction rows: drips and drip expiry are recorded in token_drips');

@@ -9,9 +9,7 @@ set local timezone to 'UTC';
 
 select tests.create_subscriber('rd-first@example.test', '00000000-0000-4000-d101-000000000001', '00000000-0000-4000-d101-0000000000a1');
 
-select results_eq(
-  $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d101-0000000000a1'$$,
-  $$values (1, now())$$,
+select is(tests.drip_schedule('00000000-0000-4000-d101-0000000000a1'), 'cycle 1 at day 0',
   'a new subscription is scheduled for cycle 1 at its anchor');
 select is(tests.balance_and_debt('00000000-0000-4000-d101-000000000001'), 'balance=0 debt=0',
   'the subscriber has a balance row before the first drip');
@@ -44,9 +42,7 @@ select results_eq(
             now() + interval '56 days', null::uuid, now(), '00000000-0000-4000-d101-0000000000a1'::uuid, true)$$,
   'one drip lot of 375,000 that expires when cycle 2 ends (anchor + 56 days), linked to the subscription and the drip');
 
-select results_eq(
-  $$select next_cycle_number, next_drip_at from public.customer_subscriptions where id = '00000000-0000-4000-d101-0000000000a1'$$,
-  $$values (2, now() + interval '28 days')$$,
+select is(tests.drip_schedule('00000000-0000-4000-d101-0000000000a1'), 'cycle 2 at day 28',
   'the schedule moves to cycle 2, when cycle 1 ends');
 select is(tests.balance_and_debt('00000000-0000-4000-d101-000000000001'), 'balance=375000 debt=0',
   'the stored balance is the drip');

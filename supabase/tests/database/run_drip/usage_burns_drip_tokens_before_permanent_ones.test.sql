@@ -13,27 +13,23 @@ select tests.create_subscription('00000000-0000-4000-d104-0000000000a1', '000000
 select public.run_drip('00000000-0000-4000-d104-0000000000a1', now());
 select public.grant_tokens('00000000-0000-4000-d104-000000000001', 5000, 'trial_grant', 'rd-burn-trial', null, now() + interval '1 day');
 
-select results_eq(
-  $$select source, remaining, expires_at from public.token_lots where user_id = '00000000-0000-4000-d104-000000000001'
-     order by expires_at nulls last, source$$,
-  $$values ('trial_grant'::text, 5000::bigint, now() + interval '1 day'),
-           ('drip', 375000::bigint, now() + interval '56 days'),
-           ('admin_grant', 1000::bigint, null::timestamptz),
-           ('purchase', 100000::bigint, null::timestamptz)$$,
+select is(tests.lot_history('00000000-0000-4000-d104-000000000001'), array[
+    'drip 1: 375000/375000, day 0 -> 56', 'trial_grant: 5000/5000, day 0 -> 1',
+    'admin_grant: 1000/1000, day 0 -> never', 'purchase: 100000/100000, day 0 -> never'],
   'four lots: trial (1 day), drip (56 days), admin grant and purchase (permanent)');
 
 select is((public.record_usage('chat', 6000, 'rd-burn-1', '00000000-0000-4000-d104-000000000001') ->> 'balance_after')::bigint,
   475000::bigint, 'spend 6,000');
-select results_eq(
-  $$select source, remaining from public.token_lots where user_id = '00000000-0000-4000-d104-000000000001' order by expires_at nulls last, source$$,
-  $$values ('trial_grant'::text, 0::bigint), ('drip', 374000::bigint), ('admin_grant', 1000::bigint), ('purchase', 100000::bigint)$$,
+-- after each spend the first two lots (drip, trial) are shown: with the balance, they say that
+-- the permanent lots (101,000) are untouched
+select is((tests.lot_history('00000000-0000-4000-d104-000000000001'))[1:2],
+  array['drip 1: 374000/375000, day 0 -> 56', 'trial_grant: 0/5000, day 0 -> 1'],
   'the trial grant went first (it expires soonest), then the drip; the permanent lots are untouched');
 
 select is((public.record_usage('chat', 300000, 'rd-burn-2', '00000000-0000-4000-d104-000000000001') ->> 'balance_after')::bigint,
   175000::bigint, 'spend 300,000');
-select results_eq(
-  $$select source, remaining from public.token_lots where user_id = '00000000-0000-4000-d104-000000000001' order by expires_at nulls last, source$$,
-  $$values ('trial_grant'::text, 0::bigint), ('drip', 74000::bigint), ('admin_grant', 1000::bigint), ('purchase', 100000::bigint)$$,
+select is((tests.lot_history('00000000-0000-4000-d104-000000000001'))[1:2],
+  array['drip 1: 74000/375000, day 0 -> 56', 'trial_grant: 0/5000, day 0 -> 1'],
   'the drip lot pays for usage although the purchase and the grant are older');
 
 select is((public.record_usage('chat', 74500, 'rd-burn-3', '00000000-0000-4000-d104-000000000001') ->> 'balance_after')::bigint,

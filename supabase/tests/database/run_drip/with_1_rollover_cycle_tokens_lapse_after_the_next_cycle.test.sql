@@ -15,22 +15,15 @@ select is((public.run_drip('00000000-0000-4000-d106-0000000000a1', now() + inter
 select is((public.run_drip('00000000-0000-4000-d106-0000000000a1', now() + interval '84 days') ->> 'tokens_expired')::bigint,
   375000::bigint, 'cycle 4 expires cycle 2''s 375,000');
 
-select results_eq(
-  $$select * from tests.drip_rows('00000000-0000-4000-d106-0000000000a1')$$,
-  $$values
-    (1, 375000::bigint,      0::bigint, 0,      0::bigint,      0::bigint, 375000::bigint, now(), now() + interval '28 days', now()),
-    (2, 375000::bigint, 375000::bigint, 1,      0::bigint, 375000::bigint, 750000::bigint,
-        now() + interval '28 days', now() + interval '56 days', now() + interval '28 days'),
-    (3, 375000::bigint, 375000::bigint, 1, 375000::bigint, 750000::bigint, 750000::bigint,
-        now() + interval '56 days', now() + interval '84 days', now() + interval '56 days'),
-    (4, 375000::bigint, 375000::bigint, 1, 375000::bigint, 750000::bigint, 750000::bigint,
-        now() + interval '84 days', now() + interval '112 days', now() + interval '84 days')$$,
+select is(tests.drip_history('00000000-0000-4000-d106-0000000000a1'), array[
+    'cycle 1: +375000, carried 0 (0 cycles), expired 0, 0 -> 375000, days 0-28',
+    'cycle 2: +375000, carried 375000 (1 cycle), expired 0, 375000 -> 750000, days 28-56',
+    'cycle 3: +375000, carried 375000 (1 cycle), expired 375000, 750000 -> 750000, days 56-84',
+    'cycle 4: +375000, carried 375000 (1 cycle), expired 375000, 750000 -> 750000, days 84-112'],
   'one cycle rolls over; from cycle 3 on each boundary expires the drip of two cycles back');
-select results_eq(
-  $$select d.cycle_number, l.remaining, l.expires_at from public.token_lots l join public.token_drips d on d.id = l.drip_id
-     where l.user_id = '00000000-0000-4000-d106-000000000001' order by d.cycle_number$$,
-  $$values (1, 0::bigint, now() + interval '56 days'), (2, 0::bigint, now() + interval '84 days'),
-           (3, 375000::bigint, now() + interval '112 days'), (4, 375000::bigint, now() + interval '140 days')$$,
+select is(tests.lot_history('00000000-0000-4000-d106-000000000001'), array[
+    'drip 1: 0/375000, day 0 -> 56', 'drip 2: 0/375000, day 28 -> 84',
+    'drip 3: 375000/375000, day 56 -> 112', 'drip 4: 375000/375000, day 84 -> 140'],
   'each lot expires when the cycle after its own ends');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d106-000000000001')$$, 'the ledger is consistent');
 
