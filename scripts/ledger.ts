@@ -6,6 +6,7 @@
 // PostgREST runs a request made with the service key, and goes through the ledger's RPCs. It
 // never writes a table itself. Errors are one line: the SQLSTATE, what it means, the message.
 import postgres from "postgres";
+import type { Statement, StatementEntry as Entry } from "../supabase/types/ledger.ts";
 
 const HELP = `Operate the token ledger as the service.
 
@@ -324,18 +325,6 @@ async function cmdBalance(sql: Sql, o: Options) {
   );
 }
 
-type Entry = {
-  entry_id: string;
-  kind: string;
-  type: string;
-  at: string;
-  tokens: number | null;
-  balance_before: number | null;
-  balance_after: number | null;
-  legacy: boolean;
-  details: Record<string, unknown>;
-};
-
 function describe(e: Entry): string {
   const d = e.details;
   const parts: string[] = [];
@@ -378,7 +367,7 @@ async function cmdStatement(sql: Sql, o: Options) {
   let more = false;
   do {
     const pageSize = Math.min(1000, limit - entries.length);
-    const page: { entries: Entry[]; next_cursor: string | null } = await service(
+    const page: Statement = await service(
       sql,
       async (tx) =>
         (await tx`select public.get_token_statement(${user.user_id}::uuid, ${from}::timestamptz, ${to}::timestamptz,

@@ -6,36 +6,12 @@
 // call together. Only outcomes are asserted (counts, balances, ledger consistency), never
 // timings. Every run uses new random users, so reruns never clash.
 import assert from "node:assert/strict";
+import type {
+  ReleaseResult as Release,
+  ReserveResult as Hold,
+  SettleResult as Settle,
+} from "../../types/ledger.ts";
 import { concurrently, connect, type Outcome, type Sql } from "./_helpers.ts";
-
-type Hold = {
-  hold_id: string;
-  user_id: string;
-  tokens_held: number;
-  expires_at: string;
-  available_after: number;
-  status: string;
-  replayed: boolean;
-};
-type Settle = {
-  hold_id: string;
-  usage_id: string | null;
-  user_id: string;
-  tokens: number;
-  balance_before: number;
-  balance_after: number;
-  released: number;
-  overage_tokens: number;
-  replayed: boolean;
-};
-type Release = {
-  hold_id: string;
-  user_id: string;
-  status: string;
-  released: number;
-  available_after: number;
-  replayed: boolean;
-};
 
 const FEATURE = "chat";
 const users: string[] = []; // every user this file creates, for the final check

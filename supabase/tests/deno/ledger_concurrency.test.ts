@@ -6,16 +6,9 @@
 // them are open, then send their calls together: the calls really overlap, without sleeps.
 // Only outcomes are asserted (counts, balances, ledger consistency), never timings.
 import assert from "node:assert/strict";
+import type { RecordUsageResult as Usage } from "../../types/ledger.ts";
 import { concurrently, connect, type Outcome as CallOutcome, type Sql } from "./_helpers.ts";
 
-type Usage = {
-  usage_id: string;
-  user_id: string;
-  tokens: number;
-  balance_before: number;
-  balance_after: number;
-  replayed: boolean;
-};
 type Outcome = CallOutcome<Usage>;
 
 const FEATURE = "chat";
