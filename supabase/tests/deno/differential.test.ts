@@ -23,28 +23,11 @@
 // The long run: DIFF_SEQUENCES=2000 DIFF_STEPS=80 (same command).
 import assert from "node:assert/strict";
 import { connect, type Sql } from "./_helpers.ts";
+import { rng } from "../model/rng.ts";
 
 const SEQUENCES = Number(Deno.env.get("DIFF_SEQUENCES") ?? "24");
 const STEPS = Number(Deno.env.get("DIFF_STEPS") ?? "40");
 const BASE_SEED = Number(Deno.env.get("DIFF_SEED") ?? String(Math.floor(Math.random() * 1e9)));
-
-/** mulberry32: a small seeded generator, so a seed replays its sequence exactly. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: <T>(xs: T[]) => xs[Math.floor(next() * xs.length)],
-    chance: (p: number) => next() < p,
-  };
-}
 
 type World = "public" | "ref";
 type Outcome = { ok: true; value: unknown } | { ok: false; code: string; message: string; detail?: string };
@@ -241,7 +224,7 @@ async function sequence(sql: Sql, seed: number, steps: number) {
     if (roll < 0.12) {
       const amount = r.pick([50, 200, 1000, 5000]);
       const type = r.pick(["admin_grant", "trial_grant", "subscription_grant"]);
-      const hours = r.chance(0.6) ? r.int(1, 72) : null;
+      const hours = r.chance(0.6) ? 1 + r.int(72) : null;
       label = `grant ${amount} ${type} expires ${hours}h`;
       run = (o) => o.grant(amount, type, hours, key);
     } else if (roll < 0.17) {

@@ -9,7 +9,8 @@
 import { apply, type Call, clone, type Json } from "./model.ts";
 import { enter, run, type Sql } from "./db.ts";
 import { describe, diffOutcome, newWorld, type Real, seedBalances, step, type World } from "./harness.ts";
-import { forgedClaims, hostileCall, hostileRaw, rng } from "./hostile.ts";
+import { forgedClaims, hostileCall, hostileRaw } from "./hostile.ts";
+import { rng } from "./rng.ts";
 import { rpcSql } from "./db.ts";
 import { known } from "./known_bugs.ts";
 import { postEvent, signature, testWebhookSecret } from "../deno/_stripe.ts";

@@ -15,7 +15,7 @@
 //    writes one usage row in all.
 import { makeCluster, suitePort } from "./cluster.ts";
 import type { Sql } from "./db.ts";
-import { rng } from "./hostile.ts";
+import { rng } from "./rng.ts";
 import { prepareCluster } from "./harness.ts";
 
 type Status = "acked" | "unacked" | "refused";

@@ -8,22 +8,7 @@
 import { type Call, type Caller, DAY, type Json, MAX_TOKENS, RESERVED_PREFIXES } from "./model.ts";
 import { known } from "./known_bugs.ts";
 import { RETIRED_PACK, STRANGER, type World } from "./harness.ts";
-
-/** A small deterministic generator (mulberry32) so that entry n is always the same input. */
-export function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
-  };
-}
+import { rng } from "./rng.ts";
 
 const service: Caller = { kind: "service" };
 const anon: Caller = { kind: "anon" };
