@@ -52,6 +52,26 @@ function noteAccepted(outcomes: Outcome[]) {
   }
 }
 
+/**
+ * A new user granted `balance`, then 50 clients recording usage for that user at once: client i
+ * sends `tokensOf(i)` tokens under key `keyOf(i)`. The accepted usage is noted for the final check.
+ */
+async function race(
+  sql: Sql,
+  balance: number,
+  tokensOf: (i: number) => number,
+  keyOf: (i: number) => string,
+) {
+  const user = await newUser(sql);
+  await grant(sql, user, balance);
+  const outcomes = await concurrently(
+    sql,
+    Array.from({ length: 50 }, (_, i) => (tx: Sql) => recordUsage(tx, user, tokensOf(i), keyOf(i))),
+  );
+  noteAccepted(outcomes);
+  return { user, outcomes };
+}
+
 async function balanceOf(sql: Sql, userId: string) {
   const [row] = await sql`
     select b.balance::float8 as balance, b.debt::float8 as debt,
@@ -82,14 +102,7 @@ function failures(outcomes: Outcome[]) {
 Deno.test("concurrency: 50 clients spending from one user at once never overspend", async () => {
   const sql = connect(55);
   try {
-    const user = await newUser(sql);
-    await grant(sql, user, 1000);
-
-    const outcomes = await concurrently(
-      sql,
-      Array.from({ length: 50 }, (_, i) => (tx: Sql) => recordUsage(tx, user, 30, `spend:${i}`)),
-    );
-    noteAccepted(outcomes);
+    const { user, outcomes } = await race(sql, 1000, () => 30, (i) => `spend:${i}`);
 
     const ok = outcomes.filter((o) => o.ok).map((o) => (o as { value: Usage }).value);
     assert.equal(ok.length, Math.floor(1000 / 30)); // 33
@@ -154,14 +167,7 @@ Deno.test("concurrency: 50 clients over 50 users at once each get exactly their 
 Deno.test("concurrency: 50 concurrent duplicates of one idempotency key write exactly once", async () => {
   const sql = connect(55);
   try {
-    const user = await newUser(sql);
-    await grant(sql, user, 1000);
-
-    const outcomes = await concurrently(
-      sql,
-      Array.from({ length: 50 }, () => (tx: Sql) => recordUsage(tx, user, 30, "same-key")),
-    );
-    noteAccepted(outcomes);
+    const { user, outcomes } = await race(sql, 1000, () => 30, () => "same-key");
 
     assert.ok(outcomes.every((o) => o.ok), JSON.stringify(failures(outcomes)));
     const usages = outcomes.map((o) => (o as { value: Usage }).value);
@@ -181,16 +187,9 @@ Deno.test("concurrency: 50 concurrent duplicates of one idempotency key write ex
 Deno.test("concurrency: one key raced with different token counts: one write, replays or PT409", async () => {
   const sql = connect(55);
   try {
-    const user = await newUser(sql);
-    await grant(sql, user, 1000);
     // 25 clients send the key with 10 tokens, 25 with 20, interleaved.
     const tokensOf = (i: number) => (i % 2 === 0 ? 10 : 20);
-
-    const outcomes = await concurrently(
-      sql,
-      Array.from({ length: 50 }, (_, i) => (tx: Sql) => recordUsage(tx, user, tokensOf(i), "contested-key")),
-    );
-    noteAccepted(outcomes);
+    const { user, outcomes } = await race(sql, 1000, tokensOf, () => "contested-key");
 
     const writes = outcomes.filter((o) => o.ok && !o.value.replayed) as { ok: true; value: Usage }[];
     assert.equal(writes.length, 1);
@@ -215,16 +214,9 @@ Deno.test("concurrency: one key raced with different token counts: one write, re
 Deno.test("concurrency: replays mixed with new keys against a balance that runs out", async () => {
   const sql = connect(55);
   try {
-    const user = await newUser(sql);
-    await grant(sql, user, 200);
     // 50 clients over 15 keys (3 or 4 sends each), 20 tokens a key: room for exactly 10 keys.
     const keyOf = (i: number) => `mixed:${i % 15}`;
-
-    const outcomes = await concurrently(
-      sql,
-      Array.from({ length: 50 }, (_, i) => (tx: Sql) => recordUsage(tx, user, 20, keyOf(i))),
-    );
-    noteAccepted(outcomes);
+    const { user, outcomes } = await race(sql, 200, () => 20, keyOf);
 
     // Per key, all sends agree: either one write and replays of it, or all refused (PT402).
     const byKey = new Map<string, Outcome[]>();
