@@ -27,6 +27,18 @@ export async function serveFunction(name: string, env: Record<string, string> = 
 
 export type Sql = ReturnType<typeof connect>;
 
+/** A Deno test with a pool of `max` connections to the test database, closed when it ends. */
+export function dbTest(name: string, max: number, fn: (sql: Sql) => Promise<void>) {
+  Deno.test(name, async () => {
+    const sql = connect(max);
+    try {
+      await fn(sql);
+    } finally {
+      await sql.end();
+    }
+  });
+}
+
 /** What one concurrent call came to: its value, or the SQLSTATE that refused it. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
 

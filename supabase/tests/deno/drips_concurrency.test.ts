@@ -120,6 +120,21 @@ async function rowsOf(sql: Sql, subs: string[]) {
   return row as { total: number; duplicates: number };
 }
 
+/** `n` new users (random ids), each with an active subscription to the default plan anchored at `anchor`. */
+async function subscribers(sql: Sql, n: number, anchor: string) {
+  const tag = crypto.randomUUID();
+  const rows = await sql`
+    with users as (
+      insert into auth.users (id, email)
+      select gen_random_uuid(), ${tag} || '-' || i || '@drips-concurrency.test' from generate_series(1, ${n}::int) i
+      returning id
+    )
+    insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
+    select gen_random_uuid(), u.id, 'default', 'active', ${anchor}::timestamptz from users u
+    returning id::text as id, user_id::text as user_id`;
+  return { subs: rows.map((r) => r.id as string), users: rows.map((r) => r.user_id as string) };
+}
+
 /** Runner A's and runner B's first batches wrote drips for no common subscription. */
 async function disjoint(sql: Sql, x: Call, y: Call) {
   const [row] = await sql`
@@ -137,18 +152,7 @@ Deno.test("drips concurrency: two run_due_drips loops over 1,000 due subscriptio
     // 1,000 users and subscriptions, set-based, with random ids; one fixed anchor: now.
     const [{ anchor, phase2 }] = await setup`
       select now()::text as anchor, (now() + interval '56 days')::text as phase2`;
-    const tag = crypto.randomUUID();
-    const rows = await setup`
-      with users as (
-        insert into auth.users (id, email)
-        select gen_random_uuid(), ${tag} || '-' || n || '@drips-concurrency.test' from generate_series(1, ${N}::int) n
-        returning id
-      )
-      insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-      select gen_random_uuid(), u.id, 'default', 'active', ${anchor}::timestamptz from users u
-      returning id::text as id, user_id::text as user_id`;
-    const subs = rows.map((r) => r.id as string);
-    const users = rows.map((r) => r.user_id as string);
+    const { subs, users } = await subscribers(setup, N, anchor);
     assert.equal(subs.length, N);
     assert.equal(await stillDue(setup, subs, anchor), N, "every subscription is due at its anchor");
 
@@ -259,18 +263,7 @@ Deno.test("drips concurrency: the cron job's command, run on two connections at 
   try {
     // 300 subscriptions anchored now: due for the cron job's `select public.run_due_drips(now(), ...)`.
     const [{ anchor }] = await setup`select now()::text as anchor`;
-    const tag = crypto.randomUUID();
-    const rows = await setup`
-      with users as (
-        insert into auth.users (id, email)
-        select gen_random_uuid(), ${tag} || '-' || n || '@drips-cron.test' from generate_series(1, 300) n
-        returning id
-      )
-      insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-      select gen_random_uuid(), u.id, 'default', 'active', ${anchor}::timestamptz from users u
-      returning id::text as id, user_id::text as user_id`;
-    const subs = rows.map((r) => r.id as string);
-    const users = rows.map((r) => r.user_id as string);
+    const { subs, users } = await subscribers(setup, 300, anchor);
 
     // As pg_cron runs it: a session that did not switch role, one batch per run; two runs
     // overlap and each keeps running until nothing is left due.
