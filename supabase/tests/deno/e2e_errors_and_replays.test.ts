@@ -47,87 +47,31 @@ const purchase = (over: Args = {}) => (c: Cast): Args => ({
   ...over,
 });
 
+/** A case: `as` calls `rpc` with `args` and gets `expect` (HTTP status and code, 400 22023 unless named). */
+const call = (as: Role, rpc: string, args: BadCall["args"], expect = BAD): BadCall => ({ as, rpc, args, expect });
+
 const badCalls: Record<string, BadCall> = {
   // record_usage
-  "record_usage: 0 tokens": { as: "user", rpc: "record_usage", args: use({ p_tokens: 0 }), expect: BAD },
-  "record_usage: negative tokens": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_tokens: -5 }),
-    expect: BAD,
-  },
-  "record_usage: more than 10^15 tokens": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_tokens: 1_000_000_000_000_001 }),
-    expect: BAD,
-  },
-  "record_usage: no key": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_idempotency_key: null }),
-    expect: BAD,
-  },
-  "record_usage: a blank key": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_idempotency_key: "  " }),
-    expect: BAD,
-  },
-  "record_usage: a key of 256 characters": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_idempotency_key: "k".repeat(256) }),
-    expect: BAD,
-  },
-  "record_usage: a reserved key prefix": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_idempotency_key: `checkout:${crypto.randomUUID()}` }),
-    expect: BAD,
-  },
-  "record_usage: an unknown feature": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_feature: "nope" }),
-    expect: BAD,
-  },
-  "record_usage: a model of 201 characters": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_model: "m".repeat(201) }),
-    expect: BAD,
-  },
-  "record_usage: metadata that is not an object": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_metadata: [1, 2] }),
-    expect: BAD,
-  },
-  "record_usage: metadata over 16 KiB": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_metadata: { k: "x".repeat(16_400) } }),
-    expect: BAD,
-  },
-  "record_usage: the service without p_user_id": {
-    as: "service",
-    rpc: "record_usage",
-    args: use(),
-    expect: BAD,
-  },
-  "record_usage: the service naming an unknown user": {
-    as: "service",
-    rpc: "record_usage",
-    args: use({ p_user_id: crypto.randomUUID() }),
-    expect: BAD,
-  },
-  "record_usage: more than the balance": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_tokens: 5_000_000 }),
-    expect: "402 PT402",
-  },
+  "record_usage: 0 tokens": call("user", "record_usage", use({ p_tokens: 0 })),
+  "record_usage: negative tokens": call("user", "record_usage", use({ p_tokens: -5 })),
+  "record_usage: more than 10^15 tokens":
+    call("user", "record_usage", use({ p_tokens: 1_000_000_000_000_001 })),
+  "record_usage: no key": call("user", "record_usage", use({ p_idempotency_key: null })),
+  "record_usage: a blank key": call("user", "record_usage", use({ p_idempotency_key: "  " })),
+  "record_usage: a key of 256 characters":
+    call("user", "record_usage", use({ p_idempotency_key: "k".repeat(256) })),
+  "record_usage: a reserved key prefix":
+    call("user", "record_usage", use({ p_idempotency_key: `checkout:${crypto.randomUUID()}` })),
+  "record_usage: an unknown feature": call("user", "record_usage", use({ p_feature: "nope" })),
+  "record_usage: a model of 201 characters": call("user", "record_usage", use({ p_model: "m".repeat(201) })),
+  "record_usage: metadata that is not an object": call("user", "record_usage", use({ p_metadata: [1, 2] })),
+  "record_usage: metadata over 16 KiB":
+    call("user", "record_usage", use({ p_metadata: { k: "x".repeat(16_400) } })),
+  "record_usage: the service without p_user_id": call("service", "record_usage", use()),
+  "record_usage: the service naming an unknown user":
+    call("service", "record_usage", use({ p_user_id: crypto.randomUUID() })),
+  "record_usage: more than the balance":
+    call("user", "record_usage", use({ p_tokens: 5_000_000 }), "402 PT402"),
   "record_usage: more than is available beside a hold": {
     as: "user",
     rpc: "record_usage",
@@ -138,68 +82,26 @@ const badCalls: Record<string, BadCall> = {
     expect: "402 PT402",
   },
   // What PostgREST refuses before the function runs.
-  "record_usage: tokens that are not a number (PostgREST)": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_tokens: "ten" }),
-    expect: "400 22P02",
-  },
-  "record_usage: a fraction of a token (PostgREST)": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_tokens: 1.5 }),
-    expect: "400 22P02",
-  },
-  "record_usage: an argument it does not take (PostgREST)": {
-    as: "user",
-    rpc: "record_usage",
-    args: use({ p_nope: 1 }),
-    expect: "404 PGRST202",
-  },
-  "record_usage: a user id that is not a uuid (PostgREST)": {
-    as: "service",
-    rpc: "record_usage",
-    args: use({ p_user_id: "alice" }),
-    expect: "400 22P02",
-  },
+  "record_usage: tokens that are not a number (PostgREST)":
+    call("user", "record_usage", use({ p_tokens: "ten" }), "400 22P02"),
+  "record_usage: a fraction of a token (PostgREST)":
+    call("user", "record_usage", use({ p_tokens: 1.5 }), "400 22P02"),
+  "record_usage: an argument it does not take (PostgREST)":
+    call("user", "record_usage", use({ p_nope: 1 }), "404 PGRST202"),
+  "record_usage: a user id that is not a uuid (PostgREST)":
+    call("service", "record_usage", use({ p_user_id: "alice" }), "400 22P02"),
   // reserve_tokens
-  "reserve_tokens: a TTL of 0": {
-    as: "user",
-    rpc: "reserve_tokens",
-    args: use({ p_ttl_seconds: 0 }),
-    expect: BAD,
-  },
-  "reserve_tokens: a TTL over 24 hours": {
-    as: "user",
-    rpc: "reserve_tokens",
-    args: use({ p_ttl_seconds: 86_401 }),
-    expect: BAD,
-  },
-  "reserve_tokens: a reserved key prefix": {
-    as: "user",
-    rpc: "reserve_tokens",
-    args: use({ p_idempotency_key: `hold:${crypto.randomUUID()}` }),
-    expect: BAD,
-  },
-  "reserve_tokens: more than is available": {
-    as: "user",
-    rpc: "reserve_tokens",
-    args: use({ p_tokens: 1_000_001 }),
-    expect: "402 PT402",
-  },
+  "reserve_tokens: a TTL of 0": call("user", "reserve_tokens", use({ p_ttl_seconds: 0 })),
+  "reserve_tokens: a TTL over 24 hours": call("user", "reserve_tokens", use({ p_ttl_seconds: 86_401 })),
+  "reserve_tokens: a reserved key prefix":
+    call("user", "reserve_tokens", use({ p_idempotency_key: `hold:${crypto.randomUUID()}` })),
+  "reserve_tokens: more than is available":
+    call("user", "reserve_tokens", use({ p_tokens: 1_000_001 }), "402 PT402"),
   // settle_hold, release_hold
-  "settle_hold: an unknown hold": {
-    as: "user",
-    rpc: "settle_hold",
-    args: () => ({ p_hold_id: crypto.randomUUID(), p_tokens_used: 1 }),
-    expect: BAD,
-  },
-  "settle_hold: negative tokens": {
-    as: "user",
-    rpc: "settle_hold",
-    args: async (c) => ({ p_hold_id: await reserve(c), p_tokens_used: -1 }),
-    expect: BAD,
-  },
+  "settle_hold: an unknown hold":
+    call("user", "settle_hold", () => ({ p_hold_id: crypto.randomUUID(), p_tokens_used: 1 })),
+  "settle_hold: negative tokens":
+    call("user", "settle_hold", async (c) => ({ p_hold_id: await reserve(c), p_tokens_used: -1 })),
   "settle_hold: a released hold": {
     as: "user",
     rpc: "settle_hold",
@@ -222,12 +124,7 @@ const badCalls: Record<string, BadCall> = {
     },
     expect: "402 PT402",
   },
-  "release_hold: an unknown hold": {
-    as: "user",
-    rpc: "release_hold",
-    args: () => ({ p_hold_id: crypto.randomUUID() }),
-    expect: BAD,
-  },
+  "release_hold: an unknown hold": call("user", "release_hold", () => ({ p_hold_id: crypto.randomUUID() })),
   "release_hold: a settled hold": {
     as: "user",
     rpc: "release_hold",
@@ -239,119 +136,39 @@ const badCalls: Record<string, BadCall> = {
     expect: BAD,
   },
   // get_token_balance
-  "get_token_balance: the service without p_user_id": {
-    as: "service",
-    rpc: "get_token_balance",
-    args: () => ({}),
-    expect: BAD,
-  },
+  "get_token_balance: the service without p_user_id": call("service", "get_token_balance", () => ({})),
   // grant_tokens
-  "grant_tokens: an unknown type": {
-    as: "admin",
-    rpc: "grant_tokens",
-    args: grant({ p_type: "gift" }),
-    expect: BAD,
-  },
-  "grant_tokens: 0 tokens": { as: "admin", rpc: "grant_tokens", args: grant({ p_amount: 0 }), expect: BAD },
-  "grant_tokens: an expiry in the past": {
-    as: "service",
-    rpc: "grant_tokens",
-    args: grant({ p_expires_at: inFuture(-60_000) }),
-    expect: BAD,
-  },
-  "grant_tokens: an infinite expiry": {
-    as: "service",
-    rpc: "grant_tokens",
-    args: grant({ p_expires_at: "infinity" }),
-    expect: BAD,
-  },
-  "grant_tokens: a source of 201 characters": {
-    as: "service",
-    rpc: "grant_tokens",
-    args: grant({ p_source: "s".repeat(201) }),
-    expect: BAD,
-  },
-  "grant_tokens: a reserved key prefix": {
-    as: "service",
-    rpc: "grant_tokens",
-    args: grant({ p_idempotency_key: `signup:${crypto.randomUUID()}` }),
-    expect: BAD,
-  },
-  "grant_tokens: an unknown user": {
-    as: "service",
-    rpc: "grant_tokens",
-    args: grant({ p_user_id: crypto.randomUUID() }),
-    expect: BAD,
-  },
-  "grant_tokens: a deduction larger than the balance": {
-    as: "admin",
-    rpc: "grant_tokens",
-    args: grant({ p_type: "admin_deduction", p_amount: 1_000_001 }),
-    expect: "402 PT402",
-  },
+  "grant_tokens: an unknown type": call("admin", "grant_tokens", grant({ p_type: "gift" })),
+  "grant_tokens: 0 tokens": call("admin", "grant_tokens", grant({ p_amount: 0 })),
+  "grant_tokens: an expiry in the past":
+    call("service", "grant_tokens", grant({ p_expires_at: inFuture(-60_000) })),
+  "grant_tokens: an infinite expiry": call("service", "grant_tokens", grant({ p_expires_at: "infinity" })),
+  "grant_tokens: a source of 201 characters":
+    call("service", "grant_tokens", grant({ p_source: "s".repeat(201) })),
+  "grant_tokens: a reserved key prefix":
+    call("service", "grant_tokens", grant({ p_idempotency_key: `signup:${crypto.randomUUID()}` })),
+  "grant_tokens: an unknown user": call("service", "grant_tokens", grant({ p_user_id: crypto.randomUUID() })),
+  "grant_tokens: a deduction larger than the balance":
+    call("admin", "grant_tokens", grant({ p_type: "admin_deduction", p_amount: 1_000_001 }), "402 PT402"),
   // record_purchase
-  "record_purchase: an unknown pack": {
-    as: "service",
-    rpc: "record_purchase",
-    args: purchase({ p_pack_id: "pack_nope" }),
-    expect: BAD,
-  },
-  "record_purchase: a currency of two letters": {
-    as: "service",
-    rpc: "record_purchase",
-    args: purchase({ p_currency: "us" }),
-    expect: BAD,
-  },
-  "record_purchase: a negative amount": {
-    as: "service",
-    rpc: "record_purchase",
-    args: purchase({ p_amount_cents: -1 }),
-    expect: BAD,
-  },
-  "record_purchase: a Stripe id over 255 characters": {
-    as: "service",
-    rpc: "record_purchase",
-    args: purchase({ p_stripe_checkout_session_id: `cs_${"x".repeat(253)}` }),
-    expect: BAD,
-  },
+  "record_purchase: an unknown pack":
+    call("service", "record_purchase", purchase({ p_pack_id: "pack_nope" })),
+  "record_purchase: a currency of two letters":
+    call("service", "record_purchase", purchase({ p_currency: "us" })),
+  "record_purchase: a negative amount": call("service", "record_purchase", purchase({ p_amount_cents: -1 })),
+  "record_purchase: a Stripe id over 255 characters":
+    call("service", "record_purchase", purchase({ p_stripe_checkout_session_id: `cs_${"x".repeat(253)}` })),
   // scheduled work
-  "run_drip: an unknown subscription": {
-    as: "service",
-    rpc: "run_drip",
-    args: () => ({ p_subscription_id: crypto.randomUUID() }),
-    expect: BAD,
-  },
-  "run_drip: an as-of more than 366 days away": {
-    as: "service",
-    rpc: "run_drip",
-    args: () => ({ p_subscription_id: crypto.randomUUID(), p_as_of: inFuture(400 * 86_400_000) }),
-    expect: BAD,
-  },
-  "run_due_drips: a limit of 0": {
-    as: "service",
-    rpc: "run_due_drips",
-    args: () => ({ p_limit: 0 }),
-    expect: BAD,
-  },
-  "expire_tokens: a null as-of": {
-    as: "service",
-    rpc: "expire_tokens",
-    args: () => ({ p_as_of: null }),
-    expect: BAD,
-  },
-  "expire_holds: an infinite as-of": {
-    as: "service",
-    rpc: "expire_holds",
-    args: () => ({ p_as_of: "infinity" }),
-    expect: BAD,
-  },
+  "run_drip: an unknown subscription":
+    call("service", "run_drip", () => ({ p_subscription_id: crypto.randomUUID() })),
+  "run_drip: an as-of more than 366 days away":
+    call("service", "run_drip", () => ({ p_subscription_id: crypto.randomUUID(), p_as_of: inFuture(400 * 86_400_000) })),
+  "run_due_drips: a limit of 0": call("service", "run_due_drips", () => ({ p_limit: 0 })),
+  "expire_tokens: a null as-of": call("service", "expire_tokens", () => ({ p_as_of: null })),
+  "expire_holds: an infinite as-of": call("service", "expire_holds", () => ({ p_as_of: "infinity" })),
   // Stripe
-  "handle_stripe_event: not a Stripe event": {
-    as: "service",
-    rpc: "handle_stripe_event",
-    args: () => ({ p_event: { id: "nope", type: "checkout.session.completed" } }),
-    expect: BAD,
-  },
+  "handle_stripe_event: not a Stripe event":
+    call("service", "handle_stripe_event", () => ({ p_event: { id: "nope", type: "checkout.session.completed" } })),
   "handle_stripe_event: an event before its prerequisite (Stripe retries)": {
     as: "service",
     rpc: "handle_stripe_event",
@@ -376,12 +193,8 @@ const badCalls: Record<string, BadCall> = {
     }),
     expect: "500 55000",
   },
-  "attribute_payment: a session that is not waiting": {
-    as: "service",
-    rpc: "attribute_payment",
-    args: (c) => ({ p_stripe_checkout_session_id: "cs_e2e_unknown", p_user_id: c.user.id }),
-    expect: BAD,
-  },
+  "attribute_payment: a session that is not waiting":
+    call("service", "attribute_payment", (c) => ({ p_stripe_checkout_session_id: "cs_e2e_unknown", p_user_id: c.user.id })),
 };
 
 Deno.test("every documented error through HTTP: its status and code, and nothing written", async (t) => {
