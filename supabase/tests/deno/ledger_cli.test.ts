@@ -163,27 +163,12 @@ cliTest("ledger CLI: errors are one line with the SQLSTATE and its meaning", asy
     short.stderr.trim(),
     "ledger: PT402 insufficient tokens: Insufficient tokens. (balance: 0, required: 10)",
   );
-  const reused = await ledger([
-    "grant",
-    u.email,
-    "10",
-    "--reason",
-    "x",
-    "--key",
-    `cli-test:${u.id}`,
-    "--yes",
-  ]);
+  // the same key for another amount: a different request
+  const grantWithKey = (amount: string) =>
+    ledger(["grant", u.email, amount, "--reason", "x", "--key", `cli-test:${u.id}`, "--yes"]);
+  const reused = await grantWithKey("10");
   assert.equal(reused.code, 0);
-  const conflict = await ledger([
-    "grant",
-    u.email,
-    "11",
-    "--reason",
-    "x",
-    "--key",
-    `cli-test:${u.id}`,
-    "--yes",
-  ]);
+  const conflict = await grantWithKey("11");
   assert.equal(conflict.code, 1);
   assert.match(conflict.stderr, /^ledger: PT409 idempotency key reused for a different request: .*\n$/);
   const unknownUser = await ledger(["balance", "nobody-at-all@ledger-cli.test"]);
@@ -217,27 +202,12 @@ cliTest("ledger CLI: void takes back what a grant still holds, once", async (sql
   await sql`select public.record_usage('chat', 400, ${`cli-void:${u.id}`}, ${u.id}::uuid)`;
   const [tx] = await sql`select id from public.token_transactions
                           where user_id = ${u.id}::uuid and transaction_type = 'admin_grant' and expires_at is not null`;
-  const v = await ledger([
-    "void",
-    tx.id,
-    "--reason",
-    "promo abuse",
-    "--key",
-    `cli-void-key:${u.id}`,
-    "--yes",
-  ]);
+  const voidArgs = ["void", tx.id, "--reason", "promo abuse", "--key", `cli-void-key:${u.id}`, "--yes"];
+  const v = await ledger(voidArgs);
   assert.equal(v.code, 0, v.stderr);
   assert.match(v.stdout, /^voided: 600 tokens taken back, 400 already spent stay spent$/m);
   assert.equal(await balanceOf(sql, u.id), 50);
-  const replay = await ledger([
-    "void",
-    tx.id,
-    "--reason",
-    "promo abuse",
-    "--key",
-    `cli-void-key:${u.id}`,
-    "--yes",
-  ]);
+  const replay = await ledger(voidArgs);
   assert.match(replay.stdout, /already done \(replayed\)/);
   const twice = await ledger(["void", tx.id, "--reason", "promo abuse", "--yes"]);
   assert.equal(twice.code, 1);

@@ -66,9 +66,9 @@ type Buyer = Awaited<ReturnType<typeof newBuyer>>;
 
 // ---- events, from the fixtures ------------------------------------------------------------
 
-/** checkout.session.completed (mode payment, paid) for the buyer's session: one pack. */
-function checkoutCompleted(b: Buyer, edit: (e: Json) => void = () => {}): string {
-  return editFixture("checkout_session_completed_payment", (e) => {
+/** A checkout session event from `fixture` for the buyer's session (a new event id): one pack. */
+function checkoutEvent(fixture: string, b: Buyer, edit: (e: Json) => void = () => {}): string {
+  return editFixture(fixture, (e) => {
     e.id = freshId("evt");
     const s = e.data.object;
     s.id = b.session;
@@ -80,18 +80,12 @@ function checkoutCompleted(b: Buyer, edit: (e: Json) => void = () => {}): string
   });
 }
 
+/** checkout.session.completed (mode payment, paid). */
+const checkoutCompleted = (b: Buyer, edit?: (e: Json) => void) =>
+  checkoutEvent("checkout_session_completed_payment", b, edit);
+
 /** checkout.session.async_payment_succeeded for the same session. */
-function asyncPaymentSucceeded(b: Buyer): string {
-  return editFixture("checkout_session_async_payment_succeeded", (e) => {
-    e.id = freshId("evt");
-    const s = e.data.object;
-    s.id = b.session;
-    s.payment_intent = b.paymentIntent;
-    s.client_reference_id = b.userId;
-    s.metadata = { pack_id: PACK };
-    s.amount_subtotal = s.amount_total = PRICE_CENTS;
-  });
-}
+const asyncPaymentSucceeded = (b: Buyer) => checkoutEvent("checkout_session_async_payment_succeeded", b);
 
 /** charge.refunded with `refunded` cents refunded so far (cumulative, as Stripe sends it). */
 function chargeRefunded(b: Buyer, refunded: number, metadata: Record<string, string> = {}): string {
