@@ -73,28 +73,25 @@ bench_record d-floor "set-based floor: INSERT ... SELECT $DRIPS_SUBS drip rows +
   "$(awk -v n="$DRIPS_SUBS" -v ms="$floor_ms" 'BEGIN { print n * 1000 / ms }')" - 1
 bench_settle
 
-# (d-1)
-log "(d-1) run_due_drips until none is due, one worker"
-t0=$(now_ms)
-drips_drain 1 "$DRIPS_T"
-d1_ms=$(($(now_ms) - t0))
-issued=$(bench_sql -c "select count(*) from public.token_drips where billing_period_start = '$DRIPS_T'" -At)
-[ "$issued" = "$DRIPS_SUBS" ] || die "drips: cycle 1 issued $issued drips, expected $DRIPS_SUBS"
-bench_record d-1 "run_due_drips(T, $DRIPS_BATCH) until none is due, 1 worker ($d1_ms ms)" \
-  "$(awk -v n="$DRIPS_SUBS" -v ms="$d1_ms" 'BEGIN { print n * 1000 / ms }')" - "$(((DRIPS_SUBS + DRIPS_BATCH - 1) / DRIPS_BATCH))"
-bench_settle
+# drips_cycle ID WORKERS AS_OF HOW AS_OF_NAME: WORKERS drain the cycle due at AS_OF; every
+# subscription must have its drip; records drips per second (and the batches taken) under ID.
+drips_cycle() {
+  local id=$1 workers=$2 as_of=$3 t0 ms issued noun=workers
+  [ "$workers" = 1 ] && noun=worker
+  log "($id) run_due_drips until none is due, $4"
+  t0=$(now_ms)
+  drips_drain "$workers" "$as_of"
+  ms=$(($(now_ms) - t0))
+  issued=$(bench_sql -c "select count(*) from public.token_drips where billing_period_start = '$as_of'" -At)
+  [ "$issued" = "$DRIPS_SUBS" ] || die "drips: the cycle at $as_of issued $issued drips, expected $DRIPS_SUBS"
+  bench_record "$id" "run_due_drips($5, $DRIPS_BATCH) until none is due, $workers $noun ($ms ms)" \
+    "$(awk -v n="$DRIPS_SUBS" -v ms="$ms" 'BEGIN { print n * 1000 / ms }')" - "$(((DRIPS_SUBS + DRIPS_BATCH - 1) / DRIPS_BATCH))"
+}
 
-# (d-2)
-log "(d-2) run_due_drips until none is due, two workers at once"
-t0=$(now_ms)
-drips_drain 2 "$DRIPS_T2"
-d2_ms=$(($(now_ms) - t0))
-issued=$(bench_sql -c "select count(*) from public.token_drips where billing_period_start = '$DRIPS_T2'" -At)
-[ "$issued" = "$DRIPS_SUBS" ] || die "drips: cycle 2 issued $issued drips, expected $DRIPS_SUBS"
-bad=$(bench_sql -c 'select count(*) from public.verify_token_ledger()' -At)
-[ "$bad" = 0 ] || die "drips: verify_token_ledger() reports $bad users out of balance"
-bench_record d-2 "run_due_drips(T + 28 days, $DRIPS_BATCH) until none is due, 2 workers ($d2_ms ms)" \
-  "$(awk -v n="$DRIPS_SUBS" -v ms="$d2_ms" 'BEGIN { print n * 1000 / ms }')" - "$(((DRIPS_SUBS + DRIPS_BATCH - 1) / DRIPS_BATCH))"
+drips_cycle d-1 1 "$DRIPS_T" "one worker" T
+bench_settle
+drips_cycle d-2 2 "$DRIPS_T2" "two workers at once" "T + 28 days"
+bench_verify drips
 
 bench_target "(d-1) drips/s, one worker (10,000/s = $DRIPS_SUBS in 10 s)" "$(bench_tps d-1)" 10000
 bench_target "(d-2) drips/s, two workers" "$(bench_tps d-2)" 10000

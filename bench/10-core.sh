@@ -24,9 +24,7 @@ bench_sql setup-core-history.sql -v nusers="$CORE_USERS" -v rows="$CORE_HISTORY_
 bench_pgbench d "record_usage, $CORE_USERS users, +$CORE_HISTORY_ROWS usage rows" \
   -n -f "$BENCH_DIR/record_usage.sql" -D nusers="$CORE_USERS"
 
-# The runs must leave a correct ledger: a benchmark of wrong results measures nothing.
-bad=$(bench_sql -c 'select count(*) from public.verify_token_ledger()' -At)
-[ "$bad" = 0 ] || die "core: verify_token_ledger() reports $bad users out of balance after the runs"
+bench_verify core
 
 bench_ratio "(b)/(a) record_usage / floor" b a 0.7
 bench_ratio "(c)/(c-floor) hot user / hot floor row" c c-floor 0.7

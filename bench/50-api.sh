@@ -33,8 +33,7 @@ while IFS=$'\t' read -r id rpc n _secs rate mean p50 p99 db rest_cpu gateway_cpu
 done <"$BENCH_LOGS/api.tsv"
 [ "$(wc -l <"$BENCH_LOGS/api.tsv")" -eq 3 ] || die "api: expected 3 result lines in $BENCH_LOGS/api.tsv"
 
-bad=$(bench_sql -c 'select count(*) from public.verify_token_ledger()' -At)
-[ "$bad" = 0 ] || die "api: verify_token_ledger() reports $bad users out of balance after the runs"
+bench_verify api
 
 bench_ratio "(x-ru)/(x-noop-1) record_usage / no-op, both through the API" x-ru x-noop-1 "$API_TARGET"
 bench_ratio "(x-ru)/(x-noop-2) record_usage / the no-op after it" x-ru x-noop-2 "$API_TARGET"

@@ -33,8 +33,7 @@ for i in $(seq 1 "$HISTORY_REPEATS"); do
     -n -f "$BENCH_DIR/record_usage.sql" -D nusers="$HISTORY_USERS"
 done
 
-bad=$(bench_sql -c 'select count(*) from public.verify_token_ledger()' -At)
-[ "$bad" = 0 ] || die "history: verify_token_ledger() reports $bad users out of balance after the runs"
+bench_verify history
 
 # Medians and spreads of the repeats (tps, and server CPU per transaction).
 history_median() { # FIELD PREFIX

@@ -171,6 +171,14 @@ bench_target() {
     printf "%s\t" (v + 0 < 10 ? "%.2f" : "%.1f") "\t-\t%s\t%s\n", l, v, t, (v + 0 >= t + 0 ? "yes" : "no") }' >>"$BENCH_RATIOS"
 }
 
+# bench_verify SECTION: the runs must leave a correct ledger (a benchmark of wrong results
+# measures nothing): stops the whole run when verify_token_ledger() reports any user.
+bench_verify() {
+  local bad
+  bad=$(bench_sql -c 'select count(*) from public.verify_token_ledger()' -At)
+  [ "$bad" = 0 ] || die "$1: verify_token_ledger() reports $bad users out of balance after the runs"
+}
+
 # bench_fact LABEL VALUE [UNIT]: a measured quantity that is not a rate (bytes per row, a load
 # time, a median of repeats), printed in a table of its own (docs/scaling.md uses them).
 bench_fact() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>"$BENCH_FACTS"; }
