@@ -58,35 +58,6 @@ export function outcome(res: { status: number; error: { code?: string } | null }
   return `${res.status} ${res.error ? res.error.code : "-"}`;
 }
 
-/** A snapshot event as Stripe sends it, with a new id and `created` now. */
-export function stripeEvent(type: string, object: Record<string, unknown>) {
-  return {
-    id: `evt_test_${crypto.randomUUID().replaceAll("-", "")}`,
-    object: "event",
-    api_version: "2025-03-31.basil",
-    type,
-    created: Math.floor(Date.now() / 1000),
-    livemode: false,
-    data: { object },
-  };
-}
-
-/** A paid pack Checkout Session of 500 cents (pack_small), naming `user` (null: nobody). */
-export function paidPackSession(session: string, user: string | null, packId = "pack_small") {
-  return {
-    id: session,
-    object: "checkout.session",
-    mode: "payment",
-    payment_status: "paid",
-    status: "complete",
-    amount_total: 500,
-    currency: "usd",
-    client_reference_id: user,
-    metadata: { pack_id: packId },
-    payment_intent: `pi_test_${crypto.randomUUID().replaceAll("-", "")}`,
-  };
-}
-
 /**
  * Time passes the expiry of the user's expiring lots (or holds), without waiting: they are
  * moved to a second ago, and the balance row's cached due time with them, in one transaction,

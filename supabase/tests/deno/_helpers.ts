@@ -42,8 +42,8 @@ export function dbTest(name: string, max: number, fn: (sql: Sql) => Promise<void
 /** What one concurrent call came to: its value, or the SQLSTATE that refused it. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
 
-/** `n` clients, all holding an open transaction before any of them calls. */
-function barrier(n: number) {
+/** `n` clients, all holding an open transaction before any of them calls (also the model suite's). */
+export function barrier(n: number) {
   let arrived = 0;
   let release!: () => void;
   const all = new Promise<void>((r) => (release = r));

@@ -26,6 +26,35 @@ export function freshId(prefix: string): string {
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
+/** A snapshot event as Stripe sends it, with a new id and `created` now. */
+export function stripeEvent<T>(type: string, object: T) {
+  return {
+    id: freshId("evt"),
+    object: "event",
+    api_version: "2025-03-31.basil",
+    type,
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    data: { object },
+  };
+}
+
+/** A paid pack Checkout Session of 500 cents (pack_small), naming `user` (null: nobody). */
+export function paidPackSession(session: string, user: string | null, packId = "pack_small") {
+  return {
+    id: session,
+    object: "checkout.session",
+    mode: "payment",
+    payment_status: "paid",
+    status: "complete",
+    amount_total: 500,
+    currency: "usd",
+    client_reference_id: user,
+    metadata: { pack_id: packId },
+    payment_intent: freshId("pi"),
+  };
+}
+
 /** Fixture text with changes: `edit` gets the parsed event and may change it in place. */
 export function editFixture(name: string, edit: (event: Json) => void): string {
   const event = JSON.parse(fixture(name));

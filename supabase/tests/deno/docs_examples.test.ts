@@ -26,8 +26,8 @@ import { packCheckout, subscriptionCheckout } from "../../../docs/examples/check
 import { fakeModel } from "../../../scripts/local/fake-model.ts";
 import { api, signUp } from "./_api.ts";
 import { connect } from "./_helpers.ts";
-import { signature } from "./_stripe.ts";
-import { lapse, paidPackSession, stripeEvent } from "./_e2e.ts";
+import { lapse } from "./_e2e.ts";
+import { paidPackSession, signature, stripeEvent } from "./_stripe.ts";
 
 // What the examples read from the environment, as an app would be configured.
 Deno.env.set("SUPABASE_URL", api.url);

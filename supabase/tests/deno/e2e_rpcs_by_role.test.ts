@@ -7,7 +7,8 @@
 // first test, so that it cannot reach the API untested.
 import assert from "node:assert/strict";
 import { connect } from "./_helpers.ts";
-import { type Cast, cast, footprint, key, outcome, paidPackSession, type Role, roles, stripeEvent } from "./_e2e.ts";
+import { type Cast, cast, footprint, key, outcome, type Role, roles } from "./_e2e.ts";
+import { paidPackSession, stripeEvent } from "./_stripe.ts";
 
 type Args = Record<string, unknown>;
 type Case = {

@@ -13,7 +13,7 @@ import { forgedClaims, hostileCall, hostileRaw } from "./hostile.ts";
 import { rng } from "./rng.ts";
 import { rpcSql } from "./db.ts";
 import { known } from "./known_bugs.ts";
-import { postEvent, signature, testWebhookSecret } from "../deno/_stripe.ts";
+import { paidPackSession, postEvent, signature, stripeEvent, testWebhookSecret } from "../deno/_stripe.ts";
 
 export const CORPUS_SEED = 20261128;
 
@@ -59,13 +59,8 @@ async function rawCall(
 function hostileRequest(url: string, n: number): [string, () => Promise<Response>, number][] {
   const r = rng(n ^ 0x1234567);
   const good = {
+    ...stripeEvent("checkout.session.completed", paidPackSession(`cs_hostile_${n}`, null)),
     id: `evt_hostile_${n}`,
-    object: "event",
-    type: "checkout.session.completed",
-    created: Math.floor(Date.now() / 1000),
-    data: {
-      object: { id: `cs_hostile_${n}`, object: "checkout.session", mode: "payment", payment_status: "paid" },
-    },
   };
   const text = JSON.stringify(good);
   const now = Math.floor(Date.now() / 1000);

@@ -17,6 +17,7 @@ import { makeCluster, suitePort } from "./cluster.ts";
 import type { Sql } from "./db.ts";
 import { rng } from "./rng.ts";
 import { prepareCluster } from "./harness.ts";
+import { paidPackSession, stripeEvent } from "../deno/_stripe.ts";
 
 type Status = "acked" | "unacked" | "refused";
 interface Sent {
@@ -171,23 +172,8 @@ async function crashRoundInner(opts: { seed: number; subscriptions?: number }): 
     client(async (sql, i) => {
       const u = pick();
       const event = {
-        id: `evt_crash_${i}`,
-        object: "event",
-        type: "checkout.session.completed",
-        created: Math.floor(Date.now() / 1000),
-        data: {
-          object: {
-            id: `cs_crash_${i}`,
-            object: "checkout.session",
-            mode: "payment",
-            payment_status: "paid",
-            client_reference_id: u,
-            metadata: { pack_id: "m_pack_1k" },
-            amount_total: 500,
-            currency: "usd",
-            payment_intent: `pi_crash_${i}`,
-          },
-        },
+        ...stripeEvent("checkout.session.completed", paidPackSession(`cs_crash_${i}`, u, "m_pack_1k")),
+        id: `evt_crash_${i}`, // the purchase's key in the tracking below
       };
       const res = await track(
         { kind: "purchase", key: `evt_crash_${i}`, user: u, status: "unacked" },

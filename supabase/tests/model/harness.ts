@@ -20,6 +20,7 @@ import {
 } from "./model.ts";
 import { enter, type Outcome, rpcOf, rpcSql, run, type Sql } from "./db.ts";
 import { postEvent } from "../deno/_stripe.ts";
+import { barrier } from "../deno/_helpers.ts";
 
 export const FEATURES = ["chat", "vision_generation", "image_generation"];
 /** The feature the suite switches off and on again (the others stay on). */
@@ -294,17 +295,6 @@ async function viaHttp(
   const body = await res.json();
   if (res.status === 200) return { t: Number(t), outcome: { ok: true, value: body } };
   return { t: Number(t), outcome: { ok: false, code: `HTTP${res.status}`, message: JSON.stringify(body) } };
-}
-
-/** n clients that all hold an open transaction before any of them calls. */
-function barrier(n: number) {
-  let arrived = 0;
-  let release!: () => void;
-  const all = new Promise<void>((res) => (release = res));
-  return async () => {
-    if (++arrived === n) release();
-    await all;
-  };
 }
 
 async function runCalls(r: Real, calls: Call[], http: boolean): Promise<Done[]> {
