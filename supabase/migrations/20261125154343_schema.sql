@@ -200,23 +200,30 @@ create table if not exists public.token_lots (
   -- no foreign-key checks on every insert (rows go away with their user through user_id).
   subscription_id uuid,
   drip_id uuid,
+  -- remaining > 0, stored. The partial indexes below name it instead of remaining, so a spend,
+  -- which changes only remaining, is a HOT update (no new entry in any index) as long as the
+  -- lot keeps tokens; with remaining in their predicates, every spend wrote a new entry in
+  -- each of the table's indexes (docs/benchmarks.md, issue 12).
+  has_tokens boolean not null generated always as (remaining > 0) stored,
   -- Keyed by user, as every per-user table (docs/scaling.md): a lot and the transaction it came
   -- from are the same user's, so the link carries user_id (on Citus, a check on one shard).
   -- Lots are updated by (user_id, id): the spends name the user they locked.
   constraint token_lots_pkey primary key (user_id, id),
   constraint token_lots_transaction_id_fkey foreign key (user_id, transaction_id)
     references public.token_transactions (user_id, id) on delete cascade
-);
+)
+-- Room on each page for the new version of a lot, so that spends stay HOT updates.
+with (fillfactor = 90);
 -- The burn order, over the lots that still hold tokens.
 create index if not exists token_lots_burn_order_idx
-  on public.token_lots (user_id, expires_at nulls last, created_at, id) where remaining > 0;
+  on public.token_lots (user_id, expires_at nulls last, created_at, id) where has_tokens;
 -- Lapsed lots that still hold tokens, for the expiry sweep.
 create index if not exists token_lots_expiry_idx
-  on public.token_lots (expires_at) where remaining > 0 and expires_at is not null;
+  on public.token_lots (expires_at) where has_tokens and expires_at is not null;
 -- Most lots come from drips and have no transaction: index only the ones that do.
 create index if not exists token_lots_transaction_id_idx on public.token_lots (transaction_id) where transaction_id is not null;
 create index if not exists token_lots_subscription_idx on public.token_lots (subscription_id, expires_at)
-  where remaining > 0 and subscription_id is not null;
+  where has_tokens and subscription_id is not null;
 create index if not exists token_lots_drip_id_idx on public.token_lots (drip_id) where drip_id is not null;
 
 ------------------------------------------------------------------------------------------

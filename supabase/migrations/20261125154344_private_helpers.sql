@@ -314,7 +314,7 @@ begin
              order by (l.id is not distinct from p_first_lot) desc, l.expires_at nulls last, l.created_at, l.id
            ) as running
     from public.token_lots l
-    where l.user_id = p_user_id and l.remaining > 0
+    where l.user_id = p_user_id and l.has_tokens
       and (l.expires_at is null or l.expires_at > p_as_of or l.id = p_first_lot)
   ),
   taken as (
@@ -441,7 +441,7 @@ begin
      set held = coalesce((select sum(h.tokens_held) from public.token_holds h
                           where h.user_id = p_user_id and h.status = 'held'), 0),
          next_due_at = coalesce(least(
-           (select min(l.expires_at) from public.token_lots l where l.user_id = p_user_id and l.remaining > 0),
+           (select min(l.expires_at) from public.token_lots l where l.user_id = p_user_id and l.has_tokens),
            (select min(s.next_drip_at) from public.customer_subscriptions s where s.user_id = p_user_id),
            (select min(h.expires_at) from public.token_holds h where h.user_id = p_user_id and h.status = 'held')),
            'infinity')
@@ -502,7 +502,7 @@ as $$
   live as (
     select l.source, l.remaining, l.expires_at, l.created_at, l.id
     from public.token_lots l
-    where l.user_id = p_user_id and l.remaining > 0 and (l.expires_at is null or l.expires_at > p_as_of)
+    where l.user_id = p_user_id and l.has_tokens and (l.expires_at is null or l.expires_at > p_as_of)
   ),
   totals as (
     select coalesce((select sum(live.remaining) from live), 0) - bal.debt as balance,

@@ -252,7 +252,7 @@ begin
       with lapsed as (
         update public.token_lots l set remaining = 0
         from (select l2.id, l2.remaining from public.token_lots l2
-              where l2.subscription_id = v_sub.id and l2.remaining > 0 and l2.expires_at <= v_start) x
+              where l2.subscription_id = v_sub.id and l2.has_tokens and l2.expires_at <= v_start) x
         where l.user_id = v_sub.user_id and l.id = x.id
         returning x.remaining
       )
@@ -260,13 +260,13 @@ begin
 
       -- 2. what carries over, cut to max_rollover_tokens (the soonest-expiring tokens go first)
       select coalesce(sum(l.remaining), 0) into v_carried
-        from public.token_lots l where l.subscription_id = v_sub.id and l.remaining > 0;
+        from public.token_lots l where l.subscription_id = v_sub.id and l.has_tokens;
       v_cut := greatest(v_carried - coalesce(v_plan.max_rollover_tokens, v_carried), 0);
       if v_cut > 0 then
         with ordered as (
           select l.id, l.remaining,
                  sum(l.remaining) over (order by l.expires_at, l.created_at, l.id) as running
-          from public.token_lots l where l.subscription_id = v_sub.id and l.remaining > 0
+          from public.token_lots l where l.subscription_id = v_sub.id and l.has_tokens
         ), cut as (
           select o.id, least(o.remaining, v_cut - (o.running - o.remaining)) as take
           from ordered o where o.running - o.remaining < v_cut
@@ -275,7 +275,7 @@ begin
          where l.user_id = v_sub.user_id and l.id = cut.id;
       end if;
       select count(*) into v_cycles
-        from public.token_lots l where l.subscription_id = v_sub.id and l.remaining > 0;
+        from public.token_lots l where l.subscription_id = v_sub.id and l.has_tokens;
 
       -- 3. the new cycle's drip; it repays debt first
       select * into strict v_bal from public.token_balances b where b.user_id = v_sub.user_id;
@@ -351,7 +351,7 @@ as $$
   expire_lots as (
     update public.token_lots l set remaining = 0
     from batch b
-    where l.subscription_id = b.sub_id and l.remaining > 0 and l.expires_at <= b.start_at
+    where l.subscription_id = b.sub_id and l.has_tokens and l.expires_at <= b.start_at
   ),
   cycle_rows as (
     select b.*, st.expired, st.carried, st.carried_lots, bal.balance, least(bal.debt, b.drip_tokens) as repay,
@@ -362,7 +362,7 @@ as $$
              coalesce(sum(l.remaining) filter (where l.expires_at > b.start_at), 0)::bigint as carried,
              (count(l.id) filter (where l.expires_at > b.start_at))::integer as carried_lots
       from public.token_lots l
-      where l.subscription_id = b.sub_id and l.remaining > 0
+      where l.subscription_id = b.sub_id and l.has_tokens
     ) st
     join public.token_balances bal on bal.user_id = b.user_id
   ),
@@ -460,7 +460,7 @@ begin
   for v_lot in
     select l.id, l.remaining, l.source, l.expires_at
     from public.token_lots l
-    where l.user_id = p_user_id and l.remaining > 0 and l.expires_at <= p_as_of
+    where l.user_id = p_user_id and l.has_tokens and l.expires_at <= p_as_of
     order by l.expires_at, l.created_at, l.id
   loop
     v_tx := null;
@@ -622,7 +622,7 @@ begin
   perform private.check_as_of(p_as_of);
   for v_user in
     select distinct l.user_id from public.token_lots l
-    where l.remaining > 0 and l.expires_at <= p_as_of
+    where l.has_tokens and l.expires_at <= p_as_of
     order by l.user_id
   loop
     perform private.lock_balance(v_user);

@@ -140,7 +140,7 @@ begin
   -- Burn: the first lot in burn order usually covers the amount; otherwise the general burn.
   update public.token_lots l set remaining = l.remaining - p_tokens
    where l.user_id = v_user and l.id = (select l2.id from public.token_lots l2
-                 where l2.user_id = v_user and l2.remaining > 0 and (l2.expires_at is null or l2.expires_at > v_now)
+                 where l2.user_id = v_user and l2.has_tokens and (l2.expires_at is null or l2.expires_at > v_now)
                  order by l2.expires_at nulls last, l2.created_at, l2.id
                  limit 1)
      and l.remaining >= p_tokens;
@@ -467,7 +467,7 @@ begin
   due as (
     select x.user_id, min(x.at) as at from (
       select l.user_id, l.expires_at as at from public.token_lots l
-       where l.remaining > 0 and l.expires_at is not null and (p_user_id is null or l.user_id = p_user_id)
+       where l.has_tokens and l.expires_at is not null and (p_user_id is null or l.user_id = p_user_id)
       union all
       select s.user_id, s.next_drip_at from public.customer_subscriptions s
        where s.next_drip_at is not null and (p_user_id is null or s.user_id = p_user_id)

@@ -131,7 +131,7 @@ begin
 
   -- Drip tokens whose time passed before the upgrade lapse now, as the token-expiry job would.
   for v_user in
-    select distinct l.user_id from public.token_lots l where l.remaining > 0 and l.expires_at <= now() order by l.user_id
+    select distinct l.user_id from public.token_lots l where l.has_tokens and l.expires_at <= now() order by l.user_id
   loop
     perform private.lock_balance(v_user.user_id);
     perform private.settle_user(v_user.user_id, now());

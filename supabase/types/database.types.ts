@@ -581,6 +581,7 @@ export type Database = {
           created_at: string
           drip_id: string | null
           expires_at: string | null
+          has_tokens: boolean
           id: string
           original: number
           remaining: number
@@ -593,6 +594,7 @@ export type Database = {
           created_at?: string
           drip_id?: string | null
           expires_at?: string | null
+          has_tokens?: never
           id?: string
           original: number
           remaining: number
@@ -605,6 +607,7 @@ export type Database = {
           created_at?: string
           drip_id?: string | null
           expires_at?: string | null
+          has_tokens?: never
           id?: string
           original?: number
           remaining?: number

@@ -12,7 +12,7 @@ CREATE OR REPLACE FUNCTION private.balance_snapshot(p_user_id uuid, p_as_of time
   live as (
     select l.source, l.remaining, l.expires_at, l.created_at, l.id
     from public.token_lots l
-    where l.user_id = p_user_id and l.remaining > 0 and (l.expires_at is null or l.expires_at > p_as_of)
+    where l.user_id = p_user_id and l.has_tokens and (l.expires_at is null or l.expires_at > p_as_of)
   ),
   totals as (
     select coalesce((select sum(live.remaining) from live), 0) - bal.debt as balance,

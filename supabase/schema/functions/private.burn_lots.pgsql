@@ -15,7 +15,7 @@ begin
              order by (l.id is not distinct from p_first_lot) desc, l.expires_at nulls last, l.created_at, l.id
            ) as running
     from public.token_lots l
-    where l.user_id = p_user_id and l.remaining > 0
+    where l.user_id = p_user_id and l.has_tokens
       and (l.expires_at is null or l.expires_at > p_as_of or l.id = p_first_lot)
   ),
   taken as (

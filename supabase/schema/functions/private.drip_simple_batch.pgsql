@@ -26,7 +26,7 @@ CREATE OR REPLACE FUNCTION private.drip_simple_batch(p_ids uuid[], p_as_of times
   expire_lots as (
     update public.token_lots l set remaining = 0
     from batch b
-    where l.subscription_id = b.sub_id and l.remaining > 0 and l.expires_at <= b.start_at
+    where l.subscription_id = b.sub_id and l.has_tokens and l.expires_at <= b.start_at
   ),
   cycle_rows as (
     select b.*, st.expired, st.carried, st.carried_lots, bal.balance, least(bal.debt, b.drip_tokens) as repay,
@@ -37,7 +37,7 @@ CREATE OR REPLACE FUNCTION private.drip_simple_batch(p_ids uuid[], p_as_of times
              coalesce(sum(l.remaining) filter (where l.expires_at > b.start_at), 0)::bigint as carried,
              (count(l.id) filter (where l.expires_at > b.start_at))::integer as carried_lots
       from public.token_lots l
-      where l.subscription_id = b.sub_id and l.remaining > 0
+      where l.subscription_id = b.sub_id and l.has_tokens
     ) st
     join public.token_balances bal on bal.user_id = b.user_id
   ),

@@ -36,7 +36,7 @@ begin
       with lapsed as (
         update public.token_lots l set remaining = 0
         from (select l2.id, l2.remaining from public.token_lots l2
-              where l2.subscription_id = v_sub.id and l2.remaining > 0 and l2.expires_at <= v_start) x
+              where l2.subscription_id = v_sub.id and l2.has_tokens and l2.expires_at <= v_start) x
         where l.user_id = v_sub.user_id and l.id = x.id
         returning x.remaining
       )
@@ -44,13 +44,13 @@ begin
 
       -- 2. what carries over, cut to max_rollover_tokens (the soonest-expiring tokens go first)
       select coalesce(sum(l.remaining), 0) into v_carried
-        from public.token_lots l where l.subscription_id = v_sub.id and l.remaining > 0;
+        from public.token_lots l where l.subscription_id = v_sub.id and l.has_tokens;
       v_cut := greatest(v_carried - coalesce(v_plan.max_rollover_tokens, v_carried), 0);
       if v_cut > 0 then
         with ordered as (
           select l.id, l.remaining,
                  sum(l.remaining) over (order by l.expires_at, l.created_at, l.id) as running
-          from public.token_lots l where l.subscription_id = v_sub.id and l.remaining > 0
+          from public.token_lots l where l.subscription_id = v_sub.id and l.has_tokens
         ), cut as (
           select o.id, least(o.remaining, v_cut - (o.running - o.remaining)) as take
           from ordered o where o.running - o.remaining < v_cut
@@ -59,7 +59,7 @@ begin
          where l.user_id = v_sub.user_id and l.id = cut.id;
       end if;
       select count(*) into v_cycles
-        from public.token_lots l where l.subscription_id = v_sub.id and l.remaining > 0;
+        from public.token_lots l where l.subscription_id = v_sub.id and l.has_tokens;
 
       -- 3. the new cycle's drip; it repays debt first
       select * into strict v_bal from public.token_balances b where b.user_id = v_sub.user_id;

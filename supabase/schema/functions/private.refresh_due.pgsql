@@ -11,7 +11,7 @@ begin
      set held = coalesce((select sum(h.tokens_held) from public.token_holds h
                           where h.user_id = p_user_id and h.status = 'held'), 0),
          next_due_at = coalesce(least(
-           (select min(l.expires_at) from public.token_lots l where l.user_id = p_user_id and l.remaining > 0),
+           (select min(l.expires_at) from public.token_lots l where l.user_id = p_user_id and l.has_tokens),
            (select min(s.next_drip_at) from public.customer_subscriptions s where s.user_id = p_user_id),
            (select min(h.expires_at) from public.token_holds h where h.user_id = p_user_id and h.status = 'held')),
            'infinity')

@@ -25,7 +25,7 @@ begin
   for v_lot in
     select l.id, l.remaining, l.source, l.expires_at
     from public.token_lots l
-    where l.user_id = p_user_id and l.remaining > 0 and l.expires_at <= p_as_of
+    where l.user_id = p_user_id and l.has_tokens and l.expires_at <= p_as_of
     order by l.expires_at, l.created_at, l.id
   loop
     v_tx := null;

@@ -15,7 +15,7 @@ begin
   perform private.check_as_of(p_as_of);
   for v_user in
     select distinct l.user_id from public.token_lots l
-    where l.remaining > 0 and l.expires_at <= p_as_of
+    where l.has_tokens and l.expires_at <= p_as_of
     order by l.user_id
   loop
     perform private.lock_balance(v_user);

@@ -38,7 +38,7 @@ begin
            coalesce(sum(l.remaining) filter (where l.expires_at <= v_now), 0)::bigint as lapsed,
            coalesce(sum(l.remaining) filter (where l.expires_at <= v_now - interval '15 minutes'), 0)::bigint as lapsed_long
       from public.token_lots l
-     where l.remaining > 0 and (p_user_id is null or l.user_id = p_user_id)
+     where l.has_tokens and (p_user_id is null or l.user_id = p_user_id)
      group by l.user_id
   ),
   holds as (

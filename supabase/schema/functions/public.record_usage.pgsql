@@ -128,7 +128,7 @@ begin
   -- Burn: the first lot in burn order usually covers the amount; otherwise the general burn.
   update public.token_lots l set remaining = l.remaining - p_tokens
    where l.user_id = v_user and l.id = (select l2.id from public.token_lots l2
-                 where l2.user_id = v_user and l2.remaining > 0 and (l2.expires_at is null or l2.expires_at > v_now)
+                 where l2.user_id = v_user and l2.has_tokens and (l2.expires_at is null or l2.expires_at > v_now)
                  order by l2.expires_at nulls last, l2.created_at, l2.id
                  limit 1)
      and l.remaining >= p_tokens;

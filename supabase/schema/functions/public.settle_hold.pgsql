@@ -89,7 +89,7 @@ begin
     if v_burned > 0 then
       update public.token_lots l set remaining = l.remaining - v_burned
        where l.user_id = v_hold.user_id and l.id = (select l2.id from public.token_lots l2
-                     where l2.user_id = v_hold.user_id and l2.remaining > 0 and (l2.expires_at is null or l2.expires_at > v_now)
+                     where l2.user_id = v_hold.user_id and l2.has_tokens and (l2.expires_at is null or l2.expires_at > v_now)
                      order by l2.expires_at nulls last, l2.created_at, l2.id
                      limit 1)
          and l.remaining >= v_burned;

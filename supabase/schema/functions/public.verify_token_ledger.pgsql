@@ -39,7 +39,7 @@ begin
   due as (
     select x.user_id, min(x.at) as at from (
       select l.user_id, l.expires_at as at from public.token_lots l
-       where l.remaining > 0 and l.expires_at is not null and (p_user_id is null or l.user_id = p_user_id)
+       where l.has_tokens and l.expires_at is not null and (p_user_id is null or l.user_id = p_user_id)
       union all
       select s.user_id, s.next_drip_at from public.customer_subscriptions s
        where s.next_drip_at is not null and (p_user_id is null or s.user_id = p_user_id)

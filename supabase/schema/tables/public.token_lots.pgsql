@@ -13,20 +13,22 @@ CREATE TABLE public.token_lots (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     subscription_id uuid,
     drip_id uuid,
+    has_tokens boolean GENERATED ALWAYS AS ((remaining > 0)) STORED NOT NULL,
     CONSTRAINT token_lots_check CHECK (((remaining >= 0) AND (remaining <= original))),
     CONSTRAINT token_lots_original_check CHECK ((original >= 0))
-);
+)
+WITH (fillfactor='90');
 
 ALTER TABLE ONLY public.token_lots
     ADD CONSTRAINT token_lots_pkey PRIMARY KEY (user_id, id);
 
-CREATE INDEX token_lots_burn_order_idx ON public.token_lots USING btree (user_id, expires_at, created_at, id) WHERE (remaining > 0);
+CREATE INDEX token_lots_burn_order_idx ON public.token_lots USING btree (user_id, expires_at, created_at, id) WHERE has_tokens;
 
 CREATE INDEX token_lots_drip_id_idx ON public.token_lots USING btree (drip_id) WHERE (drip_id IS NOT NULL);
 
-CREATE INDEX token_lots_expiry_idx ON public.token_lots USING btree (expires_at) WHERE ((remaining > 0) AND (expires_at IS NOT NULL));
+CREATE INDEX token_lots_expiry_idx ON public.token_lots USING btree (expires_at) WHERE (has_tokens AND (expires_at IS NOT NULL));
 
-CREATE INDEX token_lots_subscription_idx ON public.token_lots USING btree (subscription_id, expires_at) WHERE ((remaining > 0) AND (subscription_id IS NOT NULL));
+CREATE INDEX token_lots_subscription_idx ON public.token_lots USING btree (subscription_id, expires_at) WHERE (has_tokens AND (subscription_id IS NOT NULL));
 
 CREATE INDEX token_lots_transaction_id_idx ON public.token_lots USING btree (transaction_id) WHERE (transaction_id IS NOT NULL);
 
