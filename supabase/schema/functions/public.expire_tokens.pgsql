@@ -19,6 +19,12 @@ begin
     order by l.user_id
   loop
     perform private.lock_balance(v_user);
+    -- The list was read before the locks: a transaction this sweep waited for may have spent
+    -- or swept the user's lapsed lots meanwhile (an overlapping sweep, a spend of lots that
+    -- lapse by p_as_of but not by its own now()). Such a user is left alone, as if that
+    -- transaction had come first: no due drips issued here, and not counted twice.
+    continue when not exists (select 1 from public.token_lots l
+                              where l.user_id = v_user and l.remaining > 0 and l.expires_at <= p_as_of);
     v_tokens := v_tokens + private.settle_user(v_user, p_as_of);
     v_users := v_users + 1;
   end loop;
