@@ -328,7 +328,11 @@ async function cmdBalance(sql: Sql, o: Options) {
 function describe(e: Entry): string {
   const d = e.details;
   const parts: string[] = [];
-  if (e.kind === "usage") {
+  if (e.kind === "archived_usage") {
+    parts.push(`${d.usage_rows} usage rows of ${time(d.period_start)} to ${time(d.period_end)}, archived`);
+    if (Number(d.legacy_rows) > 0) parts.push(`${d.legacy_rows} legacy`);
+    parts.push(`in ${d.archived_table}`);
+  } else if (e.kind === "usage") {
     parts.push(String(d.feature));
     if (d.model) parts.push(String(d.model));
     if (d.hold_id) parts.push(`hold ${String(d.hold_id).slice(0, 8)}`);

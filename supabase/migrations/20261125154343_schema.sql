@@ -434,9 +434,20 @@ create table if not exists public.token_usage_archives (
   -- the sum of the tokens of the month's non-legacy rows: what they took from the balance
   tokens bigint not null check (tokens >= 0),
   -- the month's last non-legacy row (by entry_seq): where the user's balance chain stood, for
-  -- reconcile_token_ledger when the user has written nothing since (null: legacy rows only)
+  -- reconcile_token_ledger when the user has written nothing since (null: legacy rows only);
+  -- a statement shows the month as one entry at that place
   last_entry_seq bigint,
   last_balance_after bigint,
+  last_entry_at timestamptz,
+  -- the tokens of the month's legacy rows (those corrected as misfiled left out: a statement
+  -- shows them through their counterpart transaction), for the statement's legacy part
+  legacy_tokens bigint not null default 0 check (legacy_tokens >= 0),
+  -- what replaying the user's ledger gives after their last archived row so far (this month's
+  -- or an earlier archived month's, by entry_seq): private.replay_lots' result with "seq" and
+  -- "balance_after" of that row. The replay (statements' balances at a moment, the deep
+  -- reconciliation) starts from it, since the archived rows are no longer there to replay
+  -- (null: no archived row that counts, legacy rows only).
+  closing_state jsonb,
   -- where the rows went (a table of schema usage_archive, until an operator exports it)
   archived_table text not null,
   archived_at timestamptz not null default now(),

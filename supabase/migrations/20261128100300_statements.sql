@@ -83,6 +83,30 @@ as $$
 $$;
 revoke execute on function private.drip_details(public.token_drips) from public, anon, authenticated, service_role;
 
+-- Statements and balances at a moment see an archived month whole (one entry; the state at its
+-- end): a period that starts or ends inside one of the user's archived months is refused.
+create or replace function private.check_not_inside_archive(p_user_id uuid, p_name text, p_at timestamptz)
+returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_archive public.token_usage_archives;
+begin
+  select * into v_archive from public.token_usage_archives a
+   where a.user_id = p_user_id and a.period_start < p_at and a.period_end > p_at;
+  if found then
+    raise exception using errcode = '22023',
+      message = format('%s falls inside an archived month of usage (%s to %s).', p_name, v_archive.period_start,
+                       v_archive.period_end),
+      detail = 'The month''s usage rows were archived (public.archive_usage): only its total and the state at its end remain.',
+      hint = format('Use a time on or outside the month''s bounds; its rows are in %s.', v_archive.archived_table);
+  end if;
+end;
+$$;
+revoke execute on function private.check_not_inside_archive(uuid, text, timestamptz) from public, anon, authenticated, service_role;
+
 -- Cursors are opaque to callers: base64url of {"u": user, "p": phase, "s": entry_seq, "t": at}
 -- (phase 1: ledger entries by entry_seq; phase 0: legacy rows by created_at, then entry_seq).
 create or replace function private.statement_cursor(p_user_id uuid, p_phase integer, p_seq bigint, p_at timestamptz)
@@ -133,6 +157,8 @@ begin
   if p_from > p_to then
     perform private.invalid('p_from must not be after p_to.');
   end if;
+  perform private.check_not_inside_archive(v_user, 'p_from', p_from);
+  perform private.check_not_inside_archive(v_user, 'p_to', p_to);
   if p_cursor is not null then
     begin
       v_cursor := convert_from(decode(rpad(translate(p_cursor, '-_', '+/'), (length(p_cursor) + 3) / 4 * 4, '='), 'base64'),
@@ -179,6 +205,17 @@ begin
             where d.user_id = v_user and not d.is_legacy and d.entry_seq < v_seq
               and (p_from is null or d.created_at >= p_from) and (p_to is null or d.created_at < p_to)
             order by d.entry_seq desc limit p_limit + 1)
+          union all
+          -- an archived month: one entry in the place of its last row (balance_before unknown:
+          -- other entries of the month may lie between its rows)
+          (select a.last_entry_seq,
+                  private.statement_entry('archived_usage', null, 'usage', a.last_entry_at, -a.tokens, null,
+                    a.last_balance_after, false, jsonb_build_object('period_start', a.period_start, 'period_end', a.period_end,
+                    'usage_rows', a.usage_rows, 'legacy_rows', a.legacy_rows, 'archived_table', a.archived_table))
+             from public.token_usage_archives a
+            where a.user_id = v_user and a.last_entry_seq is not null and a.last_entry_seq < v_seq
+              and (p_from is null or a.period_start >= p_from) and (p_to is null or a.period_end <= p_to)
+            order by a.last_entry_seq desc limit p_limit + 1)
         ) page
         order by page.seq desc
         limit p_limit + 1
@@ -215,6 +252,14 @@ begin
                    d.balance_before, d.balance_after, true, private.drip_details(d))
             from public.token_drips d
            where d.user_id = v_user and d.is_legacy
+          union all
+          -- the legacy rows of an archived month, as one entry at the month's start
+          select a.period_start, 0::bigint,
+                 private.statement_entry('archived_usage', null, 'usage', a.period_start, -a.legacy_tokens, null, null,
+                   true, jsonb_build_object('period_start', a.period_start, 'period_end', a.period_end,
+                    'usage_rows', a.usage_rows, 'legacy_rows', a.legacy_rows, 'archived_table', a.archived_table))
+            from public.token_usage_archives a
+           where a.user_id = v_user and a.legacy_rows > 0
         ) page
         where (page.at, page.seq) < (v_at, v_seq)
           and (p_from is null or page.at >= p_from) and (p_to is null or page.at < p_to)
@@ -244,11 +289,11 @@ grant execute on function public.get_token_statement(uuid, timestamptz, timestam
 -- Replaying the ledger: lots and debt after any entry
 ------------------------------------------------------------------------------------------
 
--- A user's ledger entries (legacy rows excluded) up to p_upto_seq, with what replaying them
+-- A user's ledger entries (legacy rows excluded) after p_after_seq up to p_upto_seq, with what replaying them
 -- needs: the change, the transaction's type, the purchase or grant it concerns and the lot it
 -- names (an expiration's metadata.lot_id), a usage's overage, a drip's subscription, cycle
 -- start and expired tokens, and the balances around it. In no particular order: sort by seq.
-create or replace function private.ledger_entries(p_user_id uuid, p_upto_seq bigint)
+create or replace function private.ledger_entries(p_user_id uuid, p_after_seq bigint, p_upto_seq bigint)
 returns table (seq bigint, kind text, id uuid, created_at timestamptz, amount bigint, tx_type text, related uuid,
                lot_id uuid, overage bigint, sub uuid, period_start timestamptz, expired bigint,
                balance_before bigint, balance_after bigint)
@@ -260,19 +305,19 @@ as $$
          (t.metadata ->> 'lot_id')::uuid, null::bigint, null::uuid, null::timestamptz, null::bigint,
          t.balance_before, t.balance_after
     from public.token_transactions t
-   where t.user_id = p_user_id and not t.is_legacy and t.entry_seq <= p_upto_seq
+   where t.user_id = p_user_id and not t.is_legacy and t.entry_seq > p_after_seq and t.entry_seq <= p_upto_seq
   union all
   select u.entry_seq, 'u', u.id, u.created_at, -u.tokens, null, null, null, u.overage_tokens, null, null, null,
          u.balance_before, u.balance_after
     from public.token_usage u
-   where u.user_id = p_user_id and not u.is_legacy and u.entry_seq <= p_upto_seq
+   where u.user_id = p_user_id and not u.is_legacy and u.entry_seq > p_after_seq and u.entry_seq <= p_upto_seq
   union all
   select d.entry_seq, 'd', d.id, d.created_at, d.drip_amount, null, null, null, null, d.subscription_id,
          d.billing_period_start, d.expired_tokens, d.balance_before, d.balance_after
     from public.token_drips d
-   where d.user_id = p_user_id and not d.is_legacy and d.entry_seq <= p_upto_seq
+   where d.user_id = p_user_id and not d.is_legacy and d.entry_seq > p_after_seq and d.entry_seq <= p_upto_seq
 $$;
-revoke execute on function private.ledger_entries(uuid, bigint) from public, anon, authenticated, service_role;
+revoke execute on function private.ledger_entries(uuid, bigint, bigint) from public, anon, authenticated, service_role;
 
 -- The lots and debt of a user after their ledger entries up to p_upto_seq (entry_seq), found by
 -- replaying those entries in order with the engine's own rules: a credit repays debt first and
@@ -284,6 +329,9 @@ revoke execute on function private.ledger_entries(uuid, bigint) from public, ano
 -- Lots' identities, sources and expiry come from token_lots; only `remaining` is replayed.
 -- Result: {"debt": n, "entries": n, "lots": {"<lot id>": remaining, ...}} (every lot created
 -- up to there, spent ones included).
+-- Archived months (public.archive_usage) are no longer there to replay: the replay starts from
+-- the closing state of the user's latest archived month that closes at or before p_upto_seq
+-- (the same result, kept when the month was archived) and replays the entries after it.
 create or replace function private.replay_lots(p_user_id uuid, p_upto_seq bigint)
 returns jsonb
 language plpgsql
@@ -307,8 +355,25 @@ declare
   v_take bigint;
   v_burned bigint;
   v_amount bigint;
+  v_start jsonb;
 begin
-  for v_e in select e.* from private.ledger_entries(p_user_id, p_upto_seq) e order by e.seq
+  select a.closing_state into v_start from public.token_usage_archives a
+   where a.user_id = p_user_id and (a.closing_state ->> 'seq')::bigint <= p_upto_seq
+   order by a.period_start desc limit 1;
+  if v_start is not null then
+    v_debt := (v_start ->> 'debt')::bigint;
+    v_entries := (v_start ->> 'entries')::integer;
+    select coalesce(array_agg(l.id order by l.expires_at nulls last, l.created_at, l.id), '{}'),
+           coalesce(array_agg(r.value::bigint order by l.expires_at nulls last, l.created_at, l.id), '{}'),
+           coalesce(array_agg(l.expires_at order by l.expires_at nulls last, l.created_at, l.id), '{}'),
+           coalesce(array_agg(l.created_at order by l.expires_at nulls last, l.created_at, l.id), '{}'),
+           coalesce(array_agg(l.subscription_id order by l.expires_at nulls last, l.created_at, l.id), '{}')
+      into v_ids, v_rem, v_exp, v_cat, v_sub
+      from jsonb_each_text(v_start -> 'lots') r
+      join public.token_lots l on l.user_id = p_user_id and l.id = r.key::uuid;
+  end if;
+  for v_e in select e.* from private.ledger_entries(p_user_id, coalesce((v_start ->> 'seq')::bigint, 0), p_upto_seq) e
+             order by e.seq
   loop
     v_entries := v_entries + 1;
     v_lot := null;
@@ -415,6 +480,7 @@ begin
   if p_at is null or not isfinite(p_at) then
     perform private.invalid('p_at must be a point in time.');
   end if;
+  perform private.check_not_inside_archive(v_user, 'p_at', p_at);
   select x.* into v_last from (
     (select t.entry_seq as seq, t.id, 'transaction' as kind, t.created_at, t.balance_after from public.token_transactions t
       where t.user_id = v_user and not t.is_legacy and t.created_at < p_at order by t.entry_seq desc limit 1)
@@ -424,6 +490,10 @@ begin
     union all
     (select d.entry_seq, d.id, 'drip', d.created_at, d.balance_after from public.token_drips d
       where d.user_id = v_user and not d.is_legacy and d.created_at < p_at order by d.entry_seq desc limit 1)
+    union all
+    (select a.last_entry_seq, null, 'archived_usage', a.last_entry_at, a.last_balance_after from public.token_usage_archives a
+      where a.user_id = v_user and a.last_entry_seq is not null and a.period_end <= p_at
+      order by a.last_entry_seq desc limit 1)
   ) x order by x.seq desc limit 1;
 
   v_replay := private.replay_lots(v_user, coalesce(v_last.seq, 0));
@@ -444,7 +514,7 @@ begin
                                  order by l.expires_at nulls last, l.created_at, l.id)
                          filter (where l.id is not null and (l.expires_at is null or l.expires_at > p_at)), '[]'::jsonb),
       'lapsed', coalesce(sum(r.remaining) filter (where l.expires_at <= p_at), 0),
-      'last_entry', case when v_last.id is not null then
+      'last_entry', case when v_last.seq is not null then
         jsonb_build_object('entry_id', v_last.id, 'kind', v_last.kind, 'at', v_last.created_at) end)
     from (select 1) one
     left join lateral (select e.key::uuid as lot_id, e.value::bigint as remaining

@@ -118,14 +118,40 @@ begin
      where not p.is_default and p.range_end <= p_before and p.range_end <= p_as_of - private.usage_key_window()
      order by p.range_start
   loop
+    -- One row per user of the month. closing_state is computed while the month is still
+    -- attached: the replay up to the user's last archived row (from the previous archived
+    -- month's closing state, so each month replays only its own entries).
     execute format(
       'insert into public.token_usage_archives (user_id, period_start, period_end, usage_rows, legacy_rows, tokens,
-                                                last_entry_seq, last_balance_after, archived_table)
-       select u.user_id, $1, $2, count(*) filter (where not u.is_legacy), count(*) filter (where u.is_legacy),
-              coalesce(sum(u.tokens) filter (where not u.is_legacy), 0),
-              max(u.entry_seq) filter (where not u.is_legacy),
-              (array_agg(u.balance_after order by u.entry_seq desc) filter (where not u.is_legacy))[1], $3
-         from %s u group by u.user_id', v_part.partition_name)
+                                                last_entry_seq, last_balance_after, last_entry_at, legacy_tokens,
+                                                archived_table, closing_state)
+       select m.user_id, $1, $2, m.usage_rows, m.legacy_rows, m.tokens, m.last_entry_seq, m.last_balance_after,
+              m.last_entry_at, m.legacy_tokens, $3,
+              case when c.seq is not null then
+                private.replay_lots(m.user_id, c.seq) || jsonb_build_object(''seq'', c.seq, ''balance_after'', c.balance_after)
+              end
+         from (select u.user_id, count(*) filter (where not u.is_legacy) as usage_rows,
+                      count(*) filter (where u.is_legacy) as legacy_rows,
+                      coalesce(sum(u.tokens) filter (where not u.is_legacy), 0) as tokens,
+                      max(u.entry_seq) filter (where not u.is_legacy) as last_entry_seq,
+                      (array_agg(u.balance_after order by u.entry_seq desc) filter (where not u.is_legacy))[1] as last_balance_after,
+                      (array_agg(u.created_at order by u.entry_seq desc) filter (where not u.is_legacy))[1] as last_entry_at,
+                      coalesce(sum(u.tokens) filter (where u.is_legacy and not exists (
+                        select 1 from public.token_usage_corrections k where k.user_id = u.user_id and k.usage_id = u.id)), 0)
+                        as legacy_tokens
+                 from %s u group by u.user_id) m
+         -- the user''s last archived row so far: this month''s, or an earlier month''s when
+         -- that one came later in entry_seq order (a call that began before the month ended)
+         left join lateral (
+           select x.seq, x.balance_after from (
+             select m.last_entry_seq as seq, m.last_balance_after as balance_after
+             union all
+             (select (a.closing_state ->> ''seq'')::bigint, (a.closing_state ->> ''balance_after'')::bigint
+                from public.token_usage_archives a
+               where a.user_id = m.user_id and a.closing_state is not null
+               order by a.period_start desc limit 1)
+           ) x where x.seq is not null order by x.seq desc limit 1
+         ) c on true', v_part.partition_name)
       using v_part.range_start, v_part.range_end,
             'usage_archive.' || split_part(v_part.partition_name, '.', 2);
     get diagnostics v_users = row_count;

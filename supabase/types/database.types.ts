@@ -808,9 +808,12 @@ export type Database = {
         Row: {
           archived_at: string
           archived_table: string
+          closing_state: Json | null
           last_balance_after: number | null
+          last_entry_at: string | null
           last_entry_seq: number | null
           legacy_rows: number
+          legacy_tokens: number
           period_end: string
           period_start: string
           tokens: number
@@ -820,9 +823,12 @@ export type Database = {
         Insert: {
           archived_at?: string
           archived_table: string
+          closing_state?: Json | null
           last_balance_after?: number | null
+          last_entry_at?: string | null
           last_entry_seq?: number | null
           legacy_rows: number
+          legacy_tokens?: number
           period_end: string
           period_start: string
           tokens: number
@@ -832,9 +838,12 @@ export type Database = {
         Update: {
           archived_at?: string
           archived_table?: string
+          closing_state?: Json | null
           last_balance_after?: number | null
+          last_entry_at?: string | null
           last_entry_seq?: number | null
           legacy_rows?: number
+          legacy_tokens?: number
           period_end?: string
           period_start?: string
           tokens?: number

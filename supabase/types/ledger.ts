@@ -123,8 +123,10 @@ export interface VoidResult extends TransactionResult {
 
 /** One entry of get_token_statement: a ledger row that changed the user's tokens. */
 export interface StatementEntry {
-  entry_id: string;
-  kind: "transaction" | "usage" | "drip";
+  /** null for an archived month of usage */
+  entry_id: string | null;
+  /** archived_usage: a month whose usage rows were archived (archive_usage), as one entry */
+  kind: "transaction" | "usage" | "drip" | "archived_usage";
   /** the transaction_type of a transaction; "usage" or "drip" for the others */
   type: TransactionResult["transaction_type"] | "usage" | "drip" | string;
   at: string;
@@ -138,7 +140,8 @@ export interface StatementEntry {
    * currency, Stripe ids, expires_at, related_transaction_id, actor_id, idempotency_key,
    * corrects_usage_id, metadata (transactions); feature, model, hold_id, overage_tokens
    * (usage); subscription_id, plan_id, cycle_number, drip_amount, rollover_from_previous,
-   * rollover_cycles_count, expired_tokens, billing_period_start/end (drips) */
+   * rollover_cycles_count, expired_tokens, billing_period_start/end (drips); period_start,
+   * period_end, usage_rows, legacy_rows, archived_table (archived_usage) */
   details: Record<string, unknown>;
 }
 
@@ -162,7 +165,7 @@ export interface BalanceAt {
   /** tokens of lots lapsed by then but not yet swept: balance = sum(lots) + lapsed - debt */
   lapsed: number;
   /** the newest entry at or before the moment (null before the first) */
-  last_entry: { entry_id: string; kind: StatementEntry["kind"]; at: string } | null;
+  last_entry: { entry_id: string | null; kind: StatementEntry["kind"]; at: string } | null;
 }
 
 export interface LowBalanceThreshold {

@@ -9,11 +9,18 @@ CREATE OR REPLACE FUNCTION private.deep_problems(p_user_id uuid) RETURNS text[]
 declare
   v_problems text[] := '{}'::text[];
   v_replay jsonb;
+  v_start jsonb;
 begin
+  select a.closing_state into v_start from public.token_usage_archives a
+   where a.user_id = p_user_id and a.closing_state is not null
+   order by a.period_start desc limit 1;
   if exists (
     select 1 from (
       select e.balance_before, lag(e.balance_after) over (order by e.seq) as previous_after
-        from private.ledger_entries(p_user_id, 9223372036854775807) e
+        from (select e.seq, e.balance_before, e.balance_after
+                from private.ledger_entries(p_user_id, coalesce((v_start ->> 'seq')::bigint, 0), 9223372036854775807) e
+              union all
+              select (v_start ->> 'seq')::bigint, null, (v_start ->> 'balance_after')::bigint where v_start is not null) e
     ) chain
     where chain.previous_after is not null and chain.balance_before <> chain.previous_after
   ) then

@@ -2,7 +2,7 @@
 -- Do not edit: change the object with a new migration, then run `npm run schema:dump`.
 -- `npm test` fails when this file and the migrations disagree.
 
-CREATE OR REPLACE FUNCTION private.ledger_entries(p_user_id uuid, p_upto_seq bigint) RETURNS TABLE(seq bigint, kind text, id uuid, created_at timestamp with time zone, amount bigint, tx_type text, related uuid, lot_id uuid, overage bigint, sub uuid, period_start timestamp with time zone, expired bigint, balance_before bigint, balance_after bigint)
+CREATE OR REPLACE FUNCTION private.ledger_entries(p_user_id uuid, p_after_seq bigint, p_upto_seq bigint) RETURNS TABLE(seq bigint, kind text, id uuid, created_at timestamp with time zone, amount bigint, tx_type text, related uuid, lot_id uuid, overage bigint, sub uuid, period_start timestamp with time zone, expired bigint, balance_before bigint, balance_after bigint)
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -10,17 +10,17 @@ CREATE OR REPLACE FUNCTION private.ledger_entries(p_user_id uuid, p_upto_seq big
          (t.metadata ->> 'lot_id')::uuid, null::bigint, null::uuid, null::timestamptz, null::bigint,
          t.balance_before, t.balance_after
     from public.token_transactions t
-   where t.user_id = p_user_id and not t.is_legacy and t.entry_seq <= p_upto_seq
+   where t.user_id = p_user_id and not t.is_legacy and t.entry_seq > p_after_seq and t.entry_seq <= p_upto_seq
   union all
   select u.entry_seq, 'u', u.id, u.created_at, -u.tokens, null, null, null, u.overage_tokens, null, null, null,
          u.balance_before, u.balance_after
     from public.token_usage u
-   where u.user_id = p_user_id and not u.is_legacy and u.entry_seq <= p_upto_seq
+   where u.user_id = p_user_id and not u.is_legacy and u.entry_seq > p_after_seq and u.entry_seq <= p_upto_seq
   union all
   select d.entry_seq, 'd', d.id, d.created_at, d.drip_amount, null, null, null, null, d.subscription_id,
          d.billing_period_start, d.expired_tokens, d.balance_before, d.balance_after
     from public.token_drips d
-   where d.user_id = p_user_id and not d.is_legacy and d.entry_seq <= p_upto_seq
+   where d.user_id = p_user_id and not d.is_legacy and d.entry_seq > p_after_seq and d.entry_seq <= p_upto_seq
 $$;
 
-REVOKE ALL ON FUNCTION private.ledger_entries(p_user_id uuid, p_upto_seq bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION private.ledger_entries(p_user_id uuid, p_after_seq bigint, p_upto_seq bigint) FROM PUBLIC;

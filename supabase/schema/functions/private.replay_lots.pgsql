@@ -23,8 +23,25 @@ declare
   v_take bigint;
   v_burned bigint;
   v_amount bigint;
+  v_start jsonb;
 begin
-  for v_e in select e.* from private.ledger_entries(p_user_id, p_upto_seq) e order by e.seq
+  select a.closing_state into v_start from public.token_usage_archives a
+   where a.user_id = p_user_id and (a.closing_state ->> 'seq')::bigint <= p_upto_seq
+   order by a.period_start desc limit 1;
+  if v_start is not null then
+    v_debt := (v_start ->> 'debt')::bigint;
+    v_entries := (v_start ->> 'entries')::integer;
+    select coalesce(array_agg(l.id order by l.expires_at nulls last, l.created_at, l.id), '{}'),
+           coalesce(array_agg(r.value::bigint order by l.expires_at nulls last, l.created_at, l.id), '{}'),
+           coalesce(array_agg(l.expires_at order by l.expires_at nulls last, l.created_at, l.id), '{}'),
+           coalesce(array_agg(l.created_at order by l.expires_at nulls last, l.created_at, l.id), '{}'),
+           coalesce(array_agg(l.subscription_id order by l.expires_at nulls last, l.created_at, l.id), '{}')
+      into v_ids, v_rem, v_exp, v_cat, v_sub
+      from jsonb_each_text(v_start -> 'lots') r
+      join public.token_lots l on l.user_id = p_user_id and l.id = r.key::uuid;
+  end if;
+  for v_e in select e.* from private.ledger_entries(p_user_id, coalesce((v_start ->> 'seq')::bigint, 0), p_upto_seq) e
+             order by e.seq
   loop
     v_entries := v_entries + 1;
     v_lot := null;

@@ -15,6 +15,7 @@ begin
   if p_at is null or not isfinite(p_at) then
     perform private.invalid('p_at must be a point in time.');
   end if;
+  perform private.check_not_inside_archive(v_user, 'p_at', p_at);
   select x.* into v_last from (
     (select t.entry_seq as seq, t.id, 'transaction' as kind, t.created_at, t.balance_after from public.token_transactions t
       where t.user_id = v_user and not t.is_legacy and t.created_at < p_at order by t.entry_seq desc limit 1)
@@ -24,6 +25,10 @@ begin
     union all
     (select d.entry_seq, d.id, 'drip', d.created_at, d.balance_after from public.token_drips d
       where d.user_id = v_user and not d.is_legacy and d.created_at < p_at order by d.entry_seq desc limit 1)
+    union all
+    (select a.last_entry_seq, null, 'archived_usage', a.last_entry_at, a.last_balance_after from public.token_usage_archives a
+      where a.user_id = v_user and a.last_entry_seq is not null and a.period_end <= p_at
+      order by a.last_entry_seq desc limit 1)
   ) x order by x.seq desc limit 1;
 
   v_replay := private.replay_lots(v_user, coalesce(v_last.seq, 0));
@@ -44,7 +49,7 @@ begin
                                  order by l.expires_at nulls last, l.created_at, l.id)
                          filter (where l.id is not null and (l.expires_at is null or l.expires_at > p_at)), '[]'::jsonb),
       'lapsed', coalesce(sum(r.remaining) filter (where l.expires_at <= p_at), 0),
-      'last_entry', case when v_last.id is not null then
+      'last_entry', case when v_last.seq is not null then
         jsonb_build_object('entry_id', v_last.id, 'kind', v_last.kind, 'at', v_last.created_at) end)
     from (select 1) one
     left join lateral (select e.key::uuid as lot_id, e.value::bigint as remaining

@@ -22,6 +22,8 @@ begin
   if p_from > p_to then
     perform private.invalid('p_from must not be after p_to.');
   end if;
+  perform private.check_not_inside_archive(v_user, 'p_from', p_from);
+  perform private.check_not_inside_archive(v_user, 'p_to', p_to);
   if p_cursor is not null then
     begin
       v_cursor := convert_from(decode(rpad(translate(p_cursor, '-_', '+/'), (length(p_cursor) + 3) / 4 * 4, '='), 'base64'),
@@ -68,6 +70,17 @@ begin
             where d.user_id = v_user and not d.is_legacy and d.entry_seq < v_seq
               and (p_from is null or d.created_at >= p_from) and (p_to is null or d.created_at < p_to)
             order by d.entry_seq desc limit p_limit + 1)
+          union all
+          -- an archived month: one entry in the place of its last row (balance_before unknown:
+          -- other entries of the month may lie between its rows)
+          (select a.last_entry_seq,
+                  private.statement_entry('archived_usage', null, 'usage', a.last_entry_at, -a.tokens, null,
+                    a.last_balance_after, false, jsonb_build_object('period_start', a.period_start, 'period_end', a.period_end,
+                    'usage_rows', a.usage_rows, 'legacy_rows', a.legacy_rows, 'archived_table', a.archived_table))
+             from public.token_usage_archives a
+            where a.user_id = v_user and a.last_entry_seq is not null and a.last_entry_seq < v_seq
+              and (p_from is null or a.period_start >= p_from) and (p_to is null or a.period_end <= p_to)
+            order by a.last_entry_seq desc limit p_limit + 1)
         ) page
         order by page.seq desc
         limit p_limit + 1
@@ -104,6 +117,14 @@ begin
                    d.balance_before, d.balance_after, true, private.drip_details(d))
             from public.token_drips d
            where d.user_id = v_user and d.is_legacy
+          union all
+          -- the legacy rows of an archived month, as one entry at the month's start
+          select a.period_start, 0::bigint,
+                 private.statement_entry('archived_usage', null, 'usage', a.period_start, -a.legacy_tokens, null, null,
+                   true, jsonb_build_object('period_start', a.period_start, 'period_end', a.period_end,
+                    'usage_rows', a.usage_rows, 'legacy_rows', a.legacy_rows, 'archived_table', a.archived_table))
+            from public.token_usage_archives a
+           where a.user_id = v_user and a.legacy_rows > 0
         ) page
         where (page.at, page.seq) < (v_at, v_seq)
           and (p_from is null or page.at >= p_from) and (p_to is null or page.at < p_to)

@@ -11,10 +11,14 @@ CREATE TABLE public.token_usage_archives (
     tokens bigint NOT NULL,
     last_entry_seq bigint,
     last_balance_after bigint,
+    last_entry_at timestamp with time zone,
+    legacy_tokens bigint DEFAULT 0 NOT NULL,
+    closing_state jsonb,
     archived_table text NOT NULL,
     archived_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT token_usage_archives_check CHECK ((period_end > period_start)),
     CONSTRAINT token_usage_archives_legacy_rows_check CHECK ((legacy_rows >= 0)),
+    CONSTRAINT token_usage_archives_legacy_tokens_check CHECK ((legacy_tokens >= 0)),
     CONSTRAINT token_usage_archives_tokens_check CHECK ((tokens >= 0)),
     CONSTRAINT token_usage_archives_usage_rows_check CHECK ((usage_rows >= 0))
 );

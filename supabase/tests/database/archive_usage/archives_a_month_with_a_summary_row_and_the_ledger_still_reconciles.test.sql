@@ -61,7 +61,7 @@ select results_eq(
   $$select r.ledger_balance, r.last_balance_after, r.problems
       from public.reconcile_token_ledger('00000000-0000-4000-d514-000000000001', p_deep => false) r$$,
   $$values (65::bigint, 65::bigint, '{}'::text[])$$,
-  'reconcile_token_ledger counts the summary rows too, and finds the balance chain''s end in them (not its deep lots replay: docs/scaling.md)');
+  'reconcile_token_ledger counts the summary rows too, and finds the balance chain''s end in them');
 select tests.clear_authentication();
 
 select tests.authenticate_as_service_role();
