@@ -273,11 +273,19 @@ create index if not exists token_holds_feature_idx on public.token_holds (featur
 
 -- Usage grows with every AI call and is read by user and recent time, so it is partitioned by
 -- month of created_at (docs/scaling.md): old months can be detached and archived whole, and
--- each month's indexes stay small. pg_partman creates the partitions. Supabase ships it in
--- schema partman; postgres may create it there (on Supabase supautils runs the statement as
--- the platform's superuser; locally the compatibility layer has created it already).
+-- each month's indexes stay small. pg_partman creates the partitions where the platform has
+-- it, in schema partman (on Supabase supautils runs postgres's statement as the platform's
+-- superuser; locally the compatibility layer has created it already). Not every Supabase
+-- project has it (docs/scaling.md#pg_partman-on-supabase): there the migration goes on without
+-- it, and private.create_usage_month_partitions makes the same monthly partitions with plain DDL.
 create schema if not exists partman;
-create extension if not exists pg_partman with schema partman;
+do $$
+begin
+  create extension if not exists pg_partman with schema partman;
+exception when others then
+  raise warning 'pg_partman cannot be created here (%): token_usage''s monthly partitions are made with plain DDL', sqlerrm;
+end
+$$;
 
 -- The product's table (the token_tables migration) is a plain table, which cannot become a
 -- partitioned one: it is set aside here, and its rows are copied into the partitions below as
@@ -388,6 +396,51 @@ end;
 $$;
 revoke execute on function private.secure_usage_partitions() from public, anon, authenticated, service_role;
 
+-- The partitions of the months of p_months, where missing: through pg_partman when it is
+-- installed; without it (docs/scaling.md#pg_partman-on-supabase) with plain DDL, the default
+-- partition and one partition per month, named as pg_partman 4 names them
+-- (token_usage_pYYYY_MM; UTC months). Creating a month's partition scans the default
+-- partition, which stays empty. p_plain: plain DDL even where pg_partman is installed (the
+-- tests check the fallback with it).
+create or replace function private.create_usage_month_partitions(p_months timestamptz[], p_plain boolean default false)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_month timestamp;
+  v_name text;
+begin
+  if not p_plain and exists (select 1 from pg_catalog.pg_extension e where e.extname = 'pg_partman') then
+    -- pg_partman sets search_path for the session (set_config(..., false)) and then "restores"
+    -- the path it found, which would leave this function's pinned path on the caller's session
+    -- after it returns (a non-local set outlives a function's SET clause). So it finds the
+    -- session's default path instead, and that is what stays. What follows in the callers names
+    -- every object by its schema or has its own pinned path (a SET LOCAL would leak the same way).
+    perform pg_catalog.set_config('search_path',
+      (select s.reset_val from pg_catalog.pg_settings s where s.name = 'search_path'), true);
+    -- pg_partman 4 analyzes the whole table after creating one unless told not to; 5 does not.
+    if (select e.extversion from pg_catalog.pg_extension e where e.extname = 'pg_partman') like '4.%' then
+      perform partman.create_partition_time('public.token_usage', p_months, p_analyze => false);
+    else
+      perform partman.create_partition_time('public.token_usage', p_months);
+    end if;
+    return;
+  end if;
+  if to_regclass('public.token_usage_default') is null then
+    create table public.token_usage_default partition of public.token_usage default;
+  end if;
+  foreach v_month in array (select array_agg(distinct date_trunc('month', m at time zone 'UTC')) from unnest(p_months) m) loop
+    v_name := 'token_usage_p' || to_char(v_month, 'YYYY_MM');
+    if to_regclass('public.' || v_name) is null then
+      execute format('create table public.%I partition of public.token_usage for values from (%L) to (%L)', v_name,
+                     v_month at time zone 'UTC', (v_month + interval '1 month') at time zone 'UTC');
+    end if;
+  end loop;
+end;
+$$;
+revoke execute on function private.create_usage_month_partitions(timestamptz[], boolean) from public, anon, authenticated, service_role;
+
 -- One partition a month from the month of the oldest row, and three months ahead (the
 -- token-usage-partitions cron job keeps three ahead: private.create_usage_partitions).
 -- pg_partman 4 (Debian's package) and 5 (Supabase's) differ only in how the partition type
@@ -396,11 +449,14 @@ do $$
 declare
   v_start timestamptz := date_trunc('month', now(), 'UTC');
 begin
-  if not exists (select 1 from partman.part_config where parent_table = 'public.token_usage') then
-    if to_regclass('private.token_usage_unpartitioned') is not null then
-      v_start := least(v_start,
-        (select date_trunc('month', min(u.created_at), 'UTC') from private.token_usage_unpartitioned u));
-    end if;
+  if to_regclass('private.token_usage_unpartitioned') is not null then
+    v_start := least(v_start,
+      (select date_trunc('month', min(u.created_at), 'UTC') from private.token_usage_unpartitioned u));
+  end if;
+  if not exists (select 1 from pg_extension e where e.extname = 'pg_partman') then
+    perform private.create_usage_month_partitions(array(
+      select generate_series(v_start, date_trunc('month', now(), 'UTC') + interval '3 months', interval '1 month')));
+  elsif not exists (select 1 from partman.part_config where parent_table = 'public.token_usage') then
     if (select e.extversion from pg_extension e where e.extname = 'pg_partman') like '4.%' then
       perform partman.create_parent(p_parent_table => 'public.token_usage', p_control => 'created_at',
         p_type => 'native', p_interval => 'monthly', p_premake => 3, p_start_partition => v_start::text);

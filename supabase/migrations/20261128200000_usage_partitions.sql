@@ -36,19 +36,7 @@ begin
     from generate_series(date_trunc('month', p_as_of, 'UTC'), date_trunc('month', p_as_of, 'UTC') + interval '3 months',
                          interval '1 month') m;
   select count(*) into v_before from pg_catalog.pg_inherits i where i.inhparent = 'public.token_usage'::regclass;
-  -- pg_partman sets search_path for the session (set_config(..., false)) and then "restores"
-  -- the path it found, which would leave this function's pinned path on the caller's session
-  -- after it returns (a non-local set outlives a function's SET clause). So it finds the
-  -- session's default path instead, and that is what stays. What follows it here names every
-  -- object by its schema or has its own pinned path (a SET LOCAL here would leak the same way).
-  perform pg_catalog.set_config('search_path',
-    (select s.reset_val from pg_catalog.pg_settings s where s.name = 'search_path'), true);
-  -- pg_partman 4 analyzes the whole table after creating one unless told not to; 5 does not.
-  if (select e.extversion from pg_catalog.pg_extension e where e.extname = 'pg_partman') like '4.%' then
-    perform partman.create_partition_time('public.token_usage', v_months, p_analyze => false);
-  else
-    perform partman.create_partition_time('public.token_usage', v_months);
-  end if;
+  perform private.create_usage_month_partitions(v_months);
   perform private.secure_usage_partitions();
   select count(*) into v_after from pg_catalog.pg_inherits i where i.inhparent = 'public.token_usage'::regclass;
   return jsonb_build_object('partitions_created', v_after - v_before,
