@@ -101,7 +101,7 @@ begin
       message = format('%s falls inside an archived month of usage (%s to %s).', p_name, v_archive.period_start,
                        v_archive.period_end),
       detail = 'The month''s usage rows were archived (public.archive_usage): only its total and the state at its end remain.',
-      hint = format('Use a time on or outside the month''s bounds; its rows are in %s.', v_archive.archived_table);
+      hint = 'Use a time on or outside the month''s bounds: the month counts whole.';
   end if;
 end;
 $$;
