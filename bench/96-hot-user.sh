@@ -11,7 +11,6 @@
 #                         trips while the lock is held)
 #   (hu-8-async)          (hu-8) with synchronous_commit off: the commit's WAL flush no longer
 #                         inside the lock
-#   (hu-8-noalert)        (hu-8) with token_usage's low-balance alert trigger disabled
 # (hu-8-sampled) repeats (hu-8) with a sampler beside it (bench/hot-user-sampler.sql: reads
 # pg_stat_activity every 5 ms) that says what the lock holder was doing. WAL flush time per commit comes from pg_stat_wal
 # (track_wal_io_timing on, for this section).
@@ -61,19 +60,15 @@ hot_run hu-8-1stmt "record_usage, one hot user, one statement per call, $BENCH_C
   record_usage_1stmt.sql
 hot_run hu-8-async "record_usage, one hot user, synchronous_commit off, $BENCH_CLIENTS clients" "$BENCH_CLIENTS" \
   record_usage_async.sql
-bench_sql -c 'alter table public.token_usage disable trigger token_usage_low_balance' >/dev/null
-hot_run hu-8-noalert "record_usage, one hot user, no alert trigger, $BENCH_CLIENTS clients" "$BENCH_CLIENTS" record_usage.sql
-bench_sql -c 'alter table public.token_usage enable trigger token_usage_low_balance' >/dev/null
 hot_admin 'alter system reset track_wal_io_timing' >/dev/null
 hot_admin 'select pg_reload_conf()' >/dev/null
 
 bad=$(bench_sql -c 'select count(*) from public.verify_token_ledger()' -At)
 [ "$bad" = 0 ] || die "hot-user: verify_token_ledger() reports $bad users out of balance after the runs"
-for id in hu-floor-1 hu-1 hu-floor-8 hu-8 hu-8-sampled hu-8-1stmt hu-8-async hu-8-noalert; do
+for id in hu-floor-1 hu-1 hu-floor-8 hu-8 hu-8-sampled hu-8-1stmt hu-8-async; do
   bench_fact "($id) time per call, 1 / tps" "$(awk -v t="$(bench_tps "$id")" 'BEGIN { printf "%.0f", 1e6 / t }')" us
 done
 bench_ratio "(hu-8)/(hu-1) hot user, $BENCH_CLIENTS clients / 1 client" hu-8 hu-1
 bench_ratio "(hu-8)/(hu-floor-8) hot user / hot floor row" hu-8 hu-floor-8
 bench_ratio "(hu-8-1stmt)/(hu-8) one statement / BEGIN..COMMIT" hu-8-1stmt hu-8
 bench_ratio "(hu-8-async)/(hu-8) synchronous_commit off / on" hu-8-async hu-8
-bench_ratio "(hu-8-noalert)/(hu-8) no alert trigger / with" hu-8-noalert hu-8
