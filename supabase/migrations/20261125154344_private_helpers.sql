@@ -157,8 +157,16 @@ immutable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if p_key is null or btrim(p_key) = '' then
-    perform private.invalid('p_idempotency_key is required: send the same key when you retry the same request.');
+  -- Blank is any whitespace, not only spaces: Unicode's White_Space characters (tabs, line
+  -- breaks, no-break and ideographic spaces...) and U+FEFF, so every character JavaScript's
+  -- trim() removes. A key of such characters only is a client bug (an empty field), not a name.
+  if p_key is null or p_key !~ '[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]' then
+    raise exception using
+      errcode = '22023',
+      message = 'p_idempotency_key is required: send the same key when you retry the same request.',
+      detail = case when p_key is null then 'key: null'
+                    else format('key: %s character(s), all whitespace', length(p_key)) end,
+      hint = 'Name the request in the key, e.g. chat:<message id>.';
   elsif length(p_key) > 255 then
     perform private.invalid('p_idempotency_key must be at most 255 characters.');
   end if;

@@ -32,8 +32,9 @@ begin
   if p_tokens is null or p_tokens <= 0 or p_tokens > 1000000000000000 then
     perform private.check_amount(p_tokens, 'p_tokens');
   end if;
-  -- (private.check_caller_key's reserved prefixes, written out)
-  if p_idempotency_key is null or length(p_idempotency_key) > 255 or btrim(p_idempotency_key) = ''
+  -- (private.check_caller_key's reserved prefixes, written out; a key that does not start with
+  -- a visible ASCII character may be blank: check_key decides)
+  if p_idempotency_key is null or length(p_idempotency_key) > 255 or ascii(p_idempotency_key) not between 33 and 126
      or (strpos(p_idempotency_key, ':') > 0
          and split_part(p_idempotency_key, ':', 1) in ('checkout', 'invoice', 'stripe', 'expiration', 'opening_balance',
                                                        'signup', 'hold', 'void', 'legacy')) then

@@ -15,7 +15,7 @@ const anon: Caller = { kind: "anon" };
 
 export const badTokens = [null, 0, -1, -1000, MAX_TOKENS + 1, 9.2e18 - 1] as const;
 const goodOrBadKey = (w: World, r: ReturnType<typeof rng>) => {
-  const keys: (string | null)[] = [null, "", "   ", "\t", "k".repeat(256), "é".repeat(256)];
+  const keys: (string | null)[] = [null, "", "   ", "\t", "\n\u00a0\u3000", "k".repeat(256), "é".repeat(256)];
   if (!known("KNOWN_BUG_9_10_RESERVED_PREFIXES")) keys.push(...RESERVED_PREFIXES.map((p) => `${p}${w.n++}`));
   return r.pick(keys);
 };

@@ -463,8 +463,8 @@ function checkAmount(v: number | null | undefined, name: string, zeroOk = false)
   }
 }
 export function checkKey(k: string | null | undefined, caller = true) {
-  // btrim strips spaces only: a key of a tab or a newline is a key
-  if (k === null || k === undefined || k.replace(/^ +| +$/g, "") === "" || k.length > 255) invalid("bad key");
+  // blank: only Unicode White_Space and U+FEFF (JavaScript's \s also counts U+FEFF, not U+0085)
+  if (k === null || k === undefined || /^[\s\u0085]*$/.test(k) || k.length > 255) invalid("bad key");
   if (
     caller && !known("KNOWN_BUG_9_10_RESERVED_PREFIXES") && RESERVED_PREFIXES.some((p) => k!.startsWith(p))
   ) {
