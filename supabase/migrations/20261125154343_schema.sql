@@ -261,11 +261,13 @@ create unique index if not exists token_holds_user_idempotency_key_key on public
 -- takes it for the per-user sum (its statistics say few holds are held) and then reads every
 -- user's held holds on every spend.
 create index if not exists token_holds_active_idx on public.token_holds (user_id, expires_at) where status = 'held';
-create index if not exists token_holds_usage_id_idx on public.token_holds (usage_id) where usage_id is not null;
 -- settle_hold and release_hold name only the hold: this finds its user (the key leads with
 -- user_id); everything after that goes through the key.
 create index if not exists token_holds_id_idx on public.token_holds (id);
-create index if not exists token_holds_feature_idx on public.token_holds (feature);
+-- Nothing else: every reserve writes each index and every settle (never a HOT update: it
+-- changes status, which token_holds_active_idx filters on) writes each one again. Nothing
+-- looks a hold up by usage_id (the usage row names its hold), and feature only points at the
+-- catalog, which is never deleted from (as token_usage.feature, unindexed too).
 
 ------------------------------------------------------------------------------------------
 -- token_usage: the original table, upgraded in place to monthly partitions (pg_partman)

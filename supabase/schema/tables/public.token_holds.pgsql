@@ -29,11 +29,7 @@ ALTER TABLE ONLY public.token_holds
 
 CREATE INDEX token_holds_active_idx ON public.token_holds USING btree (user_id, expires_at) WHERE (status = 'held'::text);
 
-CREATE INDEX token_holds_feature_idx ON public.token_holds USING btree (feature);
-
 CREATE INDEX token_holds_id_idx ON public.token_holds USING btree (id);
-
-CREATE INDEX token_holds_usage_id_idx ON public.token_holds USING btree (usage_id) WHERE (usage_id IS NOT NULL);
 
 CREATE UNIQUE INDEX token_holds_user_idempotency_key_key ON public.token_holds USING btree (user_id, idempotency_key);
 
