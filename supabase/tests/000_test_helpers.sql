@@ -272,6 +272,66 @@ returns text[] language sql stable set search_path = pg_catalog, pg_temp as $$
   where l.user_id = p_user_id
 $$;
 
+-- tests.reserve_as, tests.settle_as: the hold tests' usual steps, taken as the user the way
+-- PostgREST runs the user's request (tests.authenticate_as), then back to the session user.
+-- reserve_as returns the new hold's id; settle_as returns settle_hold's result.
+create function tests.reserve_as(p_user_id uuid, p_tokens bigint, p_key text, p_feature text default 'chat')
+returns uuid language plpgsql set search_path = pg_catalog, pg_temp as $$
+declare
+  v_hold_id uuid;
+begin
+  perform tests.authenticate_as(p_user_id);
+  v_hold_id := (public.reserve_tokens(p_feature, p_tokens, p_key) ->> 'hold_id')::uuid;
+  perform tests.clear_authentication();
+  return v_hold_id;
+end
+$$;
+
+create function tests.settle_as(p_user_id uuid, p_hold_id uuid, p_tokens bigint, p_model text default null,
+  p_metadata jsonb default '{}')
+returns jsonb language plpgsql set search_path = pg_catalog, pg_temp as $$
+declare
+  v_result jsonb;
+begin
+  perform tests.authenticate_as(p_user_id);
+  v_result := public.settle_hold(p_hold_id, p_tokens, p_model, p_metadata);
+  perform tests.clear_authentication();
+  return v_result;
+end
+$$;
+
+-- tests.settle_outcome: what a settle should be judged by, from settle_hold's result, its usage
+-- row and the user's debt after it:
+--   'tokens=40 before=100 after=60 released=0 overage=0 row_overage=0 debt=0' (+ ' replayed');
+-- row_overage=none: no usage row (a settle of zero tokens).
+create function tests.settle_outcome(p_result jsonb)
+returns text language sql stable set search_path = pg_catalog, pg_temp as $$
+  select pg_catalog.format('tokens=%s before=%s after=%s released=%s overage=%s row_overage=%s debt=%s%s',
+    p_result ->> 'tokens', p_result ->> 'balance_before', p_result ->> 'balance_after', p_result ->> 'released',
+    p_result ->> 'overage_tokens',
+    coalesce((select u.overage_tokens from public.token_usage u where u.id = (p_result ->> 'usage_id')::uuid)::text, 'none'),
+    (select b.debt from public.token_balances b where b.user_id = (p_result ->> 'user_id')::uuid),
+    case when (p_result ->> 'replayed')::boolean then ' replayed' end)
+$$;
+
+-- tests.lapse_hold: a hold whose time ran out (expires_at one second ago). An open hold is
+-- left as the sweep (expire_holds) leaves it when p_swept (status expired, everything
+-- released), else as it is before the sweep reaches it (still 'held'); a settled or released
+-- hold keeps its status. Holds are state, not ledger: moving one back simulates the time that
+-- passed.
+create function tests.lapse_hold(p_hold_id uuid, p_swept boolean default false)
+returns void language sql set search_path = pg_catalog, pg_temp as $$
+  update public.token_holds h
+     set expires_at = pg_catalog.now() - interval '1 second',
+         status = case when p_swept then 'expired' else 'held' end,
+         tokens_released = case when p_swept then h.tokens_held end,
+         closed_at = case when p_swept then pg_catalog.now() end
+   where h.id = p_hold_id and h.status in ('held', 'expired');
+  update public.token_holds h
+     set expires_at = pg_catalog.now() - interval '1 second'
+   where h.id = p_hold_id and h.status in ('settled', 'released')
+$$;
+
 -- tests.ledger_footprint: everything the ledger holds for a user, as one line, to assert what a
 -- call wrote (or that it wrote nothing). Fields in a fixed order, each only when there is
 -- something to show:

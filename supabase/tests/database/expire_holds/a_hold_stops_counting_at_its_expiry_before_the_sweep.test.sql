@@ -15,7 +15,7 @@ select is(public.get_token_balance() ->> 'available', '40', 'while the hold is a
 select throws_ok($$select public.record_usage('chat', 41, 'u0')$$, 'PT402', null, 'and usage cannot go beyond them');
 select tests.clear_authentication();
 
-update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.h')::uuid;
+select tests.lapse_hold(current_setting('test.h')::uuid);
 select is((select status from public.token_holds where id = current_setting('test.h')::uuid), 'held', 'the lapsed hold is still marked held');
 
 select tests.authenticate_as('00000000-0000-4000-b402-000000000001');

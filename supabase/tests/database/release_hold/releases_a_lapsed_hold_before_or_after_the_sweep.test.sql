@@ -5,14 +5,10 @@ select plan(5);
 
 select tests.create_user('rh-lapsed-alice@example.test', '00000000-0000-4000-b302-000000000001', 100);
 
-select tests.authenticate_as('00000000-0000-4000-b302-000000000001');
-select set_config('test.h1', public.reserve_tokens('chat', 40, 'h1') ->> 'hold_id', true);
-select set_config('test.h2', public.reserve_tokens('chat', 30, 'h2') ->> 'hold_id', true);
-select tests.clear_authentication();
-update public.token_holds set expires_at = now() - interval '1 second'
- where id in (current_setting('test.h1')::uuid, current_setting('test.h2')::uuid);
-update public.token_holds set status = 'expired', tokens_released = tokens_held, closed_at = now()
- where id = current_setting('test.h2')::uuid; -- as the sweep leaves it
+select set_config('test.h1', tests.reserve_as('00000000-0000-4000-b302-000000000001', 40, 'h1')::text, true);
+select set_config('test.h2', tests.reserve_as('00000000-0000-4000-b302-000000000001', 30, 'h2')::text, true);
+select tests.lapse_hold(current_setting('test.h1')::uuid);
+select tests.lapse_hold(current_setting('test.h2')::uuid, p_swept => true);
 
 select tests.authenticate_as('00000000-0000-4000-b302-000000000001');
 select is(public.release_hold(current_setting('test.h1')::uuid) - 'hold_id',

@@ -18,10 +18,8 @@ select throws_ok($$select public.settle_hold(current_setting('test.h1')::uuid, 1
 select tests.clear_authentication();
 
 -- a lapsed hold that was released is released too
-select tests.authenticate_as('00000000-0000-4000-b208-000000000001');
-select set_config('test.h2', public.reserve_tokens('chat', 40, 'h2') ->> 'hold_id', true);
-select tests.clear_authentication();
-update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.h2')::uuid;
+select set_config('test.h2', tests.reserve_as('00000000-0000-4000-b208-000000000001', 40, 'h2')::text, true);
+select tests.lapse_hold(current_setting('test.h2')::uuid);
 select tests.authenticate_as('00000000-0000-4000-b208-000000000001');
 select public.release_hold(current_setting('test.h2')::uuid);
 select throws_ok($$select public.settle_hold(current_setting('test.h2')::uuid, 10)$$, '22023', null,

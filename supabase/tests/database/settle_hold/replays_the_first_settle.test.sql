@@ -2,15 +2,13 @@
 -- whoever retries and whatever tokens the retry names (the first settle decided). A replay
 -- needs no tokens and still works after the hold has lapsed or been swept.
 begin;
-select plan(13);
+select plan(12);
 
 select tests.create_user('sh-replay-alice@example.test', '00000000-0000-4000-b211-000000000001', 100);
 
-select tests.authenticate_as('00000000-0000-4000-b211-000000000001');
-select set_config('test.h', public.reserve_tokens('chat', 40, 'h') ->> 'hold_id', true);
-select set_config('test.first', public.settle_hold(current_setting('test.h')::uuid, 25, 'model-a', '{"q":1}')::text, true);
-select set_config('test.again', public.settle_hold(current_setting('test.h')::uuid, 25, 'model-a', '{"q":1}')::text, true);
-select tests.clear_authentication();
+select set_config('test.h', tests.reserve_as('00000000-0000-4000-b211-000000000001', 40, 'h')::text, true);
+select set_config('test.first', tests.settle_as('00000000-0000-4000-b211-000000000001', current_setting('test.h')::uuid, 25, 'model-a', '{"q":1}')::text, true);
+select set_config('test.again', tests.settle_as('00000000-0000-4000-b211-000000000001', current_setting('test.h')::uuid, 25, 'model-a', '{"q":1}')::text, true);
 
 select is(current_setting('test.again')::jsonb -> 'replayed', 'true'::jsonb, 'settling again is a replay');
 select is(current_setting('test.again')::jsonb - 'replayed', current_setting('test.first')::jsonb - 'replayed',
@@ -34,7 +32,7 @@ select tests.clear_authentication();
 select tests.authenticate_as('00000000-0000-4000-b211-000000000001');
 select public.record_usage('chat', 75, 'spend-the-rest');
 select tests.clear_authentication();
-update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.h')::uuid;
+select tests.lapse_hold(current_setting('test.h')::uuid);
 select public.expire_holds(now());
 select tests.authenticate_as('00000000-0000-4000-b211-000000000001');
 select is(public.settle_hold(current_setting('test.h')::uuid, 25) - 'replayed', current_setting('test.first')::jsonb - 'replayed',
@@ -45,26 +43,21 @@ select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-b211-0000000
 
 -- a settle beyond the hold replays with its overage
 select public.grant_tokens('00000000-0000-4000-b211-000000000001', 10, 'admin_grant', 'sh-replay-grant2');
-select tests.authenticate_as('00000000-0000-4000-b211-000000000001');
-select set_config('test.h2', public.reserve_tokens('chat', 10, 'h2') ->> 'hold_id', true);
-select set_config('test.first2', public.settle_hold(current_setting('test.h2')::uuid, 15)::text, true);
-select is((current_setting('test.first2')::jsonb ->> 'overage_tokens')::bigint, 5::bigint, 'the first settle of h2 had an overage of 5');
-select is(public.settle_hold(current_setting('test.h2')::uuid, 15) - 'replayed', current_setting('test.first2')::jsonb - 'replayed',
-  'its replay reports the same overage');
-select tests.clear_authentication();
+select set_config('test.h2', tests.reserve_as('00000000-0000-4000-b211-000000000001', 10, 'h2')::text, true);
+select set_config('test.first2', tests.settle_as('00000000-0000-4000-b211-000000000001', current_setting('test.h2')::uuid, 15)::text, true);
+select is(tests.settle_outcome(tests.settle_as('00000000-0000-4000-b211-000000000001', current_setting('test.h2')::uuid, 15)),
+  'tokens=15 before=10 after=-5 released=0 overage=5 row_overage=5 debt=5 replayed',
+  'the first settle of h2 had an overage of 5, and its replay reports the same overage');
 select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-b211-000000000001'), tests.hold_statuses('00000000-0000-4000-b211-000000000001')), 'balance=-5 debt=5 lots=2 remaining=0 transactions=2 usage=3 used=115 holds=2 held=0 h:settled:25,h2:settled:15',
   'the overage became debt once');
 
 -- a zero settle replays too
 select public.grant_tokens('00000000-0000-4000-b211-000000000001', 10, 'admin_grant', 'sh-replay-grant3');
-select tests.authenticate_as('00000000-0000-4000-b211-000000000001');
-select set_config('test.h3', public.reserve_tokens('chat', 5, 'h3') ->> 'hold_id', true);
-select public.settle_hold(current_setting('test.h3')::uuid, 0);
-select is(public.settle_hold(current_setting('test.h3')::uuid, 5) - 'replayed' - 'balance_before' - 'balance_after',
-  jsonb_build_object('hold_id', current_setting('test.h3'), 'usage_id', null, 'user_id', '00000000-0000-4000-b211-000000000001',
-                     'tokens', 0, 'released', 5, 'overage_tokens', 0),
-  'a settle of zero tokens replays as zero tokens, even when the retry names 5');
-select tests.clear_authentication();
+select set_config('test.h3', tests.reserve_as('00000000-0000-4000-b211-000000000001', 5, 'h3')::text, true);
+select tests.settle_as('00000000-0000-4000-b211-000000000001', current_setting('test.h3')::uuid, 0);
+select is(tests.settle_outcome(tests.settle_as('00000000-0000-4000-b211-000000000001', current_setting('test.h3')::uuid, 5)),
+  'tokens=0 before=5 after=5 released=5 overage=0 row_overage=none debt=0 replayed',
+  'a settle of zero tokens replays as zero tokens (no usage row), even when the retry names 5');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b211-000000000001')$$, 'the ledger is consistent');
 
 select * from finish();

@@ -6,15 +6,6 @@
 begin;
 select plan(12);
 
--- What the settle should be judged by: the settle's result, its usage row, the debt.
-create function pg_temp.outcome(p_result jsonb) returns text language sql as $f$
-  select format('tokens=%s before=%s after=%s released=%s overage=%s row_overage=%s debt=%s',
-    p_result ->> 'tokens', p_result ->> 'balance_before', p_result ->> 'balance_after', p_result ->> 'released',
-    p_result ->> 'overage_tokens',
-    (select u.overage_tokens from public.token_usage u where u.id = (p_result ->> 'usage_id')::uuid),
-    (select b.debt from public.token_balances b where b.user_id = (p_result ->> 'user_id')::uuid))
-$f$;
-
 select tests.create_user('sh-expired-under-' || n || '@example.test', ('00000000-0000-4000-c901-00000000000' || n)::uuid)
   from generate_series(1, 4) n;
 -- everyone: 1,000 tokens that expire (the issue's "in 2 s"); 2 and 4 also have permanent ones
@@ -35,31 +26,27 @@ update public.token_lots set expires_at = now() - interval '1 second'
  where user_id::text like '00000000-0000-4000-c901-%' and expires_at is not null;
 
 -- 1: nothing left at all; the whole hold's worth is overage
-select tests.authenticate_as('00000000-0000-4000-c901-000000000001');
-select set_config('test.r1', public.settle_hold(current_setting('test.hold1')::uuid, 800)::text, true);
+select set_config('test.r1', tests.settle_as('00000000-0000-4000-c901-000000000001', current_setting('test.hold1')::uuid, 800)::text, true);
 -- 2: 300 permanent tokens left; they pay, the other 500 are overage
-select tests.authenticate_as('00000000-0000-4000-c901-000000000002');
-select set_config('test.r2', public.settle_hold(current_setting('test.hold2')::uuid, 800)::text, true);
+select set_config('test.r2', tests.settle_as('00000000-0000-4000-c901-000000000002', current_setting('test.hold2')::uuid, 800)::text, true);
 -- 3: below the hold, with nothing left: the 100 used are overage, the rest of the hold is freed
-select tests.authenticate_as('00000000-0000-4000-c901-000000000003');
-select set_config('test.r3', public.settle_hold(current_setting('test.hold3')::uuid, 100)::text, true);
+select set_config('test.r3', tests.settle_as('00000000-0000-4000-c901-000000000003', current_setting('test.hold3')::uuid, 100)::text, true);
 -- 4: above the hold, 100 permanent tokens left: 100 paid, 800 overage
-select tests.authenticate_as('00000000-0000-4000-c901-000000000004');
-select set_config('test.r4', public.settle_hold(current_setting('test.hold4')::uuid, 900)::text, true);
-select tests.clear_authentication();
+select set_config('test.r4', tests.settle_as('00000000-0000-4000-c901-000000000004', current_setting('test.hold4')::uuid, 900)::text, true);
 
-select is(pg_temp.outcome(current_setting('test.r1')::jsonb),
-  'tokens=800 before=0 after=-800 released=0 overage=800 row_overage=800 debt=800',
-  'all the held tokens expired: the settle succeeds and its usage row shows all 800 as overage');
-select is(pg_temp.outcome(current_setting('test.r2')::jsonb),
-  'tokens=800 before=300 after=-500 released=0 overage=500 row_overage=500 debt=500',
-  'the 300 tokens the user still has pay; the 500 that expired under the hold are overage');
-select is(pg_temp.outcome(current_setting('test.r3')::jsonb),
-  'tokens=100 before=0 after=-100 released=700 overage=100 row_overage=100 debt=100',
-  'below the hold: what is used but no longer there is overage, the rest of the hold is freed');
-select is(pg_temp.outcome(current_setting('test.r4')::jsonb),
-  'tokens=900 before=100 after=-800 released=0 overage=800 row_overage=800 debt=800',
-  'above the hold: everything the remaining tokens do not cover is overage');
+-- what each settle should be judged by: its result, its usage row, the debt
+select is(tests.settle_outcome(current_setting('test.r' || c.n)::jsonb), c.outcome, c.description)
+  from (values
+    (1, 'tokens=800 before=0 after=-800 released=0 overage=800 row_overage=800 debt=800',
+        'all the held tokens expired: the settle succeeds and its usage row shows all 800 as overage'),
+    (2, 'tokens=800 before=300 after=-500 released=0 overage=500 row_overage=500 debt=500',
+        'the 300 tokens the user still has pay; the 500 that expired under the hold are overage'),
+    (3, 'tokens=100 before=0 after=-100 released=700 overage=100 row_overage=100 debt=100',
+        'below the hold: what is used but no longer there is overage, the rest of the hold is freed'),
+    (4, 'tokens=900 before=100 after=-800 released=0 overage=800 row_overage=800 debt=800',
+        'above the hold: everything the remaining tokens do not cover is overage')
+  ) c(n, outcome, description)
+  order by c.n;
 
 -- the expired tokens left through expiration transactions, before the settles
 select is((select count(*)::int from public.token_transactions t

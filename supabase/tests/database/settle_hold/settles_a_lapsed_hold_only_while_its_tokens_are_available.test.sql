@@ -12,23 +12,17 @@ select tests.create_user('sh-lapsed-alice@example.test', '00000000-0000-4000-b20
 select tests.create_user('sh-lapsed-bob@example.test', '00000000-0000-4000-b207-000000000002', 100);
 
 -- alice: two holds of 40 lapse; one stays 'held' (not swept), the other is swept to 'expired'
-select tests.authenticate_as('00000000-0000-4000-b207-000000000001');
-select set_config('test.a1', public.reserve_tokens('chat', 40, 'a1') ->> 'hold_id', true);
-select set_config('test.a2', public.reserve_tokens('chat', 40, 'a2') ->> 'hold_id', true);
-select tests.clear_authentication();
-update public.token_holds set expires_at = now() - interval '1 second'
- where id in (current_setting('test.a1')::uuid, current_setting('test.a2')::uuid);
+select set_config('test.a1', tests.reserve_as('00000000-0000-4000-b207-000000000001', 40, 'a1')::text, true);
+select set_config('test.a2', tests.reserve_as('00000000-0000-4000-b207-000000000001', 40, 'a2')::text, true);
+select tests.lapse_hold(current_setting('test.a1')::uuid), tests.lapse_hold(current_setting('test.a2')::uuid);
 select is(public.expire_holds(now() - interval '1 second') ->> 'holds_expired', '2', 'the sweep marks both lapsed holds');
-update public.token_holds set status = 'held', tokens_released = null, closed_at = null
- where id = current_setting('test.a1')::uuid; -- a1 as it is before the sweep reaches it
+select tests.lapse_hold(current_setting('test.a1')::uuid); -- a1 as it is before the sweep reaches it
 select is(concat_ws(' ', tests.ledger_footprint('00000000-0000-4000-b207-000000000001'), tests.hold_statuses('00000000-0000-4000-b207-000000000001')),
   'balance=100 lots=1 remaining=100 transactions=1 holds=2 held=40 a1:held,a2:expired', 'a1 lapsed unswept, a2 swept');
 
 -- tokens still available: both settle
-select tests.authenticate_as('00000000-0000-4000-b207-000000000001');
-select set_config('test.r1', public.settle_hold(current_setting('test.a1')::uuid, 30)::text, true);
-select set_config('test.r2', public.settle_hold(current_setting('test.a2')::uuid, 50)::text, true);
-select tests.clear_authentication();
+select set_config('test.r1', tests.settle_as('00000000-0000-4000-b207-000000000001', current_setting('test.a1')::uuid, 30)::text, true);
+select set_config('test.r2', tests.settle_as('00000000-0000-4000-b207-000000000001', current_setting('test.a2')::uuid, 50)::text, true);
 select is(current_setting('test.r1')::jsonb - 'usage_id' - 'hold_id',
   '{"user_id":"00000000-0000-4000-b207-000000000001","tokens":30,"balance_before":100,"balance_after":70,
     "released":10,"overage_tokens":0,"replayed":false}'::jsonb,
@@ -45,25 +39,19 @@ select results_eq(
   'each usage row points at its hold');
 
 -- exactly what is available may be settled
-select tests.authenticate_as('00000000-0000-4000-b207-000000000001');
-select set_config('test.a3', public.reserve_tokens('chat', 5, 'a3') ->> 'hold_id', true);
-select tests.clear_authentication();
-update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.a3')::uuid;
+select set_config('test.a3', tests.reserve_as('00000000-0000-4000-b207-000000000001', 5, 'a3')::text, true);
+select tests.lapse_hold(current_setting('test.a3')::uuid);
 select tests.authenticate_as('00000000-0000-4000-b207-000000000001');
 select is((public.settle_hold(current_setting('test.a3')::uuid, 20) ->> 'balance_after')::bigint, 0::bigint,
   'a lapsed hold may settle exactly the available tokens');
 select tests.clear_authentication();
 
 -- bob: the tokens of a lapsed hold were taken by someone else in the meantime
-select tests.authenticate_as('00000000-0000-4000-b207-000000000002');
-select set_config('test.b1', public.reserve_tokens('chat', 40, 'b1') ->> 'hold_id', true);
-select set_config('test.b2', public.reserve_tokens('chat', 40, 'b2') ->> 'hold_id', true);
-select tests.clear_authentication();
-update public.token_holds set expires_at = now() - interval '1 second'
- where id in (current_setting('test.b1')::uuid, current_setting('test.b2')::uuid);
+select set_config('test.b1', tests.reserve_as('00000000-0000-4000-b207-000000000002', 40, 'b1')::text, true);
+select set_config('test.b2', tests.reserve_as('00000000-0000-4000-b207-000000000002', 40, 'b2')::text, true);
+select tests.lapse_hold(current_setting('test.b1')::uuid), tests.lapse_hold(current_setting('test.b2')::uuid);
 select public.expire_holds(now() - interval '1 second');
-update public.token_holds set status = 'held', tokens_released = null, closed_at = null
- where id = current_setting('test.b1')::uuid;
+select tests.lapse_hold(current_setting('test.b1')::uuid);
 select tests.authenticate_as('00000000-0000-4000-b207-000000000002');
 select public.reserve_tokens('chat', 90, 'b3'); -- takes what the lapsed holds no longer guarantee
 select throws_ok($$select public.settle_hold(current_setting('test.b1')::uuid, 11)$$, 'PT402',

@@ -27,9 +27,7 @@ select is(public.get_token_balance('00000000-0000-4000-b205-000000000001') - 'lo
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b205-000000000001')$$, 'the ledger is consistent');
 
 -- B settles its 40: covered by its hold, no overage, no new debt
-select tests.authenticate_as('00000000-0000-4000-b205-000000000001');
-select set_config('test.rb', public.settle_hold(current_setting('test.b')::uuid, 40)::text, true);
-select tests.clear_authentication();
+select set_config('test.rb', tests.settle_as('00000000-0000-4000-b205-000000000001', current_setting('test.b')::uuid, 40)::text, true);
 select is((current_setting('test.rb')::jsonb ->> 'overage_tokens')::bigint, 0::bigint, 'hold B covered its own 40');
 select is(tests.balance_and_debt('00000000-0000-4000-b205-000000000001'), 'balance=-10 debt=10', 'balance -10, the debt is still the 10 of A''s overage');
 select is((select sum(remaining) from public.token_lots where user_id = '00000000-0000-4000-b205-000000000001'),

@@ -4,14 +4,11 @@ select plan(8);
 
 select tests.create_user('sh-at-alice@example.test', '00000000-0000-4000-b202-000000000001', 100);
 
-select tests.authenticate_as('00000000-0000-4000-b202-000000000001');
-select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-at-hold') ->> 'hold_id', true);
-select set_config('test.r', public.settle_hold(current_setting('test.hold')::uuid, 40)::text, true);
-select tests.clear_authentication();
+select set_config('test.hold', tests.reserve_as('00000000-0000-4000-b202-000000000001', 40, 'sh-at-hold')::text, true);
+select set_config('test.r', tests.settle_as('00000000-0000-4000-b202-000000000001', current_setting('test.hold')::uuid, 40)::text, true);
 
-select is(current_setting('test.r')::jsonb - 'usage_id' - 'hold_id',
-  '{"user_id":"00000000-0000-4000-b202-000000000001","tokens":40,"balance_before":100,"balance_after":60,
-    "released":0,"overage_tokens":0,"replayed":false}'::jsonb,
+select is(tests.settle_outcome(current_setting('test.r')::jsonb),
+  'tokens=40 before=100 after=60 released=0 overage=0 row_overage=0 debt=0',
   'all 40 held tokens were spent, none released, no overage');
 select results_eq(
   $$select tokens, overage_tokens, hold_id::text, idempotency_key like 'hold:%'

@@ -5,10 +5,8 @@ select plan(17);
 
 select tests.create_user('sh-below-alice@example.test', '00000000-0000-4000-b201-000000000001', 100);
 
-select tests.authenticate_as('00000000-0000-4000-b201-000000000001');
-select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-below-hold') ->> 'hold_id', true);
-select set_config('test.r', public.settle_hold(current_setting('test.hold')::uuid, 25, 'model-x', '{"stream":true}')::text, true);
-select tests.clear_authentication();
+select set_config('test.hold', tests.reserve_as('00000000-0000-4000-b201-000000000001', 40, 'sh-below-hold')::text, true);
+select set_config('test.r', tests.settle_as('00000000-0000-4000-b201-000000000001', current_setting('test.hold')::uuid, 25, 'model-x', '{"stream":true}')::text, true);
 
 select is(current_setting('test.r')::jsonb ->> 'hold_id', current_setting('test.hold'), 'the result names the hold');
 select is(current_setting('test.r')::jsonb ->> 'user_id', '00000000-0000-4000-b201-000000000001', 'and its user');

@@ -2,29 +2,22 @@
 -- tokens. The extra comes first from the free balance (no overage); what the hold and the free
 -- balance cannot cover becomes debt, and the usage row says how much (overage_tokens).
 begin;
-select plan(19);
+select plan(18);
 
 select tests.create_user('sh-above-alice@example.test', '00000000-0000-4000-b204-000000000001', 100);
 select tests.create_user('sh-above-bob@example.test', '00000000-0000-4000-b204-000000000002', 100);
 
 -- alice: hold 40, use 70: the 30 beyond the hold come from her free 60
-select tests.authenticate_as('00000000-0000-4000-b204-000000000001');
-select set_config('test.ha', public.reserve_tokens('chat', 40, 'sh-above-a') ->> 'hold_id', true);
-select set_config('test.ra', public.settle_hold(current_setting('test.ha')::uuid, 70)::text, true);
-select tests.clear_authentication();
-select is(current_setting('test.ra')::jsonb - 'usage_id' - 'hold_id',
-  '{"user_id":"00000000-0000-4000-b204-000000000001","tokens":70,"balance_before":100,"balance_after":30,
-    "released":0,"overage_tokens":0,"replayed":false}'::jsonb,
-  'beyond the hold but within the free balance: all 70 spent, no overage');
+select set_config('test.ha', tests.reserve_as('00000000-0000-4000-b204-000000000001', 40, 'sh-above-a')::text, true);
+select set_config('test.ra', tests.settle_as('00000000-0000-4000-b204-000000000001', current_setting('test.ha')::uuid, 70)::text, true);
+select is(tests.settle_outcome(current_setting('test.ra')::jsonb),
+  'tokens=70 before=100 after=30 released=0 overage=0 row_overage=0 debt=0',
+  'beyond the hold but within the free balance: all 70 spent, no overage, her usage row has none');
 select is(tests.balance_and_debt('00000000-0000-4000-b204-000000000001'), 'balance=30 debt=0', 'alice has 30 left and no debt');
-select is((select overage_tokens from public.token_usage where hold_id = current_setting('test.ha')::uuid), 0::bigint,
-  'her usage row has no overage');
 
 -- bob: hold 40, use 130: 100 from his tokens, 30 become debt
-select tests.authenticate_as('00000000-0000-4000-b204-000000000002');
-select set_config('test.hb', public.reserve_tokens('chat', 40, 'sh-above-b') ->> 'hold_id', true);
-select set_config('test.rb', public.settle_hold(current_setting('test.hb')::uuid, 130, 'model-x')::text, true);
-select tests.clear_authentication();
+select set_config('test.hb', tests.reserve_as('00000000-0000-4000-b204-000000000002', 40, 'sh-above-b')::text, true);
+select set_config('test.rb', tests.settle_as('00000000-0000-4000-b204-000000000002', current_setting('test.hb')::uuid, 130, 'model-x')::text, true);
 select is((current_setting('test.rb')::jsonb ->> 'tokens')::bigint, 130::bigint, 'all 130 measured tokens were recorded');
 select is((current_setting('test.rb')::jsonb ->> 'overage_tokens')::bigint, 30::bigint,
   'the 30 beyond the hold and the free balance are the overage');

@@ -6,10 +6,8 @@ select plan(10);
 
 select tests.create_user('sh-zero-alice@example.test', '00000000-0000-4000-b203-000000000001', 100);
 
-select tests.authenticate_as('00000000-0000-4000-b203-000000000001');
-select set_config('test.hold', public.reserve_tokens('chat', 40, 'sh-zero-hold') ->> 'hold_id', true);
-select set_config('test.r', public.settle_hold(current_setting('test.hold')::uuid, 0)::text, true);
-select tests.clear_authentication();
+select set_config('test.hold', tests.reserve_as('00000000-0000-4000-b203-000000000001', 40, 'sh-zero-hold')::text, true);
+select set_config('test.r', tests.settle_as('00000000-0000-4000-b203-000000000001', current_setting('test.hold')::uuid, 0)::text, true);
 
 select is(current_setting('test.r')::jsonb - 'hold_id',
   '{"usage_id":null,"user_id":"00000000-0000-4000-b203-000000000001","tokens":0,"balance_before":100,"balance_after":100,
@@ -26,10 +24,8 @@ select is(public.get_token_balance('00000000-0000-4000-b203-000000000001') ->> '
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-b203-000000000001')$$, 'the ledger is consistent');
 
 -- a lapsed hold settles zero tokens even when nothing is available (here: the user is in debt)
-select tests.authenticate_as('00000000-0000-4000-b203-000000000001');
-select set_config('test.lapsed', public.reserve_tokens('chat', 30, 'sh-zero-lapsed') ->> 'hold_id', true);
-select tests.clear_authentication();
-update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.lapsed')::uuid;
+select set_config('test.lapsed', tests.reserve_as('00000000-0000-4000-b203-000000000001', 30, 'sh-zero-lapsed')::text, true);
+select tests.lapse_hold(current_setting('test.lapsed')::uuid);
 select tests.authenticate_as('00000000-0000-4000-b203-000000000001');
 select public.settle_hold((public.reserve_tokens('chat', 100, 'sh-zero-all') ->> 'hold_id')::uuid, 120);
 select is(public.get_token_balance() ->> 'debt', '20', 'the user is 20 tokens in debt');

@@ -14,14 +14,13 @@ select public.grant_tokens('00000000-0000-4000-c902-000000000002', 1000, 'admin_
 select tests.authenticate_as('00000000-0000-4000-c902-000000000001');
 select set_config('test.a1', public.reserve_tokens('chat', 800, 'c902-a1') ->> 'hold_id', true);
 select set_config('test.a2', public.reserve_tokens('chat', 100, 'c902-a2', null, 60) ->> 'hold_id', true);
-select tests.authenticate_as('00000000-0000-4000-c902-000000000002');
-select set_config('test.b1', public.reserve_tokens('chat', 400, 'c902-b1') ->> 'hold_id', true);
-select set_config('test.b2', public.reserve_tokens('chat', 400, 'c902-b2') ->> 'hold_id', true);
 select tests.clear_authentication();
+select set_config('test.b1', tests.reserve_as('00000000-0000-4000-c902-000000000002', 400, 'c902-b1')::text, true);
+select set_config('test.b2', tests.reserve_as('00000000-0000-4000-c902-000000000002', 400, 'c902-b2')::text, true);
 update public.token_lots set expires_at = now() - interval '1 second'
  where user_id::text like '00000000-0000-4000-c902-%';
 -- alice's small hold lapses too, so a settle of it finds nothing available
-update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.a2')::uuid;
+select tests.lapse_hold(current_setting('test.a2')::uuid);
 
 -- get_token_balance: the tokens expired, the hold of 800 is still active
 select is(public.get_token_balance('00000000-0000-4000-c902-000000000001') - 'lots' - 'next_expiry' - 'next_drip_at' - 'user_id',

@@ -40,7 +40,7 @@ select is(pg_temp.view('00000000-0000-4000-b505-000000000001'), '{"balance":75,"
 select public.release_hold(current_setting('test.h2')::uuid);
 select is(pg_temp.view('00000000-0000-4000-b505-000000000001'), '{"balance":75,"debt":0,"held":10,"available":65}'::jsonb,
   'a released hold is held no more');
-update public.token_holds set expires_at = now() - interval '1 second' where id = current_setting('test.h3')::uuid;
+select tests.lapse_hold(current_setting('test.h3')::uuid);
 select is(pg_temp.view('00000000-0000-4000-b505-000000000001'), '{"balance":75,"debt":0,"held":0,"available":75}'::jsonb,
   'a lapsed hold is held no more, before any sweep');
 
