@@ -52,6 +52,22 @@ begin
 end
 $$;
 
+-- tests.create_users: the cast of a test, each by tests.create_user, named in the order of
+-- p_ids: <p_prefix>-alice@example.test, then bob, carol, dave, erin, frank.
+create function tests.create_users(p_prefix text, variadic p_ids uuid[])
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_names constant text[] := array['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
+begin
+  for v_i in 1 .. pg_catalog.array_length(p_ids, 1) loop
+    perform tests.create_user(p_prefix || '-' || v_names[v_i] || '@example.test', p_ids[v_i]);
+  end loop;
+end
+$$;
+
 -- tests.create_user_in_debt: tests.create_user starting p_debt tokens in debt, as the legacy
 -- upgrade leaves a negative legacy balance (an opening_balance posted with debt allowed).
 create function tests.create_user_in_debt(p_email text, p_id uuid, p_debt bigint)
@@ -509,6 +525,15 @@ returns jsonb language sql immutable set search_path = pg_catalog, pg_temp as $$
     'created', p_created, 'data', pg_catalog.jsonb_build_object('object', p_object), 'livemode', false, 'type', p_type)
 $$;
 
+-- tests.customer_created: customer.created, an event the ledger does not handle (the
+-- envelope's and the customer's created: 2026-01-01).
+create function tests.customer_created(p_event_id text, p_customer_id text, p_object jsonb default '{}')
+returns jsonb language sql immutable set search_path = pg_catalog, pg_temp as $$
+  select tests.stripe_event(p_event_id, 'customer.created', pg_catalog.jsonb_build_object(
+    'id', p_customer_id, 'object', 'customer', 'created', 1767225540, 'email', null, 'livemode', false,
+    'metadata', '{}'::jsonb, 'name', null) || p_object, 1767225540)
+$$;
+
 -- tests.paid_checkout: checkout.session.completed of a pack bought and paid at once (mode
 -- payment), for p_user_id (client_reference_id; null: none).
 create function tests.paid_checkout(p_event_id text, p_session_id text, p_pack_id text, p_user_id uuid,
@@ -562,7 +587,7 @@ grant execute on function tests.create_subscription(uuid, uuid, text, text, time
   to anon, authenticated, service_role;
 -- The Stripe event builders are pure: a test may build an event while acting as anyone.
 grant execute on function
-  tests.stripe_event(text, text, jsonb, bigint), tests.paid_checkout(text, text, text, uuid, text, bigint, bigint, jsonb),
+  tests.stripe_event(text, text, jsonb, bigint), tests.customer_created(text, text, jsonb), tests.paid_checkout(text, text, text, uuid, text, bigint, bigint, jsonb),
   tests.charge_refunded(text, text, text, bigint, bigint, bigint, jsonb),
   tests.charge_dispute(text, text, text, text, text, bigint, text, bigint, jsonb)
   to anon, authenticated, service_role;

@@ -3,8 +3,7 @@
 begin;
 select plan(4);
 
-select tests.create_user('attr-other-alice@example.test', '00000000-0000-4000-8724-000000000001');
-select tests.create_user('attr-other-bob@example.test', '00000000-0000-4000-8724-000000000002');
+select tests.create_users('attr-other', '00000000-0000-4000-8724-000000000001', '00000000-0000-4000-8724-000000000002');
 select tests.create_pack('attr_other_pack', 1000, 'Attribution test pack');
 
 select public.handle_stripe_event(tests.paid_checkout('evt_test_attr_other_1', 'cs_test_attr_other_1', 'attr_other_pack',

@@ -3,8 +3,7 @@
 begin;
 select plan(8);
 
-select tests.create_user('cs-rls-alice@example.test', '00000000-0000-4000-d402-000000000001');
-select tests.create_user('cs-rls-bob@example.test', '00000000-0000-4000-d402-000000000002');
+select tests.create_users('cs-rls', '00000000-0000-4000-d402-000000000001', '00000000-0000-4000-d402-000000000002');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor) values
   ('00000000-0000-4000-d402-0000000000a1', '00000000-0000-4000-d402-000000000001', 'default', 'active', now()),
   ('00000000-0000-4000-d402-0000000000a2', '00000000-0000-4000-d402-000000000001', 'annual', 'canceled', now()),

@@ -4,8 +4,7 @@
 begin;
 select plan(14);
 
-select tests.create_user('gb-shape-alice@example.test', '00000000-0000-4000-8401-000000000001');
-select tests.create_user('gb-shape-bob@example.test', '00000000-0000-4000-8401-000000000002');
+select tests.create_users('gb-shape', '00000000-0000-4000-8401-000000000001', '00000000-0000-4000-8401-000000000002');
 
 select public.grant_tokens('00000000-0000-4000-8401-000000000001', 100, 'admin_grant', 'gb-shape-perm');
 select public.grant_tokens('00000000-0000-4000-8401-000000000001', 30, 'subscription_grant', 'gb-shape-28d', null, now() + interval '28 days');

@@ -5,8 +5,7 @@
 begin;
 select plan(7);
 
-select tests.create_user('gb-next-drip-alice@example.test', '00000000-0000-4000-8403-000000000001');
-select tests.create_user('gb-next-drip-bob@example.test', '00000000-0000-4000-8403-000000000002');
+select tests.create_users('gb-next-drip', '00000000-0000-4000-8403-000000000001', '00000000-0000-4000-8403-000000000002');
 
 select is(public.get_token_balance('00000000-0000-4000-8403-000000000001') -> 'next_drip_at', 'null'::jsonb,
   'without a subscription: null');

@@ -5,8 +5,7 @@
 begin;
 select plan(19);
 
-select tests.create_user('gt-replay-alice@example.test', '00000000-0000-4000-8206-000000000001');
-select tests.create_user('gt-replay-bob@example.test', '00000000-0000-4000-8206-000000000002');
+select tests.create_users('gt-replay', '00000000-0000-4000-8206-000000000001', '00000000-0000-4000-8206-000000000002');
 select tests.create_user('gt-replay-admin@example.test', '00000000-0000-4000-8206-000000000003');
 
 select tests.authenticate_as_service_role();

@@ -5,8 +5,7 @@
 begin;
 select plan(20);
 
-select tests.create_user('hse-won-alice@example.test', '00000000-0000-4000-8709-000000000001');
-select tests.create_user('hse-won-bob@example.test', '00000000-0000-4000-8709-000000000002');
+select tests.create_users('hse-won', '00000000-0000-4000-8709-000000000001', '00000000-0000-4000-8709-000000000002');
 select tests.create_pack('hse_won_pack', 1000, 'Dispute won test pack');
 
 select set_config('hse.purchase', tests.paid_checkout('evt_test_hse_won_purchase_1', 'cs_test_hse_won_1', 'hse_won_pack',

@@ -5,9 +5,8 @@
 begin;
 select plan(20);
 
-select tests.create_user('hse-purchase-alice@example.test', '00000000-0000-4000-8701-000000000001');
-select tests.create_user('hse-purchase-bob@example.test', '00000000-0000-4000-8701-000000000002');
-select tests.create_user('hse-purchase-carol@example.test', '00000000-0000-4000-8701-000000000003');
+select tests.create_users('hse-purchase',
+  '00000000-0000-4000-8701-000000000001', '00000000-0000-4000-8701-000000000002', '00000000-0000-4000-8701-000000000003');
 select tests.create_pack('hse_purchase_pack', 1000, 'Purchase test pack');
 
 -- checkout_session_completed_payment.json, trimmed: the pack in metadata.pack_id, the user in

@@ -7,8 +7,7 @@
 begin;
 select plan(23);
 
-select tests.create_user('hse-refund-alice@example.test', '00000000-0000-4000-8708-000000000001');
-select tests.create_user('hse-refund-bob@example.test', '00000000-0000-4000-8708-000000000002');
+select tests.create_users('hse-refund', '00000000-0000-4000-8708-000000000001', '00000000-0000-4000-8708-000000000002');
 -- 100,000 tokens for 300 cents: a third of the price is 33,333.33 tokens.
 select tests.create_pack('hse_refund_pack', 100000, 'Refund test pack');
 

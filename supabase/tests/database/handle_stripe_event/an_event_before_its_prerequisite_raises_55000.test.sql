@@ -9,8 +9,7 @@
 begin;
 select plan(17);
 
-select tests.create_user('hse-notyet-alice@example.test', '00000000-0000-4000-8714-000000000001');
-select tests.create_user('hse-notyet-bob@example.test', '00000000-0000-4000-8714-000000000002');
+select tests.create_users('hse-notyet', '00000000-0000-4000-8714-000000000001', '00000000-0000-4000-8714-000000000002');
 select tests.create_pack('hse_notyet_pack', 1000, 'Not yet test pack');
 insert into public.subscription_plans (id, stripe_price_id, name, drip_tokens, annual_grant_tokens) values
   ('hse_notyet_plan', 'price_hse_notyet_plan', 'Not yet test plan', 0, 500);

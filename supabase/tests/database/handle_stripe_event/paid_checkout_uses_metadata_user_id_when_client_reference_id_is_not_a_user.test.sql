@@ -5,8 +5,7 @@
 begin;
 select plan(8);
 
-select tests.create_user('hse-fallback-alice@example.test', '00000000-0000-4000-8721-000000000001');
-select tests.create_user('hse-fallback-bob@example.test', '00000000-0000-4000-8721-000000000002');
+select tests.create_users('hse-fallback', '00000000-0000-4000-8721-000000000001', '00000000-0000-4000-8721-000000000002');
 select tests.create_pack('hse_fallback_pack', 1000, 'Fallback test pack');
 
 select set_config('hse.paid', tests.paid_checkout('evt_test_hse_fallback_1', 'cs_test_hse_fallback_1', 'hse_fallback_pack',

@@ -9,27 +9,8 @@ select tests.create_user('hse-ignored-alice@example.test', '00000000-0000-4000-8
 select tests.create_pack('hse_ignored_pack', 1000, 'Ignored test pack');
 
 -- customer_created.json
-select set_config('hse.customer', $${
-  "id": "evt_test_hse_ignored_customer",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1767225540,
-  "data": {
-    "object": {
-      "id": "cus_test_hse_ignored",
-      "object": "customer",
-      "created": 1767225540,
-      "email": "subscriber@example.test",
-      "livemode": false,
-      "metadata": {},
-      "name": null
-    }
-  },
-  "livemode": false,
-  "pending_webhooks": 1,
-  "request": {"id": null, "idempotency_key": null},
-  "type": "customer.created"
-}$$, true);
+select set_config('hse.customer', tests.customer_created('evt_test_hse_ignored_customer', 'cus_test_hse_ignored',
+  '{"email": "subscriber@example.test"}')::text, true);
 select set_config('hse.paid', tests.paid_checkout('evt_test_hse_ignored_checkout', 'cs_test_hse_ignored_1', 'hse_ignored_pack',
   '00000000-0000-4000-8715-0000000000ff', 'pi_test_hse_ignored_1')::text, true);
 

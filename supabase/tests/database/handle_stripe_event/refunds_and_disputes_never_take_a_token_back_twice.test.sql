@@ -5,9 +5,8 @@
 begin;
 select plan(13);
 
-select tests.create_user('hse-rad-alice@example.test', '00000000-0000-4000-8711-000000000001');
-select tests.create_user('hse-rad-bob@example.test', '00000000-0000-4000-8711-000000000002');
-select tests.create_user('hse-rad-carol@example.test', '00000000-0000-4000-8711-000000000003');
+select tests.create_users('hse-rad',
+  '00000000-0000-4000-8711-000000000001', '00000000-0000-4000-8711-000000000002', '00000000-0000-4000-8711-000000000003');
 select tests.create_pack('hse_rad_pack', 1000, 'Refund after dispute test pack');
 
 select set_config('hse.purchase', tests.paid_checkout('evt_test_hse_rad_purchase', 'cs_test_hse_rad', 'hse_rad_pack',

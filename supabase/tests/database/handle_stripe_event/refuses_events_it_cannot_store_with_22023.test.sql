@@ -17,15 +17,7 @@ select plan(24);
 select tests.create_user('hse-store-alice@example.test', '00000000-0000-4000-8728-000000000001');
 select tests.create_pack('hse_store_pack', 1000, 'Store test pack');
 
-select set_config('hse.event', $${
-  "id": "evt_test_hse_store_1",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1767225540,
-  "data": {"object": {"id": "cus_test_hse_store", "object": "customer", "metadata": {}}},
-  "livemode": false,
-  "type": "customer.created"
-}$$, true);
+select set_config('hse.event', tests.customer_created('evt_test_hse_store_1', 'cus_test_hse_store')::text, true);
 
 create function pg_temp.rejects(p_path text[], p_value jsonb, p_description text) returns text language sql as $f$
   select throws_ok(format('select public.handle_stripe_event(%L::jsonb)',

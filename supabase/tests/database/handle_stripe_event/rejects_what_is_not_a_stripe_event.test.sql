@@ -4,15 +4,7 @@
 begin;
 select plan(19);
 
-select set_config('hse.event', $${
-  "id": "evt_test_hse_invalid_1",
-  "object": "event",
-  "api_version": "2025-03-31.basil",
-  "created": 1767225540,
-  "data": {"object": {"id": "cus_test_hse_invalid", "object": "customer", "metadata": {}}},
-  "livemode": false,
-  "type": "customer.created"
-}$$, true);
+select set_config('hse.event', tests.customer_created('evt_test_hse_invalid_1', 'cus_test_hse_invalid')::text, true);
 
 create function pg_temp.rejects(p_event jsonb, p_description text) returns text language sql as $f$
   select throws_ok(format('select public.handle_stripe_event(%L::jsonb)', p_event), '22023', null, p_description)

@@ -5,8 +5,7 @@
 begin;
 select plan(17);
 
-select tests.create_user('hse-sub-alice@example.test', '00000000-0000-4000-8704-000000000001');
-select tests.create_user('hse-sub-bob@example.test', '00000000-0000-4000-8704-000000000002');
+select tests.create_users('hse-sub', '00000000-0000-4000-8704-000000000001', '00000000-0000-4000-8704-000000000002');
 insert into public.subscription_plans (id, stripe_price_id, name, drip_tokens) values
   ('hse_sub_plan', 'price_hse_sub', 'Lifecycle test plan', 1000),
   ('hse_sub_plan_b', 'price_hse_sub_b', 'Lifecycle test plan B', 2000);

@@ -4,8 +4,7 @@
 begin;
 select plan(16);
 
-select tests.create_user('threshold-roles-alice@example.test', '00000000-0000-4000-8a02-000000000001');
-select tests.create_user('threshold-roles-bob@example.test', '00000000-0000-4000-8a02-000000000002');
+select tests.create_users('threshold-roles', '00000000-0000-4000-8a02-000000000001', '00000000-0000-4000-8a02-000000000002');
 select tests.create_user('threshold-roles-admin@example.test', '00000000-0000-4000-8a02-000000000003');
 
 select ok(not has_function_privilege('anon', 'public.set_low_balance_threshold(bigint, uuid)', 'execute')

@@ -6,8 +6,7 @@
 begin;
 select plan(20);
 
-select tests.create_user('rp-replay-alice@example.test', '00000000-0000-4000-8304-000000000001');
-select tests.create_user('rp-replay-bob@example.test', '00000000-0000-4000-8304-000000000002');
+select tests.create_users('rp-replay', '00000000-0000-4000-8304-000000000001', '00000000-0000-4000-8304-000000000002');
 insert into public.token_packs (id, stripe_price_id, tokens) values
   ('test-8304-pack', 'price_test_8304', 500),
   ('test-8304-other', 'price_test_8304_other', 500);

@@ -4,8 +4,7 @@
 begin;
 select plan(9);
 
-select tests.create_user('alerts-rls-alice@example.test', '00000000-0000-4000-8a08-000000000001');
-select tests.create_user('alerts-rls-bob@example.test', '00000000-0000-4000-8a08-000000000002');
+select tests.create_users('alerts-rls', '00000000-0000-4000-8a08-000000000001', '00000000-0000-4000-8a08-000000000002');
 select public.set_low_balance_threshold(10, '00000000-0000-4000-8a08-000000000001');
 select public.grant_tokens('00000000-0000-4000-8a08-000000000001', 10, 'admin_grant', 'alerts-rls-g1');
 select public.record_usage('chat', 1, 'alerts-rls-u1', '00000000-0000-4000-8a08-000000000001');

@@ -6,8 +6,7 @@
 begin;
 select plan(9);
 
-select tests.create_user('th-available-alice@example.test', '00000000-0000-4000-c902-000000000001');
-select tests.create_user('th-available-bob@example.test', '00000000-0000-4000-c902-000000000002');
+select tests.create_users('th-available', '00000000-0000-4000-c902-000000000001', '00000000-0000-4000-c902-000000000002');
 select public.grant_tokens('00000000-0000-4000-c902-000000000001', 1000, 'admin_grant', 'c902-a', null, now() + interval '1 hour');
 select public.grant_tokens('00000000-0000-4000-c902-000000000002', 1000, 'admin_grant', 'c902-b', null, now() + interval '1 hour');
 

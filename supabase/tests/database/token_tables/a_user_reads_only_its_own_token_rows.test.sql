@@ -4,8 +4,7 @@
 begin;
 select plan(13);
 
-select tests.create_user('rls-alice@example.test', '00000000-0000-4000-a000-000000000001');
-select tests.create_user('rls-bob@example.test', '00000000-0000-4000-a000-000000000002');
+select tests.create_users('rls', '00000000-0000-4000-a000-000000000001', '00000000-0000-4000-a000-000000000002');
 
 -- Rows written the way the ledger writes them (the test session is trusted like the service).
 select public.grant_tokens('00000000-0000-4000-a000-000000000001', 11, 'admin_grant', 'rls-a');

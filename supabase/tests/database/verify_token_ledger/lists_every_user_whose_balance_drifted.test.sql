@@ -5,10 +5,8 @@
 begin;
 select plan(6);
 
-select tests.create_user('vl-drift-alice@example.test', '00000000-0000-4000-8502-000000000001');
-select tests.create_user('vl-drift-bob@example.test', '00000000-0000-4000-8502-000000000002');
-select tests.create_user('vl-drift-carol@example.test', '00000000-0000-4000-8502-000000000003');
-select tests.create_user('vl-drift-dave@example.test', '00000000-0000-4000-8502-000000000004');
+select tests.create_users('vl-drift',
+  '00000000-0000-4000-8502-000000000001', '00000000-0000-4000-8502-000000000002', '00000000-0000-4000-8502-000000000003', '00000000-0000-4000-8502-000000000004');
 select public.grant_tokens(u, 100, 'admin_grant', 'vl-drift-' || u)
   from unnest(array['00000000-0000-4000-8502-000000000001', '00000000-0000-4000-8502-000000000002',
                     '00000000-0000-4000-8502-000000000003', '00000000-0000-4000-8502-000000000004']::uuid[]) u;

@@ -3,8 +3,7 @@
 begin;
 select plan(5);
 
-select tests.create_user('vl-healthy-alice@example.test', '00000000-0000-4000-8501-000000000001');
-select tests.create_user('vl-healthy-bob@example.test', '00000000-0000-4000-8501-000000000002');
+select tests.create_users('vl-healthy', '00000000-0000-4000-8501-000000000001', '00000000-0000-4000-8501-000000000002');
 insert into public.token_packs (id, stripe_price_id, tokens) values ('test-8501-pack', 'price_test_8501', 300);
 
 select public.grant_tokens('00000000-0000-4000-8501-000000000001', 100, 'admin_grant', 'vl-healthy-1');

@@ -3,8 +3,7 @@
 begin;
 select plan(9);
 
-select tests.create_user('void-roles-alice@example.test', '00000000-0000-4000-8b06-000000000001');
-select tests.create_user('void-roles-bob@example.test', '00000000-0000-4000-8b06-000000000002');
+select tests.create_users('void-roles', '00000000-0000-4000-8b06-000000000001', '00000000-0000-4000-8b06-000000000002');
 select tests.create_user('void-roles-admin@example.test', '00000000-0000-4000-8b06-000000000003');
 select public.grant_tokens('00000000-0000-4000-8b06-000000000001', 100, 'admin_grant', 'void-roles-g1');
 select public.grant_tokens('00000000-0000-4000-8b06-000000000001', 200, 'admin_grant', 'void-roles-g2');
