@@ -339,13 +339,11 @@ create function tests.lapse_hold(p_hold_id uuid, p_swept boolean default false)
 returns void language sql set search_path = pg_catalog, pg_temp as $$
   update public.token_holds h
      set expires_at = pg_catalog.now() - interval '1 second',
-         status = case when p_swept then 'expired' else 'held' end,
-         tokens_released = case when p_swept then h.tokens_held end,
-         closed_at = case when p_swept then pg_catalog.now() end
-   where h.id = p_hold_id and h.status in ('held', 'expired');
-  update public.token_holds h
-     set expires_at = pg_catalog.now() - interval '1 second'
-   where h.id = p_hold_id and h.status in ('settled', 'released')
+         status = case when h.status in ('settled', 'released') then h.status when p_swept then 'expired' else 'held' end,
+         tokens_released = case when h.status in ('settled', 'released') then h.tokens_released
+           when p_swept then h.tokens_held end,
+         closed_at = case when h.status in ('settled', 'released') then h.closed_at when p_swept then pg_catalog.now() end
+   where h.id = p_hold_id
 $$;
 
 -- tests.ledger_footprint: everything the ledger holds for a user, as one line, to assert what a
