@@ -418,6 +418,35 @@ grant execute on function public.get_token_balance(uuid) to authenticated, servi
 -- verify_token_ledger
 ------------------------------------------------------------------------------------------
 
+-- What the ledger says a balance is: the sum of the balance changes of every non-legacy row
+-- of the three ledger tables, an archived month of usage counting through its summary row
+-- (public.archive_usage). Per user: p_user_id's, or every user's with a row (p_user_id null).
+-- verify_token_ledger and reconcile_token_ledger compare it with the stored balance.
+create or replace function private.ledger_totals(p_user_id uuid)
+returns table (user_id uuid, total bigint)
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  return query
+  select x.user_id, sum(x.delta)::bigint from (
+    select t.user_id, t.token_amount as delta from public.token_transactions t
+     where not t.is_legacy and (p_user_id is null or t.user_id = p_user_id)
+    union all
+    select u.user_id, -u.tokens from public.token_usage u
+     where not u.is_legacy and (p_user_id is null or u.user_id = p_user_id)
+    union all
+    select a.user_id, -a.tokens from public.token_usage_archives a
+     where p_user_id is null or a.user_id = p_user_id
+    union all
+    select d.user_id, d.balance_after - d.balance_before from public.token_drips d
+     where not d.is_legacy and (p_user_id is null or d.user_id = p_user_id)
+  ) x group by x.user_id;
+end;
+$$;
+revoke execute on function private.ledger_totals(uuid) from public, anon, authenticated, service_role;
+
 -- Users whose stored balance is not what the ledger explains, or whose balance row caches
 -- what their holds and due times are not. Empty when healthy.
 --   ledger_balance: sum of the deltas of every non-legacy row in the three ledger tables, an
@@ -438,22 +467,8 @@ as $$
 begin
   perform private.require_service('Only the service verifies the ledger.');
   return query
-  with deltas as (
-    select t.user_id, t.token_amount as delta from public.token_transactions t
-     where not t.is_legacy and (p_user_id is null or t.user_id = p_user_id)
-    union all
-    select u.user_id, -u.tokens from public.token_usage u
-     where not u.is_legacy and (p_user_id is null or u.user_id = p_user_id)
-    union all
-    -- archived months of usage: their summary rows (public.archive_usage)
-    select a.user_id, -a.tokens from public.token_usage_archives a
-     where p_user_id is null or a.user_id = p_user_id
-    union all
-    select d.user_id, d.balance_after - d.balance_before from public.token_drips d
-     where not d.is_legacy and (p_user_id is null or d.user_id = p_user_id)
-  ),
-  ledger as (
-    select deltas.user_id, sum(deltas.delta)::bigint as total from deltas group by deltas.user_id
+  with ledger as (
+    select lt.user_id, lt.total from private.ledger_totals(p_user_id) lt
   ),
   lots as (
     select l.user_id, sum(l.remaining)::bigint as total from public.token_lots l

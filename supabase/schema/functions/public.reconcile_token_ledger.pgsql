@@ -18,20 +18,7 @@ begin
     select p_user_id where p_user_id is not null
   ),
   ledger as (
-    select x.user_id, sum(x.delta)::bigint as total from (
-      select t.user_id, t.token_amount as delta from public.token_transactions t
-       where not t.is_legacy and (p_user_id is null or t.user_id = p_user_id)
-      union all
-      select u.user_id, -u.tokens from public.token_usage u
-       where not u.is_legacy and (p_user_id is null or u.user_id = p_user_id)
-      union all
-      -- archived months of usage: their summary rows (public.archive_usage)
-      select a.user_id, -a.tokens from public.token_usage_archives a
-       where p_user_id is null or a.user_id = p_user_id
-      union all
-      select d.user_id, d.balance_after - d.balance_before from public.token_drips d
-       where not d.is_legacy and (p_user_id is null or d.user_id = p_user_id)
-    ) x group by x.user_id
+    select lt.user_id, lt.total from private.ledger_totals(p_user_id) lt
   ),
   lots as (
     select l.user_id, sum(l.remaining)::bigint as total,

@@ -9,22 +9,8 @@ CREATE OR REPLACE FUNCTION public.verify_token_ledger(p_user_id uuid DEFAULT NUL
 begin
   perform private.require_service('Only the service verifies the ledger.');
   return query
-  with deltas as (
-    select t.user_id, t.token_amount as delta from public.token_transactions t
-     where not t.is_legacy and (p_user_id is null or t.user_id = p_user_id)
-    union all
-    select u.user_id, -u.tokens from public.token_usage u
-     where not u.is_legacy and (p_user_id is null or u.user_id = p_user_id)
-    union all
-    -- archived months of usage: their summary rows (public.archive_usage)
-    select a.user_id, -a.tokens from public.token_usage_archives a
-     where p_user_id is null or a.user_id = p_user_id
-    union all
-    select d.user_id, d.balance_after - d.balance_before from public.token_drips d
-     where not d.is_legacy and (p_user_id is null or d.user_id = p_user_id)
-  ),
-  ledger as (
-    select deltas.user_id, sum(deltas.delta)::bigint as total from deltas group by deltas.user_id
+  with ledger as (
+    select lt.user_id, lt.total from private.ledger_totals(p_user_id) lt
   ),
   lots as (
     select l.user_id, sum(l.remaining)::bigint as total from public.token_lots l
