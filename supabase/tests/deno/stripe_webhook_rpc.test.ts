@@ -52,19 +52,21 @@ async function deliver(url: string, payload: string) {
   return { status: res.status, body: await res.json() };
 }
 
+/** Delivers `payload` and checks the answer: 200 for event `eventId`, with `status`. */
+async function deliverOk(url: string, payload: string, eventId: string, status: string) {
+  const res = await deliver(url, payload);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.event_id, eventId);
+  assert.equal(res.body.status, status);
+}
+
 Deno.test({
   name: "stripe-webhook: a signed checkout.session.completed is processed, its redelivery is a duplicate",
   fn: () =>
     withWebhook(async (url, sql) => {
       const { eventId, payload } = await packPurchase(sql);
-      const first = await deliver(url, payload);
-      assert.equal(first.status, 200, JSON.stringify(first.body));
-      assert.equal(first.body.event_id, eventId);
-      assert.equal(first.body.status, "processed");
-      const again = await deliver(url, payload);
-      assert.equal(again.status, 200, JSON.stringify(again.body));
-      assert.equal(again.body.event_id, eventId);
-      assert.equal(again.body.status, "duplicate");
+      await deliverOk(url, payload, eventId, "processed");
+      await deliverOk(url, payload, eventId, "duplicate");
     }),
 });
 
@@ -90,10 +92,7 @@ Deno.test({
     withWebhook(async (url) => {
       const eventId = freshId("evt");
       const payload = editFixture("customer_created", (e) => (e.id = eventId));
-      const res = await deliver(url, payload);
-      assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.equal(res.body.event_id, eventId);
-      assert.equal(res.body.status, "ignored");
+      await deliverOk(url, payload, eventId, "ignored");
     }),
 });
 
@@ -109,9 +108,7 @@ Deno.test({
       assert.deepEqual(failed.body, { error: "database_error", event_id: eventId });
       // The operator adds the missing pack; Stripe's next retry goes through as a first delivery.
       await sql`insert into public.token_packs (id, name, tokens) values (${packId}, 'Late pack', 10)`;
-      const retried = await deliver(url, payload);
-      assert.equal(retried.status, 200, JSON.stringify(retried.body));
-      assert.equal(retried.body.status, "processed");
+      await deliverOk(url, payload, eventId, "processed");
     }),
 });
 
