@@ -430,6 +430,13 @@ function settleUser(s: State, userId: string, t: Us): number {
   return expired;
 }
 
+/** A subscription the ledger records for the first time (its row takes an id from the sequence). */
+function addSubscription(s: State, sub: Sub, t: Us) {
+  s.seq++;
+  schedule(s, sub, null, t);
+  s.subs.push(sub);
+}
+
 /** The schedule trigger: keeps next_drip_at true whatever writes the row. `t` is that write's now(). */
 function schedule(s: State, sub: Sub, old: Sub | null, t: Us) {
   if (
@@ -919,9 +926,7 @@ function applyIn(s: State, c: Call, t: Us, learned: Learned): Record<string, Jso
         lastEventAt: null,
         cycles: 0,
       };
-      s.seq++;
-      schedule(s, sub, null, t);
-      s.subs.push(sub);
+      addSubscription(s, sub, t);
       return { subscription_id: sub.id };
     }
 
@@ -1204,9 +1209,7 @@ function stripeSubscription(s: State, e: Obj, o: Obj, t: Us, learned: Learned): 
       lastEventAt: created,
       cycles: 0,
     };
-    s.seq++;
-    schedule(s, sub, null, t);
-    s.subs.push(sub);
+    addSubscription(s, sub, t);
     return { subscription_id: sub.id, user_id: user, status: sub.status, plan_id: sub.planId };
   }
   if (existing.lastEventAt !== null && existing.lastEventAt > created) {
