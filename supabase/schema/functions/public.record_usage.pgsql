@@ -19,10 +19,15 @@ declare
   v_held bigint;
   v_threshold bigint;
 begin
-  -- The service names the user; everyone else goes through the full check (42501 / 22023).
+  -- The service names the user; a signed-in user acting on themselves (through the API, the
+  -- usual call) is their JWT's sub, what private.target_user returns them without its two
+  -- calls; everyone else goes through the full check (42501 / 22023).
   if p_user_id is not null and current_setting('role', true) = 'service_role' then
     v_user := p_user_id;
-  else
+  elsif p_user_id is null and current_setting('role', true) = 'authenticated' then
+    v_user := (select auth.uid());
+  end if;
+  if v_user is null then
     v_user := private.target_user(p_user_id, false);
   end if;
   -- Argument checks inline; the helpers are called only to raise their error.
