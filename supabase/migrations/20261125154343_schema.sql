@@ -617,10 +617,12 @@ create table if not exists public.drip_failures (
   detail text,
   hint text,
   failed_at timestamptz not null default now(),
-  -- Keyed by user, as every per-user table (docs/scaling.md). No foreign key to the
-  -- subscription: it would need a unique (user_id, id) on customer_subscriptions, one more
-  -- index for every drip to update; a trigger removes the row with its subscription instead.
-  primary key (user_id, subscription_id)
+  -- Keyed by user, as every per-user table (docs/scaling.md); the row goes with its
+  -- subscription. The foreign key uses customer_subscriptions' own key (user_id, id): no index
+  -- more for the drips to update.
+  primary key (user_id, subscription_id),
+  constraint drip_failures_subscription_id_fkey foreign key (user_id, subscription_id)
+    references public.customer_subscriptions (user_id, id) on delete cascade
 );
 
 -- Stripe customers linked to users (checkout.session.completed in subscription mode).

@@ -149,25 +149,6 @@ create trigger customer_subscriptions_cycles_forward
   for each row when (new.next_cycle_number < old.next_cycle_number)
   execute function private.reject_cycle_rewind();
 
--- A deleted subscription's drip failure goes with it (drip_failures has no foreign key to
--- it: see the table).
-create or replace function private.forget_drip_failure()
-returns trigger
-language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-  delete from public.drip_failures f where f.user_id = old.user_id and f.subscription_id = old.id;
-  return null;
-end;
-$$;
-revoke execute on function private.forget_drip_failure() from public, anon, authenticated, service_role;
-drop trigger if exists customer_subscriptions_forget_drip_failure on public.customer_subscriptions;
-create trigger customer_subscriptions_forget_drip_failure
-  after delete on public.customer_subscriptions
-  for each row execute function private.forget_drip_failure();
-
 -- The global directory of Stripe subscriptions (public.stripe_subscriptions) follows this
 -- table, whoever writes it (the webhook, the service by hand): a Stripe subscription id names
 -- one user across the ledger, while this table's own key on it is per user (docs/scaling.md).

@@ -114,7 +114,15 @@ export type Database = {
           subscription_id?: string
           user_id?: string
         }
-        Relationships: []
+        Relationships: [
+          {
+            foreignKeyName: "drip_failures_subscription_id_fkey"
+            columns: ["user_id", "subscription_id"]
+            isOneToOne: true
+            referencedRelation: "customer_subscriptions"
+            referencedColumns: ["user_id", "id"]
+          },
+        ]
       }
       ledger_reconciliation_runs: {
         Row: {

@@ -44,8 +44,6 @@ CREATE TRIGGER customer_subscriptions_due AFTER INSERT ON public.customer_subscr
 
 CREATE TRIGGER customer_subscriptions_due_earlier AFTER UPDATE ON public.customer_subscriptions FOR EACH ROW WHEN (((new.next_drip_at IS NOT NULL) AND ((old.next_drip_at IS NULL) OR (new.next_drip_at < old.next_drip_at) OR (new.user_id IS DISTINCT FROM old.user_id)))) EXECUTE FUNCTION private.subscription_due();
 
-CREATE TRIGGER customer_subscriptions_forget_drip_failure AFTER DELETE ON public.customer_subscriptions FOR EACH ROW EXECUTE FUNCTION private.forget_drip_failure();
-
 CREATE TRIGGER customer_subscriptions_schedule BEFORE INSERT OR UPDATE OF user_id, plan_id, status, drip_anchor ON public.customer_subscriptions FOR EACH ROW EXECUTE FUNCTION private.subscription_schedule();
 
 CREATE TRIGGER customer_subscriptions_stripe_directory AFTER INSERT OR DELETE OR UPDATE OF stripe_subscription_id ON public.customer_subscriptions FOR EACH ROW EXECUTE FUNCTION private.stripe_subscription_directory();

@@ -19,6 +19,9 @@ ALTER TABLE ONLY public.drip_failures
     ADD CONSTRAINT drip_failures_pkey PRIMARY KEY (user_id, subscription_id);
 
 ALTER TABLE ONLY public.drip_failures
+    ADD CONSTRAINT drip_failures_subscription_id_fkey FOREIGN KEY (user_id, subscription_id) REFERENCES public.customer_subscriptions(user_id, id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.drip_failures
     ADD CONSTRAINT drip_failures_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
 ALTER TABLE public.drip_failures ENABLE ROW LEVEL SECURITY;

@@ -1,6 +1,6 @@
 -- A subscription set aside in drip_failures that the service then deletes takes its failure
--- row with it (drip_failures is keyed by user and has no foreign key to the subscription; a
--- trigger removes the row), so operators never chase a subscription that is gone.
+-- row with it (drip_failures' foreign key on (user_id, subscription_id) cascades), so operators
+-- never chase a subscription that is gone.
 begin;
 select plan(3);
 
