@@ -397,6 +397,15 @@ returns text language sql stable set search_path = pg_catalog, pg_temp as $$
   select pg_catalog.format('balance=%s debt=%s', b.balance, b.debt) from public.token_balances b where b.user_id = p_user_id
 $$;
 
+-- tests.verified_balance: tests.balance_and_debt, the closing check of a scenario, with
+-- ' unverified: ...' added when public.verify_token_ledger finds that the ledger does not
+-- explain the user's balance (what it reports, as a row). Read as the session user.
+create function tests.verified_balance(p_user_id uuid)
+returns text language sql stable set search_path = pg_catalog, pg_temp as $$
+  select tests.balance_and_debt(p_user_id) || coalesce(' unverified: ' || (
+    select pg_catalog.string_agg(v::text, ', ') from public.verify_token_ledger(p_user_id) v), '')
+$$;
+
 -- tests.hold_statuses: the user's holds as 'key:status' in key order, ':tokens_used' added once
 -- a hold is closed with a use (settled, released: 0), for the hold life-cycle tests that must
 -- tell which hold a call closed and how.
@@ -458,6 +467,49 @@ returns text
 language sql
 set search_path = pg_catalog, pg_temp
 as $$ select tests.error_part(p_sql, 'hint') $$;
+
+-- tests.call_sql: the text of a call with named arguments, as PostgREST makes it, from p_args:
+-- pairs of a parameter name and an SQL expression. p_param => p_value replaces that argument
+-- (or adds it): a table of bad arguments varies one argument of a good call.
+create function tests.call_sql(p_function text, p_args text[], p_param text default null, p_value text default null)
+returns text language sql immutable set search_path = pg_catalog, pg_temp as $$
+  select pg_catalog.format('select %s(%s)', p_function,
+    pg_catalog.string_agg(pg_catalog.format('%s => %s', a.name, a.value), ', ' order by a.i))
+  from (
+    select p_args[2 * i - 1] as name, case when p_args[2 * i - 1] = p_param then p_value else p_args[2 * i] end as value, i
+      from pg_catalog.generate_series(1, pg_catalog.array_length(p_args, 1) / 2) i
+    union all
+    select p_param, p_value, 0 where p_param is not null and not p_param = any (p_args)
+  ) a
+$$;
+
+-- tests.bad_arguments: the values every RPC refuses with 22023 for a parameter of a shared kind,
+-- as rows (param, value as an SQL expression, description) for tests.call_sql:
+--   p_tokens, p_amount   null, 0, negative, more than 10^15
+--   p_idempotency_key    null, empty, blank, 256 characters
+--   p_feature            null, unknown, another case of a known one
+--   p_metadata           an array, a string, a number, JSON null, more than 16 KiB
+-- (each RPC's own rules stay in its file, beside the call).
+create function tests.bad_arguments(variadic p_params text[])
+returns table (param text, value text, description text)
+language sql immutable set search_path = pg_catalog, pg_temp as $$
+  select p.param, k.value, pg_catalog.format('%s: %s is rejected', p.param, k.label)
+  from pg_catalog.unnest(p_params) with ordinality p(param, n)
+  join (values
+    ('count', 1, 'null', 'null'), ('count', 2, '0', 'zero'), ('count', 3, '-5', 'a negative count'),
+    ('count', 4, '1000000000000001', 'more than 10^15'),
+    ('key', 1, 'null', 'null'), ('key', 2, '''''', 'an empty key'), ('key', 3, '''   ''', 'a blank key'),
+    ('key', 4, 'repeat(''k'', 256)', 'a key of 256 characters'),
+    ('feature', 1, 'null', 'null'), ('feature', 2, '''no_such_feature''', 'an unknown feature'),
+    ('feature', 3, '''CHAT''', 'another case of a known feature'),
+    ('metadata', 1, '''[]''', 'an array'), ('metadata', 2, '''"text"''', 'a string'), ('metadata', 3, '''42''', 'a number'),
+    ('metadata', 4, '''null''::jsonb', 'JSON null'),
+    ('metadata', 5, 'pg_catalog.jsonb_build_object(''blob'', pg_catalog.repeat(''x'', 17000))', 'more than 16 KiB')
+  ) k(kind, i, value, label)
+    on k.kind = case when p.param in ('p_tokens', 'p_amount') then 'count' when p.param = 'p_idempotency_key' then 'key'
+      when p.param = 'p_feature' then 'feature' when p.param = 'p_metadata' then 'metadata' end
+  order by p.n, k.i
+$$;
 
 -- tests.caller_claims: the JWT claims of a kind of caller, for tables of who may call what
 -- (with tests.outcome_as): 'anon'; 'anon claiming admin' (app_metadata.role admin without a
@@ -576,7 +628,8 @@ grant execute on function
   tests.authenticate_with_claims(jsonb), tests.authenticate_as(uuid, jsonb),
   tests.authenticate_as_admin(uuid), tests.authenticate_as_anon(), tests.authenticate_as_service_role(),
   tests.clear_authentication(), tests.error_part(text, text), tests.error_sqlstate(text),
-  tests.error_detail(text), tests.error_hint(text)
+  tests.error_detail(text), tests.error_hint(text), tests.call_sql(text, text[], text, text),
+  tests.bad_arguments(text[])
   to anon, authenticated, service_role;
 -- The stored balance is read as the caller too (RLS applies, as it did to the query it replaces).
 grant execute on function tests.balance_and_debt(uuid) to anon, authenticated, service_role;

@@ -27,9 +27,7 @@ select results_eq(
      where user_id = '00000000-0000-4000-d302-000000000001' and transaction_type = 'expiration'$$,
   $$values (-1000::bigint, 751000::bigint, 750000::bigint, 'trial_grant'::text)$$,
   'one expiration transaction, for the trial grant; none for the drip lot');
-select results_eq(
-  $$select balance from public.token_balances where user_id = '00000000-0000-4000-d302-000000000001'$$,
-  $$values (750000::bigint)$$, 'the balance holds cycles 2 and 3');
+select is(tests.balance_and_debt('00000000-0000-4000-d302-000000000001'), 'balance=750000 debt=0', 'the balance holds cycles 2 and 3');
 select is(tests.drip_schedule('00000000-0000-4000-d302-0000000000a1'), 'cycle 4 at day 84', 'the schedule moved on with the drips');
 select is_empty($$select * from public.verify_token_ledger('00000000-0000-4000-d302-000000000001')$$, 'the ledger is consistent');
 

@@ -45,9 +45,7 @@ select is((current_setting('test.r')::jsonb ->> 'next_expiry')::timestamptz, now
   'the next expiry is the soonest live expiry (not the lapsed lot''s)');
 
 -- reading writes nothing: the lapsed lot is still unswept
-select results_eq(
-  $$select balance from public.token_balances where user_id = '00000000-0000-4000-8401-000000000001'$$,
-  $$values (185::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8401-000000000001'), 'balance=185 debt=0',
   'the stored balance still counts the unswept lot');
 select is(
   (select count(*)::int from public.token_transactions

@@ -2,35 +2,24 @@
 -- unknown user, bad amounts, bad keys, an unknown type, an expiry that is not in the future,
 -- an over-long source, non-object metadata. The boundaries themselves are accepted.
 begin;
-select plan(32);
+select plan(35);
 
 select tests.create_user('gt-bad-alice@example.test', '00000000-0000-4000-8204-000000000001', 10);
 
 select tests.authenticate_as_service_role();
+-- what every RPC refuses (a negative amount: deductions use admin_deduction)
+select is(tests.error_sqlstate(tests.call_sql('public.grant_tokens',
+    array['p_user_id', $$'00000000-0000-4000-8204-000000000001'$$, 'p_amount', '1', 'p_type', $$'admin_grant'$$,
+          'p_idempotency_key', $$'gt-bad-1'$$], b.param, b.value)), '22023', b.description)
+  from tests.bad_arguments('p_amount', 'p_idempotency_key', 'p_metadata') b;
+-- and grant_tokens' own rules
 -- user
 select throws_ok($$select public.grant_tokens(null, 1, 'admin_grant', 'gt-bad-1')$$, '22023', null, 'a null user is rejected');
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-0000000000ff', 1, 'admin_grant', 'gt-bad-1')$$,
   '22023', null, 'an unknown user is rejected');
 -- amount
-select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', null, 'admin_grant', 'gt-bad-1')$$,
-  '22023', null, 'a null amount is rejected');
-select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 0, 'admin_grant', 'gt-bad-1')$$,
-  '22023', null, 'a zero amount is rejected');
-select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', -5, 'admin_grant', 'gt-bad-1')$$,
-  '22023', null, 'a negative amount is rejected (deductions use admin_deduction)');
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', -5, 'admin_deduction', 'gt-bad-1')$$,
   '22023', null, 'a negative deduction is rejected');
-select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1000000000000001, 'admin_grant', 'gt-bad-1')$$,
-  '22023', null, 'more than 10^15 tokens is rejected');
--- key
-select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', null)$$,
-  '22023', null, 'a null key is rejected');
-select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', '')$$,
-  '22023', null, 'an empty key is rejected');
-select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', ' ')$$,
-  '22023', null, 'a blank key is rejected');
-select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', repeat('k', 256))$$,
-  '22023', null, 'a key of 256 characters is rejected');
 -- type: only the four grant types; the ledger's own types are not for callers
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, null, 'gt-bad-1')$$,
   '22023', null, 'a null type is rejected');
@@ -53,13 +42,9 @@ select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000
   '22023', null, 'an expiry of now is rejected');
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_deduction', 'gt-bad-1', null, now() + interval '1 day')$$,
   '22023', null, 'an expiry on a deduction is rejected');
--- source and metadata
+-- source
 select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', 'gt-bad-1', repeat('s', 201))$$,
   '22023', null, 'a source over 200 characters is rejected');
-select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', 'gt-bad-1', null, null, '[1]')$$,
-  '22023', null, 'array metadata is rejected');
-select throws_ok($$select public.grant_tokens('00000000-0000-4000-8204-000000000001', 1, 'admin_grant', 'gt-bad-1', null, null, '"x"')$$,
-  '22023', null, 'string metadata is rejected');
 select tests.clear_authentication();
 select is(tests.ledger_footprint('00000000-0000-4000-8204-000000000001'),
   'balance=10 lots=1 remaining=10 transactions=1', 'none of the rejected calls wrote anything');

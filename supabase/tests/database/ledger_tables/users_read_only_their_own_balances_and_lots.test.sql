@@ -50,9 +50,7 @@ select throws_ok($$insert into public.token_lots (user_id, source, original, rem
   '42501', null, 'the service cannot insert lots directly');
 select tests.clear_authentication();
 
-select results_eq(
-  $$select balance from public.token_balances where user_id = '00000000-0000-4000-8603-000000000001'$$,
-  $$values (11::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8603-000000000001'), 'balance=11 debt=0',
   'alice''s balance is unchanged');
 
 select * from finish();

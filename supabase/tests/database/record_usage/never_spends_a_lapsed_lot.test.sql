@@ -16,9 +16,7 @@ update public.token_lots l set expires_at = now() - interval '1 minute'
 update public.token_lots l set expires_at = now()
   from public.token_transactions t where t.id = l.transaction_id and t.idempotency_key = 'ru-exp-sub';
 
-select results_eq(
-  $$select balance from public.token_balances where user_id = '00000000-0000-4000-8103-000000000001'$$,
-  $$values (77::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8103-000000000001'), 'balance=77 debt=0',
   'before a sweep the stored balance still counts the lapsed lots');
 select is(public.get_token_balance('00000000-0000-4000-8103-000000000001') ->> 'balance', '20',
   'get_token_balance counts only the live lot');
@@ -62,9 +60,7 @@ select results_eq(
      where l.user_id = '00000000-0000-4000-8103-000000000001' order by t.idempotency_key$$,
   $$values ('ru-exp-perm'::text, 5::bigint), ('ru-exp-sub'::text, 0::bigint), ('ru-exp-trial'::text, 0::bigint)$$,
   'the lapsed lots are empty, the permanent lot paid for the usage');
-select results_eq(
-  $$select balance from public.token_balances where user_id = '00000000-0000-4000-8103-000000000001'$$,
-  $$values (5::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8103-000000000001'), 'balance=5 debt=0',
   'the stored balance is the live balance');
 select is(public.get_token_balance('00000000-0000-4000-8103-000000000001') ->> 'balance', '5',
   'get_token_balance agrees');

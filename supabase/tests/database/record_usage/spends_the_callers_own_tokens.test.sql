@@ -53,9 +53,7 @@ select results_eq(
   $$select remaining from public.token_lots where user_id = '00000000-0000-4000-8101-000000000001'$$,
   $$values (0::bigint)$$,
   'the lot is empty');
-select results_eq(
-  $$select balance from public.token_balances where user_id = '00000000-0000-4000-8101-000000000001'$$,
-  $$values (0::bigint)$$,
+select is(tests.balance_and_debt('00000000-0000-4000-8101-000000000001'), 'balance=0 debt=0',
   'the stored balance is zero');
 select is(
   (select count(*)::int from public.token_usage where user_id = '00000000-0000-4000-8101-000000000001'),

@@ -22,9 +22,7 @@ select tests.clear_authentication();
 select results_eq(
   $$select status, tokens_released, tokens_used, closed_at::text from public.token_holds where id = current_setting('test.h')::uuid$$,
   $$values ('released'::text, 40::bigint, 0::bigint, current_setting('test.closed'))$$, 'the replays changed nothing on the hold');
-select results_eq(
-  $$select balance from public.token_balances where user_id = '00000000-0000-4000-b304-000000000001'$$,
-  $$values (100::bigint)$$, 'nor on the balance');
+select is(tests.balance_and_debt('00000000-0000-4000-b304-000000000001'), 'balance=100 debt=0', 'nor on the balance');
 select is((select count(*)::int from public.token_usage where user_id = '00000000-0000-4000-b304-000000000001'), 0, 'no usage');
 
 select * from finish();
