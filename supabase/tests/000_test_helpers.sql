@@ -485,6 +485,7 @@ $$;
 
 -- tests.bad_arguments: the values every RPC refuses with 22023 for a parameter of a shared kind,
 -- as rows (param, value as an SQL expression, description) for tests.call_sql:
+--   p_user_id            null, unknown (00000000-0000-4000-8000-00000000dead), where it is required
 --   p_tokens, p_amount   null, 0, negative, more than 10^15
 --   p_idempotency_key    null, empty, blank, 256 characters
 --   p_feature            null, unknown, another case of a known one
@@ -496,6 +497,7 @@ language sql immutable set search_path = pg_catalog, pg_temp as $$
   select p.param, k.value, pg_catalog.format('%s: %s is rejected', p.param, k.label)
   from pg_catalog.unnest(p_params) with ordinality p(param, n)
   join (values
+    ('user', 1, 'null', 'a null user'), ('user', 2, '''00000000-0000-4000-8000-00000000dead''', 'an unknown user'),
     ('count', 1, 'null', 'null'), ('count', 2, '0', 'zero'), ('count', 3, '-5', 'a negative count'),
     ('count', 4, '1000000000000001', 'more than 10^15'),
     ('key', 1, 'null', 'null'), ('key', 2, '''''', 'an empty key'), ('key', 3, '''   ''', 'a blank key'),
@@ -506,7 +508,7 @@ language sql immutable set search_path = pg_catalog, pg_temp as $$
     ('metadata', 4, '''null''::jsonb', 'JSON null'),
     ('metadata', 5, 'pg_catalog.jsonb_build_object(''blob'', pg_catalog.repeat(''x'', 17000))', 'more than 16 KiB')
   ) k(kind, i, value, label)
-    on k.kind = case when p.param in ('p_tokens', 'p_amount') then 'count' when p.param = 'p_idempotency_key' then 'key'
+    on k.kind = case when p.param = 'p_user_id' then 'user' when p.param in ('p_tokens', 'p_amount') then 'count' when p.param = 'p_idempotency_key' then 'key'
       when p.param = 'p_feature' then 'feature' when p.param = 'p_metadata' then 'metadata' end
   order by p.n, k.i
 $$;

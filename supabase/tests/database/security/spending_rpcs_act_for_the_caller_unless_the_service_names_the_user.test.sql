@@ -7,6 +7,8 @@
 --   * an admin (app_metadata.role): itself only as well, since spending is the user's (42501);
 --   * the service (service_role) and a session that did not switch role (pg_cron, the SQL
 --     editor): anyone, but they must name the user (22023);
+--   * nobody acts for a user missing from auth.users: neither the user's own token (a user
+--     deleted since it signed in) nor the service naming it (22023);
 --   * refused calls write nothing: each user ends with exactly the calls accepted for it;
 --   * a key belongs to the user, whoever used it: the user retrying the service's key replays.
 begin;
@@ -24,6 +26,10 @@ insert into spender values
   ('reserve_tokens', 'admin', '00000000-0000-4000-8106-000000000023', 100),
   ('reserve_tokens', 'mallory', '00000000-0000-4000-8106-000000000024', 0);
 select tests.create_user(format('spend-roles-%s-%s@example.test', rpc, who), id, tokens) from spender;
+-- and ghost, who signed in once but is missing from auth.users
+insert into spender values
+  ('record_usage', 'ghost', '00000000-0000-4000-8106-0000000000f1', 0),
+  ('reserve_tokens', 'ghost', '00000000-0000-4000-8106-0000000000f2', 0);
 
 select results_eq(
   $$select rpc, has_function_privilege('anon', sig, 'execute') from (values
@@ -52,7 +58,9 @@ cross join (values
   (10, 'service', null, 'bob', 5),
   (11, 'service', null, null, 1),
   (12, 'session', null, 'bob', 1),
-  (13, 'session', null, null, 1)) v(n, caller, token_of, names, tokens)
+  (13, 'session', null, null, 1),
+  (14, 'user', 'ghost', null, 1),
+  (15, 'service', null, 'ghost', 1)) v(n, caller, token_of, names, tokens)
 left join spender caller on caller.rpc = r.rpc and caller.who = v.token_of
 left join spender target on target.rpc = r.rpc and target.who = v.names
 order by r.rpc, v.n;
@@ -72,7 +80,9 @@ select results_eq(
       (10, 'bob'),         -- the service, naming the user
       (11, 'error 22023'), -- the service must name the user
       (12, 'bob'),         -- a session that did not switch role acts like the service
-      (13, 'error 22023')  -- and must name the user too
+      (13, 'error 22023'), -- and must name the user too
+      (14, 'error 22023'), -- a user missing from auth.users
+      (15, 'error 22023')  -- the service naming a user missing from auth.users
     ) e(n, expected) order by r.rpc, e.n$$,
   'each caller spends for whom the rule allows, for both RPCs');
 
@@ -82,12 +92,14 @@ select results_eq(
     ('record_usage', 'admin', 'balance=99 lots=1 remaining=99 transactions=1 usage=1 used=1'),
     ('record_usage', 'alice', 'balance=98 lots=1 remaining=98 transactions=1 usage=2 used=2'),
     ('record_usage', 'bob', 'balance=94 lots=1 remaining=94 transactions=1 usage=2 used=6'),
+    ('record_usage', 'ghost', 'none'),
     ('record_usage', 'mallory', 'none'),
     ('reserve_tokens', 'admin', 'balance=100 lots=1 remaining=100 transactions=1 holds=1 held=1'),
     ('reserve_tokens', 'alice', 'balance=100 lots=1 remaining=100 transactions=1 holds=2 held=2'),
     ('reserve_tokens', 'bob', 'balance=100 lots=1 remaining=100 transactions=1 holds=2 held=6'),
+    ('reserve_tokens', 'ghost', 'none'),
     ('reserve_tokens', 'mallory', 'none')$$,
-  'only the accepted calls wrote: the service''s 5 and the session''s 1 for bob, nothing for mallory');
+  'only the accepted calls wrote: the service''s 5 and the session''s 1 for bob, nothing for mallory or ghost');
 
 -- Bob retries the key the service used for him (case 10): the first result comes back.
 select results_eq(
