@@ -77,39 +77,43 @@ drips_drain() {
   rm -f "$script"
 }
 
-# (d-floor)
-drips_mark
-t0=$(now_ms)
-bench_sql -c "
-  begin;
-  insert into bench.drips_floor (user_id, subscription_id, plan_id, drip_amount, drip_date, cycle_number,
+# drips_set_based ID LABEL SQL: the statements SQL in one transaction, timed, with the server
+# CPU and WAL per drip; recorded under ID as drips per second.
+drips_set_based() {
+  local id=$1 t0 ms cpu wal
+  drips_mark
+  t0=$(now_ms)
+  bench_sql -c "begin; $3 commit;" >/dev/null
+  ms=$(($(now_ms) - t0))
+  read -r cpu wal < <(drips_since)
+  bench_record "$id" "$2 ($ms ms; CPU and WAL per drip)" \
+    "$(awk -v n="$DRIPS_SUBS" -v ms="$ms" 'BEGIN { print n * 1000 / ms }')" - 1 "$cpu" "$wal"
+}
+
+# floor_drips TABLE FROM: the INSERT of cycle 1's drip row, into TABLE, for every subscription s
+# (with its balance row b) that FROM names.
+floor_drips() {
+  echo "insert into $1 (user_id, subscription_id, plan_id, drip_amount, drip_date, cycle_number,
     rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after,
     billing_period_start, billing_period_end, metadata, is_legacy)
   select s.user_id, s.id, s.plan_id, 375000, s.drip_anchor, 1, 0, 0, 0, b.balance, b.balance + 375000,
          s.drip_anchor, s.drip_anchor + interval '28 days', '{}'::jsonb, false
-  from public.customer_subscriptions s join public.token_balances b on b.user_id = s.user_id
-  where s.drip_anchor = '$DRIPS_T';
+  from $2;"
+}
+
+# (d-floor)
+drips_set_based d-floor "set-based floor: INSERT ... SELECT $DRIPS_SUBS drip rows + UPDATE $DRIPS_SUBS balances" "
+  $(floor_drips bench.drips_floor "public.customer_subscriptions s join public.token_balances b on b.user_id = s.user_id
+    where s.drip_anchor = '$DRIPS_T'")
   update public.token_balances b set balance = b.balance + 0, updated_at = now()
   from public.customer_subscriptions s where s.user_id = b.user_id and s.drip_anchor = '$DRIPS_T';
-  commit;" >/dev/null
-floor_ms=$(($(now_ms) - t0))
-read -r cpu wal < <(drips_since)
-bench_record d-floor "set-based floor: INSERT ... SELECT $DRIPS_SUBS drip rows + UPDATE $DRIPS_SUBS balances ($floor_ms ms; CPU and WAL per drip)" \
-  "$(awk -v n="$DRIPS_SUBS" -v ms="$floor_ms" 'BEGIN { print n * 1000 / ms }')" - 1 "$cpu" "$wal"
+"
 bench_settle
 
 # (d-floor-w): what the floor leaves out (the lot, the schedule) added, still bare tables: no
 # foreign keys, triggers, row locks, nor a commit per batch.
-drips_mark
-t0=$(now_ms)
-bench_sql -c "
-  begin;
-  insert into bench.drips_floor_w (user_id, subscription_id, plan_id, drip_amount, drip_date, cycle_number,
-    rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after,
-    billing_period_start, billing_period_end, metadata, is_legacy)
-  select s.user_id, s.id, s.plan_id, 375000, s.drip_anchor, 1, 0, 0, 0, b.balance, b.balance + 375000,
-         s.drip_anchor, s.drip_anchor + interval '28 days', '{}'::jsonb, false
-  from bench.subs_floor s join public.token_balances b on b.user_id = s.user_id;
+drips_set_based d-floor-w "reference: the same four writes set-based: drips, lots, balances, schedules" "
+  $(floor_drips bench.drips_floor_w "bench.subs_floor s join public.token_balances b on b.user_id = s.user_id")
   insert into bench.lots_floor (user_id, source, original, remaining, expires_at, subscription_id, created_at)
   select s.user_id, 'drip', 375000, 375000, s.drip_anchor + interval '56 days', s.id, s.drip_anchor
   from bench.subs_floor s;
@@ -117,11 +121,7 @@ bench_sql -c "
   from bench.subs_floor s where s.user_id = b.user_id;
   update bench.subs_floor s
      set next_cycle_number = s.next_cycle_number + 1, next_drip_at = s.drip_anchor + interval '28 days', updated_at = now();
-  commit;" >/dev/null
-floorw_ms=$(($(now_ms) - t0))
-read -r cpu wal < <(drips_since)
-bench_record d-floor-w "reference: the same four writes set-based (drips, lots, balances, schedules; $floorw_ms ms)" \
-  "$(awk -v n="$DRIPS_SUBS" -v ms="$floorw_ms" 'BEGIN { print n * 1000 / ms }')" - 1 "$cpu" "$wal"
+"
 bench_settle
 
 # drips_cycle ID WORKERS AS_OF HOW AS_OF_NAME: WORKERS drain the cycle due at AS_OF; every
