@@ -303,7 +303,11 @@ $$;
 
 create table if not exists public.token_usage (
   id uuid not null default gen_random_uuid(),
-  user_id uuid not null references auth.users (id) on delete cascade,
+  -- No foreign key to auth.users: its check locked the user's auth.users row (FOR KEY SHARE,
+  -- a WAL record) on every usage, about 10% of a call's writes (docs/benchmarks.md, issue 12).
+  -- Usage is written only under the user's token_balances row lock, whose own foreign key
+  -- says the user exists; a deleted user's usage goes with them by the trigger below.
+  user_id uuid not null,
   -- New usage names an active feature (record_usage checks it; a hold's feature has a foreign
   -- key). No foreign key here: legacy rows keep whatever they had, and a partitioned table
   -- cannot take a NOT VALID one.
@@ -375,6 +379,38 @@ revoke execute on function private.one_usage_per_hold() from public, anon, authe
 drop trigger if exists token_usage_one_per_hold on public.token_usage;
 create trigger token_usage_one_per_hold before insert on public.token_usage
   for each row when (new.hold_id is not null) execute function private.one_usage_per_hold();
+
+-- A deleted user's usage goes with them, as their other rows go by their foreign keys, also
+-- from archived months (schema usage_archive: detached partitions, which used to keep the
+-- foreign key's cascade). After delete on auth.users, in the same statement (the append-only
+-- trigger lets a trigger's delete through, as it does a foreign-key action). Security definer: Supabase Auth
+-- deletes users as supabase_auth_admin, which has no rights on the ledger. The trigger is
+-- created once and never dropped (no `drop trigger if exists` first: postgres may create a
+-- trigger on auth.users but not drop one, see the signup trials migration).
+create or replace function private.forget_user_usage()
+returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_table text;
+begin
+  delete from public.token_usage u where u.user_id = old.id;
+  for v_table in
+    select format('%I.%I', n.nspname, c.relname) from pg_catalog.pg_class c
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'usage_archive' and c.relkind = 'r'
+  loop
+    execute format('delete from %s where user_id = $1', v_table) using old.id;
+  end loop;
+  return null;
+end;
+$$;
+revoke execute on function private.forget_user_usage() from public, anon, authenticated, service_role;
+create trigger token_ledger_forget_usage
+  after delete on auth.users
+  for each row execute function private.forget_user_usage();
 
 -- Partitions hold the users' rows but are not what the API reads (it reads token_usage, whose
 -- policies apply): each partition has row level security on and no privileges for the API

@@ -39,9 +39,6 @@ CREATE TRIGGER token_usage_one_per_hold BEFORE INSERT ON public.token_usage FOR 
 ALTER TABLE public.token_usage
     ADD CONSTRAINT token_usage_hold_id_fkey FOREIGN KEY (user_id, hold_id) REFERENCES public.token_holds(user_id, id) ON DELETE SET NULL (hold_id);
 
-ALTER TABLE public.token_usage
-    ADD CONSTRAINT token_usage_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
-
 ALTER TABLE public.token_usage ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY "users read their own rows" ON public.token_usage FOR SELECT TO authenticated USING ((( SELECT auth.uid() AS uid) = user_id));
