@@ -567,6 +567,23 @@ begin
 end
 $$;
 
+-- tests.replay: make the same call (p_sql, one jsonb value) twice as a caller (claims as for
+-- tests.outcome_as), then go back to the session user; says whether the second call replayed
+-- the first: 'replayed: the first result' when the second is the first with replayed true
+-- (else what came back). The first result is kept in the setting test.first for the test's
+-- later checks (a later retry must return it too).
+create function tests.replay(p_claims jsonb, p_sql text)
+returns text language sql set search_path = pg_catalog, pg_temp as $$
+  select case
+    when c.first::jsonb -> 'replayed' is distinct from 'false'::jsonb then 'the first call was a replay: ' || c.first
+    when c.again::jsonb = pg_catalog.jsonb_set(c.first::jsonb, '{replayed}', 'true') then 'replayed: the first result'
+    else 'not the first result: ' || c.again
+  end || pg_catalog.left(pg_catalog.set_config('test.first', c.first, true), 0) -- keeps the first result, adds nothing
+  -- the second call is made after the first: the lateral subquery reads the first's result
+  from (select tests.outcome_as(p_claims, p_sql) as first) f
+  cross join lateral (select f.first, tests.outcome_as(p_claims, p_sql) as again) c
+$$;
+
 -- Stripe events as the webhook hands them to public.handle_stripe_event (snapshot events, test
 -- mode, trimmed to what the ledger reads). Ids, amounts and times are the test's to choose;
 -- p_object's fields replace or add to the object's (e.g. metadata, customer, currency).

@@ -2,19 +2,15 @@
 -- result with replayed:true and writes nothing; the key with a different request is PT409;
 -- another user's identical key is a different usage.
 begin;
-select plan(26);
+select plan(25);
 
 select tests.create_user('ru-replay-alice@example.test', '00000000-0000-4000-8107-000000000001', 100);
 select tests.create_user('ru-replay-bob@example.test', '00000000-0000-4000-8107-000000000002', 100);
 
-select tests.authenticate_as('00000000-0000-4000-8107-000000000001');
-select set_config('test.first', public.record_usage('chat', 10, 'ru-replay-k1', null, 'model-a', '{"q":1}')::text, true);
-select set_config('test.again', public.record_usage('chat', 10, 'ru-replay-k1', null, 'model-a', '{"q":1}')::text, true);
-select tests.clear_authentication();
-
-select is(current_setting('test.again')::jsonb -> 'replayed', 'true'::jsonb, 'the same request again is a replay');
-select is(current_setting('test.again')::jsonb - 'replayed', current_setting('test.first')::jsonb - 'replayed',
-  'a replay returns the first result (usage_id, user_id, tokens, balances)');
+select is(tests.replay(tests.caller_claims('user', '00000000-0000-4000-8107-000000000001'),
+    $$select public.record_usage('chat', 10, 'ru-replay-k1', null, 'model-a', '{"q":1}')$$),
+  'replayed: the first result',
+  'the same request again is a replay: it returns the first result (usage_id, user_id, tokens, balances)');
 select is(tests.ledger_footprint('00000000-0000-4000-8107-000000000001'),
   'balance=90 lots=1 remaining=90 transactions=1 usage=1 used=10', 'a replay writes nothing');
 

@@ -2,19 +2,15 @@
 -- hold with replayed:true and holds nothing more; the key with a different request (feature,
 -- tokens or TTL) is PT409; another user's identical key is a hold of its own.
 begin;
-select plan(20);
+select plan(19);
 
 select tests.create_user('rt-replay-alice@example.test', '00000000-0000-4000-b105-000000000001', 100);
 select tests.create_user('rt-replay-bob@example.test', '00000000-0000-4000-b105-000000000002', 100);
 
-select tests.authenticate_as('00000000-0000-4000-b105-000000000001');
-select set_config('test.first', public.reserve_tokens('chat', 30, 'rt-replay-k1', null, 120)::text, true);
-select set_config('test.again', public.reserve_tokens('chat', 30, 'rt-replay-k1', null, 120)::text, true);
-select tests.clear_authentication();
-
-select is(current_setting('test.again')::jsonb -> 'replayed', 'true'::jsonb, 'the same request again is a replay');
-select is(current_setting('test.again')::jsonb - 'replayed', current_setting('test.first')::jsonb - 'replayed',
-  'a replay returns the first hold (id, tokens, expiry, available_after, status)');
+select is(tests.replay(tests.caller_claims('user', '00000000-0000-4000-b105-000000000001'),
+    $$select public.reserve_tokens('chat', 30, 'rt-replay-k1', null, 120)$$),
+  'replayed: the first result',
+  'the same request again is a replay: a replay returns the first hold (id, tokens, expiry, available_after, status)');
 select is(tests.ledger_footprint('00000000-0000-4000-b105-000000000001'), 'balance=100 lots=1 remaining=100 transactions=1 holds=1 held=30',
   'a replay holds nothing more');
 
