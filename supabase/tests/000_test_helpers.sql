@@ -330,6 +330,19 @@ returns text language sql stable set search_path = pg_catalog, pg_temp as $$
     case when (p_result ->> 'replayed')::boolean then ' replayed' end)
 $$;
 
+-- tests.lots_after_usage: record_usage of p_tokens as the user (the way PostgREST runs the
+-- user's request), then tests.lot_history of the user: for a table of spends, one row a step,
+-- each seeing the steps before it.
+create function tests.lots_after_usage(p_user_id uuid, p_tokens bigint, p_key text)
+returns text[] language plpgsql set search_path = pg_catalog, pg_temp as $$
+begin
+  perform tests.authenticate_as(p_user_id);
+  perform public.record_usage('chat', p_tokens, p_key);
+  perform tests.clear_authentication();
+  return tests.lot_history(p_user_id);
+end
+$$;
+
 -- tests.lapse_hold: a hold whose time ran out (expires_at one second ago). An open hold is
 -- left as the sweep (expire_holds) leaves it when p_swept (status expired, everything
 -- released), else as it is before the sweep reaches it (still 'held'); a settled or released

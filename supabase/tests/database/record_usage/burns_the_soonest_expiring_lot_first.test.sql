@@ -16,37 +16,20 @@ update public.token_lots l set created_at = now() - interval '2 days'
   from public.token_transactions t
  where t.id = l.transaction_id and t.idempotency_key in ('ru-burn-perm-old', 'ru-burn-5d-old');
 
-create view pg_temp.lots as
-  select t.idempotency_key as lot, l.remaining
-    from public.token_lots l join public.token_transactions t on t.id = l.transaction_id
-   where l.user_id = '00000000-0000-4000-8102-000000000001';
-
-select tests.authenticate_as('00000000-0000-4000-8102-000000000001');
-select public.record_usage('chat', 15, 'ru-burn-u1');
-select tests.clear_authentication();
-select results_eq(
-  'select lot, remaining from pg_temp.lots order by lot',
-  $$values ('ru-burn-10d', 10::bigint), ('ru-burn-5d-new', 5::bigint), ('ru-burn-5d-old', 0::bigint),
-           ('ru-burn-perm-new', 10::bigint), ('ru-burn-perm-old', 10::bigint)$$,
-  'the soonest-expiring lots go first, the older of two with the same expiry before the newer');
-
-select tests.authenticate_as('00000000-0000-4000-8102-000000000001');
-select public.record_usage('chat', 20, 'ru-burn-u2');
-select tests.clear_authentication();
-select results_eq(
-  'select lot, remaining from pg_temp.lots order by lot',
-  $$values ('ru-burn-10d', 0::bigint), ('ru-burn-5d-new', 0::bigint), ('ru-burn-5d-old', 0::bigint),
-           ('ru-burn-perm-new', 10::bigint), ('ru-burn-perm-old', 5::bigint)$$,
-  'then the later-expiring lot, then the oldest permanent lot');
-
-select tests.authenticate_as('00000000-0000-4000-8102-000000000001');
-select public.record_usage('chat', 10, 'ru-burn-u3');
-select tests.clear_authentication();
-select results_eq(
-  'select lot, remaining from pg_temp.lots order by lot',
-  $$values ('ru-burn-10d', 0::bigint), ('ru-burn-5d-new', 0::bigint), ('ru-burn-5d-old', 0::bigint),
-           ('ru-burn-perm-new', 5::bigint), ('ru-burn-perm-old', 0::bigint)$$,
-  'the newer permanent lot is spent last');
+-- three spends, each row a step: the lots after it (oldest first: the two aged lots, day -2)
+select is(tests.lots_after_usage('00000000-0000-4000-8102-000000000001', step.tokens, step.key), step.lots, step.description)
+  from (values
+    (1, 15, 'ru-burn-u1', array['trial_grant: 0/10, day -2 -> 5', 'admin_grant: 10/10, day -2 -> never',
+      'trial_grant: 5/10, day 0 -> 5', 'subscription_grant: 10/10, day 0 -> 10', 'admin_grant: 10/10, day 0 -> never'],
+      'the soonest-expiring lots go first, the older of two with the same expiry before the newer'),
+    (2, 20, 'ru-burn-u2', array['trial_grant: 0/10, day -2 -> 5', 'admin_grant: 5/10, day -2 -> never',
+      'trial_grant: 0/10, day 0 -> 5', 'subscription_grant: 0/10, day 0 -> 10', 'admin_grant: 10/10, day 0 -> never'],
+      'then the later-expiring lot, then the oldest permanent lot'),
+    (3, 10, 'ru-burn-u3', array['trial_grant: 0/10, day -2 -> 5', 'admin_grant: 0/10, day -2 -> never',
+      'trial_grant: 0/10, day 0 -> 5', 'subscription_grant: 0/10, day 0 -> 10', 'admin_grant: 5/10, day 0 -> never'],
+      'the newer permanent lot is spent last')
+  ) step(n, tokens, key, lots, description)
+  order by step.n;
 
 select is(tests.verified_balance('00000000-0000-4000-8102-000000000001'), 'balance=5 debt=0',
   'the balance is what the lots hold; the ledger is consistent');
