@@ -24,7 +24,7 @@ begin
     -- lapse by p_as_of but not by its own now()). Such a user is left alone, as if that
     -- transaction had come first: no due drips issued here, and not counted twice.
     continue when not exists (select 1 from public.token_lots l
-                              where l.user_id = v_user and l.remaining > 0 and l.expires_at <= p_as_of);
+                              where l.user_id = v_user and l.has_tokens and l.expires_at <= p_as_of);
     v_tokens := v_tokens + private.settle_user(v_user, p_as_of);
     v_users := v_users + 1;
   end loop;

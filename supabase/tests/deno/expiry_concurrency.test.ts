@@ -20,20 +20,25 @@ async function asService(tx: Sql) {
 }
 
 /**
- * Runs `first` in a transaction that stays open until `sweep` (another transaction) is blocked
- * behind it; returns the sweep's result once both committed.
+ * Runs `first` in a transaction that stays open until a sweep (another transaction) is blocked
+ * behind it; returns what both returned once both committed.
  */
-async function sweepBehind(sql: Sql, first: (tx: Sql) => Promise<unknown>, asOf: string): Promise<Sweep> {
+async function sweepBehind<T>(
+  sql: Sql,
+  first: (tx: Sql) => Promise<T>,
+  asOf: string,
+): Promise<{ first: T; sweep: Sweep }> {
   let hold!: () => void;
   const held = new Promise<void>((r) => (hold = r));
   let started!: (pid: number) => void;
   const firstPid = new Promise<number>((r) => (started = r));
   const firstTx = sql.begin(async (tx) => {
     await asService(tx as unknown as Sql);
-    await first(tx as unknown as Sql);
+    const value = await first(tx as unknown as Sql);
     const [{ pid }] = await tx`select pg_backend_pid() as pid`;
     started(pid);
     await held;
+    return value;
   });
   const pid = await firstPid;
   let sweepPid!: (pid: number) => void;
@@ -52,9 +57,10 @@ async function sweepBehind(sql: Sql, first: (tx: Sql) => Promise<unknown>, asOf:
     if (blocked) break;
   }
   hold();
-  await firstTx;
-  return await sweepTx as Sweep;
+  return { first: await firstTx as T, sweep: await sweepTx as Sweep };
 }
+
+const sweep = async (tx: Sql, asOf: string) => (await tx`select public.expire_tokens(${asOf}::timestamptz) as r`)[0].r as Sweep;
 
 async function newUser(sql: Sql) {
   const id = crypto.randomUUID();
@@ -86,7 +92,7 @@ Deno.test("expire_tokens next to other transactions on the same users", async (t
           insert into public.customer_subscriptions (user_id, plan_id, status, drip_anchor)
           values (${user}::uuid, ${plan}, 'active', now() + interval '2 days') returning id`;
 
-        const sweep = await sweepBehind(
+        const { sweep } = await sweepBehind(
           sql,
           (tx) => tx`select public.record_usage('chat', 500, ${crypto.randomUUID()}, ${user}::uuid)`,
           asOf,
@@ -100,6 +106,20 @@ Deno.test("expire_tokens next to other transactions on the same users", async (t
         assert.equal(issues, 0);
       },
     );
+
+    await t.step("overlapping sweeps count each user once: in the run that expired its tokens", async () => {
+      const users = [await newUser(sql), await newUser(sql), await newUser(sql)];
+      for (const [i, user] of users.entries()) await expiringGrant(sql, user, 100 * (i + 1));
+      // The second sweep lists the three users while the first, not yet committed, holds their
+      // locks; it takes each lock after the first sweep committed.
+      const { first, sweep: second } = await sweepBehind(sql, (tx) => sweep(tx, asOf), asOf);
+      assert.deepEqual(first, { users: 3, tokens_expired: 600 });
+      assert.deepEqual(second, { users: 0, tokens_expired: 0 }, "the second sweep counted users it expired nothing of");
+      const [{ expirations }] = await sql`
+        select count(*)::int as expirations from public.token_transactions
+        where user_id = any(${users}::uuid[]) and transaction_type = 'expiration'`;
+      assert.equal(expirations, 3);
+    });
   } finally {
     await sql.end({ timeout: 5 });
   }
