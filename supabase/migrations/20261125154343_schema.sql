@@ -755,7 +755,8 @@ create table if not exists public.stripe_events (
   created timestamptz not null,
   livemode boolean not null default false,
   payload jsonb not null,
-  -- unattributed: a paid checkout naming no known user, kept in unattributed_payments
+  -- unattributed: a paid checkout naming no known user, kept in unattributed_payments; a
+  -- subscription naming no known user, and its paid invoices (docs/stripe.md)
   status text not null check (status in ('processed', 'ignored', 'unattributed')),
   -- what the event did, or why it was ignored or left unattributed
   result jsonb not null default '{}'::jsonb,
@@ -764,6 +765,9 @@ create table if not exists public.stripe_events (
   processed_at timestamptz not null default now()
 );
 create index if not exists stripe_events_type_created_idx on public.stripe_events (type, created);
+-- The object of each unattributed event: invoice.paid asks whether its subscription was kept.
+create index if not exists stripe_events_unattributed_object_idx
+  on public.stripe_events ((payload #>> '{data,object,id}')) where status = 'unattributed';
 
 -- Paid pack checkouts that named no known user (neither client_reference_id nor
 -- metadata.user_id): kept for an operator instead of being dropped, until attribute_payment

@@ -9,7 +9,9 @@
 --   * an event whose prerequisite has not arrived yet (a refund before its purchase, an
 --     invoice before its subscription) raises, the function answers 500, and Stripe retries;
 --   * a paid checkout that names no known user is kept in unattributed_payments (answered 200,
---     status unattributed) until an operator attributes it (attribute_payment).
+--     status unattributed) until an operator attributes it (attribute_payment);
+--   * so is a subscription that names no known user (its event row, status unattributed),
+--     and its invoices get the same final answer instead of 55000 retried for days.
 
 ------------------------------------------------------------------------------------------
 -- Helpers
@@ -265,7 +267,12 @@ begin
       v_sub ->> 'id', v_customer));
   end if;
   if not exists (select 1 from auth.users u where u.id = v_user) then
-    return jsonb_build_object('ignored', format('unknown user %s', v_user));
+    -- Only an operator can say whose subscription this is (metadata.user_id of nobody: a
+    -- deleted account, another environment's id), so a retry could not help: answered 200 and
+    -- kept (the event row, status unattributed), like a paid checkout naming no known user.
+    -- Setting metadata.user_id in Stripe sends customer.subscription.updated, which records it.
+    return jsonb_build_object('unattributed', format(
+      'subscription %s names no known user (%s): kept until a subscription event names one', v_sub ->> 'id', v_user));
   end if;
   select p.id, p.drip_interval into v_plan, v_interval from public.subscription_plans p where p.stripe_price_id = v_price;
   if v_plan is null then
@@ -344,6 +351,14 @@ begin
     join public.customer_subscriptions s on s.user_id = d.user_id and s.stripe_subscription_id = d.stripe_subscription_id
    where d.stripe_subscription_id = v_stripe_sub;
   if v_sub.id is null then
+    -- A subscription kept as naming no known user: its invoices are final too (200, no
+    -- tokens), not 55000 retried by Stripe for days; operators read them in stripe_events.
+    if exists (select 1 from public.stripe_events e
+               where e.status = 'unattributed' and e.payload #>> '{data,object,id}' = v_stripe_sub
+                 and e.type like 'customer.subscription.%') then
+      return jsonb_build_object('unattributed', format(
+        'invoice %s of subscription %s, which names no known user: no tokens', v_invoice ->> 'id', v_stripe_sub));
+    end if;
     perform private.not_yet(format('Invoice %s: subscription %s is not recorded yet.', v_invoice ->> 'id', v_stripe_sub));
   end if;
   perform private.lock_balance(v_sub.user_id);

@@ -22,6 +22,14 @@ begin
     join public.customer_subscriptions s on s.user_id = d.user_id and s.stripe_subscription_id = d.stripe_subscription_id
    where d.stripe_subscription_id = v_stripe_sub;
   if v_sub.id is null then
+    -- A subscription kept as naming no known user: its invoices are final too (200, no
+    -- tokens), not 55000 retried by Stripe for days; operators read them in stripe_events.
+    if exists (select 1 from public.stripe_events e
+               where e.status = 'unattributed' and e.payload #>> '{data,object,id}' = v_stripe_sub
+                 and e.type like 'customer.subscription.%') then
+      return jsonb_build_object('unattributed', format(
+        'invoice %s of subscription %s, which names no known user: no tokens', v_invoice ->> 'id', v_stripe_sub));
+    end if;
     perform private.not_yet(format('Invoice %s: subscription %s is not recorded yet.', v_invoice ->> 'id', v_stripe_sub));
   end if;
   perform private.lock_balance(v_sub.user_id);

@@ -30,7 +30,12 @@ begin
       v_sub ->> 'id', v_customer));
   end if;
   if not exists (select 1 from auth.users u where u.id = v_user) then
-    return jsonb_build_object('ignored', format('unknown user %s', v_user));
+    -- Only an operator can say whose subscription this is (metadata.user_id of nobody: a
+    -- deleted account, another environment's id), so a retry could not help: answered 200 and
+    -- kept (the event row, status unattributed), like a paid checkout naming no known user.
+    -- Setting metadata.user_id in Stripe sends customer.subscription.updated, which records it.
+    return jsonb_build_object('unattributed', format(
+      'subscription %s names no known user (%s): kept until a subscription event names one', v_sub ->> 'id', v_user));
   end if;
   select p.id, p.drip_interval into v_plan, v_interval from public.subscription_plans p where p.stripe_price_id = v_price;
   if v_plan is null then

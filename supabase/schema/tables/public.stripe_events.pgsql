@@ -21,6 +21,8 @@ ALTER TABLE ONLY public.stripe_events
 
 CREATE INDEX stripe_events_type_created_idx ON public.stripe_events USING btree (type, created);
 
+CREATE INDEX stripe_events_unattributed_object_idx ON public.stripe_events USING btree (((payload #>> '{data,object,id}'::text[]))) WHERE (status = 'unattributed'::text);
+
 ALTER TABLE public.stripe_events ENABLE ROW LEVEL SECURITY;
 
 GRANT SELECT ON TABLE public.stripe_events TO service_role;

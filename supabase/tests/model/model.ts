@@ -127,6 +127,8 @@ export interface State {
   features: Map<string, boolean>;
   packs: Map<string, { tokens: number; priceId: string; active: boolean }>;
   plans: Map<string, Plan>;
+  /** Stripe subscriptions whose event named no known user (kept: their invoices are final). */
+  unattributedSubs: Set<string>;
   /** Paid checkouts that named no known user, kept for an operator (decision on 9.2), by session. */
   unattributed: Map<
     string,
@@ -209,6 +211,7 @@ export function emptyState(plans: Plan[], packs: [string, number, string][], fea
     features: new Map(features.map((f) => [f, true])),
     packs: new Map(packs.map(([id, tokens, priceId]) => [id, { tokens, priceId, active: true }])),
     plans: new Map(plans.map((p) => [p.id, p])),
+    unattributedSubs: new Set(),
     unattributed: new Map(),
   };
 }
@@ -1186,7 +1189,10 @@ function stripeSubscription(s: State, e: Obj, o: Obj, t: Us, learned: Learned): 
   let user = asUuid(obj(o.metadata)?.user_id);
   if (user === null) user = s.customers.get(o.customer) ?? null;
   if (user === null) refuse("55000", "customer not linked yet");
-  if (!s.users.has(user!)) return { ignored: `unknown user ${user}` };
+  if (!s.users.has(user!)) {
+    s.unattributedSubs.add(o.id);
+    return { unattributed: `subscription ${o.id} names no known user (${user}): kept until a subscription event names one` };
+  }
   const price = o.items?.data?.[0]?.price?.id;
   const plan = [...s.plans.values()].find((p) => p.priceId === price);
   if (!plan) invalid("unknown price");
@@ -1234,6 +1240,9 @@ function stripeInvoice(s: State, e: Obj, o: Obj, t: Us): Obj {
   const stripeSub = o.parent?.subscription_details?.subscription ?? o.subscription ?? null;
   if (stripeSub === null) return { ignored: "invoice without a subscription" };
   const sub = s.subs.find((x) => x.stripeId === stripeSub);
+  if (!sub && s.unattributedSubs.has(stripeSub)) {
+    return { unattributed: `invoice ${o.id} of subscription ${stripeSub}, which names no known user: no tokens` };
+  }
   if (!sub) refuse("55000", "subscription not recorded yet");
   const created = epoch(e.created)!;
   if (
