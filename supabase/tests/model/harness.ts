@@ -319,38 +319,65 @@ function permutations<T>(xs: T[]): T[][] {
  * The serial orders (and, for run_due_drips, the batches SKIP LOCKED may have left out) that a
  * step may have taken; each is a list of (done call, learned) in application order.
  */
-function variants(done: Done[], user: string | undefined): { order: Done[]; learned: Learned[] }[] {
+function variants(s: State, done: Done[], user: string | undefined): { order: Done[]; learned: Learned[] }[] {
   const out: { order: Done[]; learned: Learned[] }[] = [];
   // SKIP LOCKED passes by every user whose balance row another call of the group holds: the
-  // group's user, and any user a call names for someone else (a service reserving for user 1
-  // while the group is user 0's). A replayed call holds the lock without catching up, so no
-  // serial order explains the skip (seed 991710391).
+  // group's user, any user a call names for someone else (a service reserving for user 1
+  // while the group is user 0's), and the user a Stripe event acts on (its handler locks that
+  // user before it finds, say, that the event is stale: seed 76168368). A replayed call holds
+  // the lock without catching up, so no serial order explains the skip (seed 991710391). The
+  // locks are held at different moments, so a batch may pass by any of these users.
   const locked = new Set<string>(user ? [user] : []);
   for (const d of done) {
     const named = (d.call as { userId?: unknown }).userId;
     if (d.call.op !== "run_due_drips" && typeof named === "string") locked.add(named);
+    for (const u of eventUsers(s, d.call)) locked.add(u);
+  }
+  const lockedUsers = [...locked];
+  const skips: (string[] | undefined)[] = [undefined];
+  if (done.length > 1) {
+    for (let m = 1; m < 2 ** lockedUsers.length; m++) skips.push(lockedUsers.filter((_, i) => m & (2 ** i)));
   }
   for (const order of permutations(done)) {
     const drips = order.map((d) => d.call.op === "run_due_drips");
     const n = drips.filter(Boolean).length;
-    // each run_due_drips: reverse order of a user's subscriptions or not; skipped the group's user or not
-    const choices = n === 0 ? 1 : 4 ** n;
+    // each run_due_drips: reverse order of a user's subscriptions or not; which locked users it passed by
+    const choices = (2 * skips.length) ** n;
     for (let k = 0; k < choices; k++) {
-      let bits = k;
+      let rest = k;
       const learned = order.map((d, i) => {
         const l = learn(d.call, d.outcome);
         if (drips[i]) {
-          l.reverse = (bits & 1) === 1;
-          if ((bits & 2) && locked.size && done.length > 1) l.skipUsers = [...locked];
-          else if (bits & 2) return null;
-          bits >>= 2;
+          l.reverse = rest % 2 === 1;
+          const skip = skips[Math.floor(rest / 2) % skips.length];
+          if (skip) l.skipUsers = skip;
+          rest = Math.floor(rest / (2 * skips.length));
         }
         return l;
       });
-      if (learned.every((l) => l !== null)) out.push({ order, learned: learned as Learned[] });
+      out.push({ order, learned });
     }
   }
   return out;
+}
+
+/** The users whose balance row a Stripe event's handler may lock: whom it names or resolves to. */
+function eventUsers(s: State, c: Call): string[] {
+  if (c.op !== "handle_stripe_event") return [];
+  const o = ((c.event as { data?: { object?: Record<string, unknown> } } | null)?.data?.object ?? {}) as Record<
+    string,
+    // deno-lint-ignore no-explicit-any
+    any
+  >;
+  const stripeSub = o.parent?.subscription_details?.subscription ?? o.subscription ?? o.id;
+  const purchase = [...s.txs.values()].find((t) => t.pi !== null && t.pi === o.payment_intent);
+  return [
+    o.client_reference_id,
+    o.metadata?.user_id,
+    s.customers.get(o.customer),
+    s.subs.find((x) => x.stripeId === stripeSub)?.userId,
+    purchase?.userId,
+  ].filter((u): u is string => typeof u === "string" && s.users.has(u));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -476,7 +503,7 @@ export async function step(w: World, r: Real, calls: Call[], opts: { http?: bool
   }
   const candidates: State[] = [];
   let firstProblem = "";
-  for (const v of variants(done, opts.user)) {
+  for (const v of variants(w.s, done, opts.user)) {
     const s = clone(w.s);
     let problem = "";
     v.order.forEach((d, i) => {
