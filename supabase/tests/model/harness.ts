@@ -322,8 +322,8 @@ function permutations<T>(xs: T[]): T[][] {
 function variants(s: State, done: Done[], user: string | undefined): { order: Done[]; learned: Learned[] }[] {
   const out: { order: Done[]; learned: Learned[] }[] = [];
   // SKIP LOCKED passes by every user whose balance row another call of the group holds: the
-  // group's user, any user a call names for someone else (a service reserving for user 1
-  // while the group is user 0's), and the user a Stripe event acts on (its handler locks that
+  // group's user, any user a call names (a service reserving for user 1 while the group is
+  // user 0's) or that calls for itself (seed 2138989759), and the user a Stripe event acts on (its handler locks that
   // user before it finds, say, that the event is stale: seed 76168368). A replayed call holds
   // the lock without catching up, so no serial order explains the skip (seed 991710391). The
   // locks are held at different moments, so a batch may pass by any of these users.
@@ -331,6 +331,8 @@ function variants(s: State, done: Done[], user: string | undefined): { order: Do
   for (const d of done) {
     const named = (d.call as { userId?: unknown }).userId;
     if (d.call.op !== "run_due_drips" && typeof named === "string") locked.add(named);
+    const caller = (d.call as { caller?: { userId?: unknown } }).caller?.userId; // a user calling for itself
+    if (typeof caller === "string") locked.add(caller);
     for (const u of eventUsers(s, d.call)) locked.add(u);
   }
   const lockedUsers = [...locked];
