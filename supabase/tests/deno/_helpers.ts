@@ -39,6 +39,24 @@ export function dbTest(name: string, max: number, fn: (sql: Sql) => Promise<void
   });
 }
 
+/**
+ * User `userId` spends `tokens` of feature chat under `key` through `rpc` (record_usage or
+ * reserve_tokens), called by whoever `tx` acts as (the service in `concurrently`): its result.
+ */
+export async function spend<T>(
+  tx: Sql,
+  rpc: "record_usage" | "reserve_tokens",
+  userId: string,
+  tokens: number,
+  key: string,
+): Promise<T> {
+  const [row] = await tx`
+    select ${tx(`public.${rpc}`)}(
+      p_feature => 'chat', p_tokens => ${tokens}::bigint, p_idempotency_key => ${key},
+      p_user_id => ${userId}::uuid) as r`;
+  return row.r as T;
+}
+
 /** What one concurrent call came to: its value, or the SQLSTATE that refused it. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
 

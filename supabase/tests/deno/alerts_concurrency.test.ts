@@ -5,7 +5,7 @@
 // exactly one alert per crossing of the threshold, however many changes race across it, and a
 // new one after the available balance has risen to the threshold again.
 import assert from "node:assert/strict";
-import { concurrently, dbTest, type Sql } from "./_helpers.ts";
+import { concurrently, dbTest, spend, type Sql } from "./_helpers.ts";
 
 async function newUser(sql: Sql, threshold: number) {
   const id = crypto.randomUUID();
@@ -35,8 +35,7 @@ dbTest("alerts: 30 usages racing across the threshold write exactly one alert, r
     sql,
     Array.from(
       { length: 30 },
-      (_, i) => (tx: Sql) =>
-        tx`select public.record_usage('chat', 100, ${`alerts-race-a:${i}`}, ${user}::uuid) as r`,
+      (_, i) => (tx: Sql) => spend(tx, "record_usage", user, 100, `alerts-race-a:${i}`),
     ),
   );
   assert.equal(first.filter((o) => o.ok).length, 15);
@@ -56,9 +55,7 @@ dbTest("alerts: 30 usages racing across the threshold write exactly one alert, r
     Array.from(
       { length: 30 },
       (_, i) => (tx: Sql) =>
-        i % 2 === 0
-          ? tx`select public.record_usage('chat', 100, ${`alerts-race-b:${i}`}, ${user}::uuid) as r`
-          : tx`select public.reserve_tokens('chat', 100, ${`alerts-race-b:${i}`}, ${user}::uuid) as r`,
+        spend(tx, i % 2 === 0 ? "record_usage" : "reserve_tokens", user, 100, `alerts-race-b:${i}`),
     ),
   );
   assert.equal(second.filter((o) => o.ok).length, 20);
@@ -79,9 +76,8 @@ dbTest("alerts: settles racing with usage alert once per crossing of the availab
   // balance by 100).
   const holds: string[] = [];
   for (let i = 0; i < 10; i++) {
-    const [row] =
-      await sql`select public.reserve_tokens('chat', 150, ${`alerts-settle:${i}`}, ${user}::uuid) ->> 'hold_id' as id`;
-    holds.push(row.id);
+    const hold = await spend<{ hold_id: string }>(sql, "reserve_tokens", user, 150, `alerts-settle:${i}`);
+    holds.push(hold.hold_id);
   }
   assert.equal((await alertsOf(sql, user)).length, 0, "the reservations stayed at or above 500");
   type Result = { balance_before: number; usage_id: string };
@@ -91,10 +87,7 @@ dbTest("alerts: settles racing with usage alert once per crossing of the availab
     ),
     ...Array.from(
       { length: 10 },
-      (_, i) => async (tx: Sql) =>
-        (await tx`select public.record_usage('chat', 100, ${`alerts-settle-u:${i}`}, ${user}::uuid) as r`)[
-          0
-        ].r,
+      (_, i) => (tx: Sql) => spend<Result>(tx, "record_usage", user, 100, `alerts-settle-u:${i}`),
     ),
   ]);
   // Settles always succeed; a usage may find the available balance short for a moment (PT402).

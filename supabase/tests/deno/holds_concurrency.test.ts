@@ -7,22 +7,17 @@
 // timings. Every run uses new random users, so reruns never clash.
 import assert from "node:assert/strict";
 import type {
+  RecordUsageResult as Usage,
   ReleaseResult as Release,
   ReserveResult as Hold,
   SettleResult as Settle,
 } from "../../types/ledger.ts";
-import { concurrently, dbTest, type Outcome, type Sql } from "./_helpers.ts";
+import { concurrently, dbTest, type Outcome, spend, type Sql } from "./_helpers.ts";
 
-const FEATURE = "chat";
 const users: string[] = []; // every user this file creates, for the final check
 
-async function reserve(tx: Sql, userId: string, tokens: number, key: string): Promise<Hold> {
-  const [row] = await tx`
-    select public.reserve_tokens(
-      p_feature => ${FEATURE}, p_tokens => ${tokens}::bigint, p_idempotency_key => ${key},
-      p_user_id => ${userId}::uuid) as r`;
-  return row.r as Hold;
-}
+const reserve = (tx: Sql, userId: string, tokens: number, key: string) =>
+  spend<Hold>(tx, "reserve_tokens", userId, tokens, key);
 
 async function settle(tx: Sql, holdId: string, tokens: number): Promise<Settle> {
   const [row] = await tx`
@@ -35,13 +30,8 @@ async function release(tx: Sql, holdId: string): Promise<Release> {
   return row.r as Release;
 }
 
-async function recordUsage(tx: Sql, userId: string, tokens: number, key: string) {
-  const [row] = await tx`
-    select public.record_usage(
-      p_feature => ${FEATURE}, p_tokens => ${tokens}::bigint, p_idempotency_key => ${key},
-      p_user_id => ${userId}::uuid) as r`;
-  return row.r as { usage_id: string; balance_after: number };
-}
+const recordUsage = (tx: Sql, userId: string, tokens: number, key: string) =>
+  spend<Usage>(tx, "record_usage", userId, tokens, key);
 
 /** A new user in auth.users with a random id, granted `amount` tokens by the superuser. */
 async function newUser(sql: Sql, amount: number) {
@@ -58,10 +48,7 @@ async function newUser(sql: Sql, amount: number) {
 
 /** One hold reserved up front (as the service), outside the raced calls. */
 async function holdFor(sql: Sql, userId: string, tokens: number) {
-  const [row] = await sql`
-    select public.reserve_tokens(${FEATURE}, ${tokens}::bigint, ${`reserve:${crypto.randomUUID()}`},
-                                 ${userId}::uuid) as r`;
-  return (row.r as Hold).hold_id;
+  return (await reserve(sql, userId, tokens, `reserve:${crypto.randomUUID()}`)).hold_id;
 }
 
 async function stateOf(sql: Sql, userId: string) {

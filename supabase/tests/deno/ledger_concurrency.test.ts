@@ -7,23 +7,16 @@
 // Only outcomes are asserted (counts, balances, ledger consistency), never timings.
 import assert from "node:assert/strict";
 import type { RecordUsageResult as Usage } from "../../types/ledger.ts";
-import { concurrently, dbTest, type Outcome as CallOutcome, type Sql } from "./_helpers.ts";
+import { concurrently, dbTest, type Outcome as CallOutcome, spend, type Sql } from "./_helpers.ts";
 
 type Outcome = CallOutcome<Usage>;
-
-const FEATURE = "chat";
 
 // What this file expects of every user it creates, for the final cross-check.
 const granted = new Map<string, number>();
 const accepted = new Map<string, number>(); // tokens of usage written (not replays)
 
-async function recordUsage(tx: Sql, userId: string, tokens: number, key: string): Promise<Usage> {
-  const [row] = await tx`
-    select public.record_usage(
-      p_feature => ${FEATURE}, p_tokens => ${tokens}::bigint, p_idempotency_key => ${key},
-      p_user_id => ${userId}::uuid) as r`;
-  return row.r as Usage;
-}
+const recordUsage = (tx: Sql, userId: string, tokens: number, key: string) =>
+  spend<Usage>(tx, "record_usage", userId, tokens, key);
 
 /** A new user in auth.users with a random id (reruns never clash). */
 async function newUser(sql: Sql) {
