@@ -447,6 +447,7 @@ declare
   v_sqlstate text;
   v_detail text;
   v_hint text;
+  v_message text;
 begin
   begin
     execute p_sql;
@@ -454,32 +455,29 @@ begin
     raise exception using errcode = 'TE000', message = 'tests.error_part: no error';
   exception when others then
     get stacked diagnostics v_sqlstate = returned_sqlstate, v_detail = pg_exception_detail,
-      v_hint = pg_exception_hint;
+      v_hint = pg_exception_hint, v_message = message_text;
     if v_sqlstate = 'TE000' and sqlerrm = 'tests.error_part: no error' then
       return null;
     end if;
   end;
-  return case p_part when 'sqlstate' then v_sqlstate when 'detail' then v_detail when 'hint' then v_hint end;
+  return case p_part when 'sqlstate' then v_sqlstate when 'detail' then v_detail when 'hint' then v_hint
+    when 'summary' then v_sqlstate || ' ' || v_message || coalesce(' (' || v_detail || ')', '') end;
 end
 $$;
 
-create function tests.error_sqlstate(p_sql text)
-returns text
-language sql
-set search_path = pg_catalog, pg_temp
-as $$ select tests.error_part(p_sql, 'sqlstate') $$;
-
-create function tests.error_detail(p_sql text)
-returns text
-language sql
-set search_path = pg_catalog, pg_temp
-as $$ select tests.error_part(p_sql, 'detail') $$;
-
-create function tests.error_hint(p_sql text)
-returns text
-language sql
-set search_path = pg_catalog, pg_temp
-as $$ select tests.error_part(p_sql, 'hint') $$;
+-- tests.error_sqlstate, tests.error_detail, tests.error_hint and tests.error_summary ('<SQLSTATE>
+-- <message> (<detail>)', the whole answer a caller gets, e.g. 'PT402 Insufficient tokens.
+-- (balance: 10, required: 11)') are tests.error_part for one part each: made here from the list.
+do $$
+declare
+  v_part text;
+begin
+  foreach v_part in array array['sqlstate', 'detail', 'hint', 'summary'] loop
+    execute pg_catalog.format('create function tests.%I(p_sql text) returns text language sql
+      set search_path = pg_catalog, pg_temp as $f$ select tests.error_part(p_sql, %L) $f$', 'error_' || v_part, v_part);
+  end loop;
+end
+$$;
 
 -- tests.call_sql: the text of a call with named arguments, as PostgREST makes it, from p_args:
 -- pairs of a parameter name and an SQL expression. p_param => p_value replaces that argument
@@ -660,7 +658,7 @@ grant execute on function
   tests.authenticate_with_claims(jsonb), tests.authenticate_as(uuid, jsonb),
   tests.authenticate_as_admin(uuid), tests.authenticate_as_anon(), tests.authenticate_as_service_role(),
   tests.clear_authentication(), tests.error_part(text, text), tests.error_sqlstate(text),
-  tests.error_detail(text), tests.error_hint(text), tests.call_sql(text, text[], text, text),
+  tests.error_detail(text), tests.error_hint(text), tests.error_summary(text), tests.call_sql(text, text[], text, text),
   tests.bad_arguments(text[])
   to anon, authenticated, service_role;
 -- The stored balance is read as the caller too (RLS applies, as it did to the query it replaces).
@@ -678,7 +676,7 @@ grant execute on function
 commit;
 
 -- The file is a pgTAP test too (pg_prove runs it): the helpers exist and behave.
-select plan(13);
+select plan(14);
 select has_function('tests', 'authenticate_as', array['uuid', 'jsonb'], 'tests.authenticate_as exists');
 select has_function('tests', 'ledger_footprint', array['uuid'], 'tests.ledger_footprint exists');
 
@@ -703,6 +701,8 @@ select is(tests.error_detail($q$do $d$ begin raise exception 'x' using detail = 
   'error_detail reads the detail');
 select is(tests.error_hint($q$do $d$ begin raise exception 'x' using hint = 'the hint'; end $d$$q$), 'the hint',
   'error_hint reads the hint');
+select is(tests.error_summary($q$do $d$ begin raise exception 'the message' using errcode = 'PT402', detail = 'd'; end $d$$q$),
+  'PT402 the message (d)', 'error_summary reads the SQLSTATE, the message and the detail');
 select is(tests.error_sqlstate($$select tests.create_user('tests-helpers-2@example.test')$$), null,
   'no error: null, and the statement is undone');
 select is(tests.error_sqlstate($$select tests.caller_claims('nobody')$$), '20000',
