@@ -239,6 +239,14 @@ returns void language sql set search_path = pg_catalog, pg_temp as $$
   update public.token_lots set expires_at = 'infinity' where remaining > 0 and expires_at is not null
 $$;
 
+-- tests.freeze_other_subscriptions: subscriptions committed by other runs (the Deno tests, the
+-- seed) are not part of a batch test's scenario: within the test's rolled-back transaction
+-- none of them is due, so what run_due_drips counts is the test's own.
+create function tests.freeze_other_subscriptions()
+returns void language sql set search_path = pg_catalog, pg_temp as $$
+  update public.customer_subscriptions set next_drip_at = null where next_drip_at is not null
+$$;
+
 -- tests.day: a time as days from now() (the anchor the drip tests use): '28', '-1', '27.5'.
 create function tests.day(p_at timestamptz)
 returns text language sql stable set search_path = pg_catalog, pg_temp as $$
@@ -593,6 +601,25 @@ returns text language sql set search_path = pg_catalog, pg_temp as $$
   -- the second call is made after the first: the lateral subquery reads the first's result
   from (select tests.outcome_as(p_claims, p_sql) as first) f
   cross join lateral (select f.first, tests.outcome_as(p_claims, p_sql) as again) c
+$$;
+
+-- tests.execute_grantees: which API roles may execute a function ('anon, authenticated,
+-- service_role' order; 'nobody'), for the service-only and user-facing RPCs' grant checks.
+create function tests.execute_grantees(p_function regprocedure)
+returns text language sql stable set search_path = pg_catalog, pg_temp as $$
+  select coalesce(pg_catalog.string_agg(r.name, ', ' order by r.name), 'nobody')
+  from pg_catalog.unnest(array['anon', 'authenticated', 'service_role']) r(name)
+  where pg_catalog.has_function_privilege(r.name, p_function, 'execute')
+$$;
+
+-- tests.outcomes_by_caller: p_sql's outcome (tests.outcome_as) for anon, a signed-in user
+-- (p_user_id) and an admin (p_admin_id), as one line: 'anon: error 42501, user: ..., admin:
+-- ...'. The service-only RPCs' refusals, checked the same way for each. Run as the session user.
+create function tests.outcomes_by_caller(p_sql text, p_user_id uuid, p_admin_id uuid)
+returns text language sql set search_path = pg_catalog, pg_temp as $$
+  select pg_catalog.string_agg(c.caller || ': ' || coalesce(tests.outcome_as(tests.caller_claims(c.caller, c.id), p_sql), 'null'),
+    ', ' order by c.n)
+  from (values (1, 'anon', null::uuid), (2, 'user', p_user_id), (3, 'admin', p_admin_id)) c(n, caller, id)
 $$;
 
 -- Stripe events as the webhook hands them to public.handle_stripe_event (snapshot events, test

@@ -2,35 +2,19 @@
 -- nothing is written; service_role (and a session that did not switch role, as pg_cron's
 -- job does) may.
 begin;
-select plan(11);
+select plan(7);
 set local timezone to 'UTC';
 
 select tests.freeze_other_lots();
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('00000000-0000-4000-d304-000000000001', 'et-roles-alice@example.test', '{}'),
-  ('00000000-0000-4000-d304-000000000002', 'et-roles-admin@example.test', '{"role": "admin"}');
+-- alice, and bob, who acts as an admin (tests.caller_claims)
+select tests.create_users('et-roles', '00000000-0000-4000-d304-000000000001', '00000000-0000-4000-d304-000000000002');
 select public.grant_tokens('00000000-0000-4000-d304-000000000001', 100, 'trial_grant', 'et-roles-trial-1', null, now() + interval '1 day');
 select public.grant_tokens('00000000-0000-4000-d304-000000000001', 50, 'trial_grant', 'et-roles-trial-2', null, now() + interval '2 days');
 
-select function_privs_are('public', 'expire_tokens', array['timestamp with time zone'], 'anon', '{}'::text[],
-  'anon has no EXECUTE on expire_tokens');
-select function_privs_are('public', 'expire_tokens', array['timestamp with time zone'], 'authenticated', '{}'::text[],
-  'authenticated has no EXECUTE on expire_tokens');
-select function_privs_are('public', 'expire_tokens', array['timestamp with time zone'], 'service_role', array['EXECUTE'],
-  'service_role has EXECUTE on expire_tokens');
-
-select tests.authenticate_as_anon();
-select throws_ok($$select public.expire_tokens(now() + interval '3 days')$$, '42501', null, 'anon cannot sweep');
-select tests.clear_authentication();
-
-select tests.authenticate_as('00000000-0000-4000-d304-000000000001');
-select throws_ok($$select public.expire_tokens(now() + interval '3 days')$$, '42501', null, 'a signed-in user cannot sweep');
-select tests.clear_authentication();
-
-select tests.authenticate_as_admin('00000000-0000-4000-d304-000000000002');
-select throws_ok($$select public.expire_tokens(now() + interval '3 days')$$, '42501', null, 'an admin cannot sweep');
-select tests.clear_authentication();
+select is(tests.execute_grantees('public.expire_tokens(timestamptz)'), 'service_role', 'only service_role has EXECUTE on expire_tokens');
+select is(tests.outcomes_by_caller($$select public.expire_tokens(now() + interval '3 days')$$, '00000000-0000-4000-d304-000000000001', '00000000-0000-4000-d304-000000000002'),
+  'anon: error 42501, user: error 42501, admin: error 42501', 'anon, a signed-in user and an admin cannot sweep');
 
 select is(tests.ledger_footprint('00000000-0000-4000-d304-000000000001'), 'balance=150 lots=2 remaining=150 transactions=2', 'the refused calls wrote nothing');
 

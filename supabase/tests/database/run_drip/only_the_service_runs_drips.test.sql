@@ -2,35 +2,20 @@
 -- admin get 42501 and nothing is written; service_role (and a session that did not switch
 -- role, like pg_cron or the SQL editor) may.
 begin;
-select plan(12);
+select plan(8);
 set local timezone to 'UTC';
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('00000000-0000-4000-d117-000000000001', 'rd-roles-alice@example.test', '{}'),
-  ('00000000-0000-4000-d117-000000000002', 'rd-roles-admin@example.test', '{"role": "admin"}');
+-- alice, and bob, who acts as an admin (tests.caller_claims)
+select tests.create_users('rd-roles', '00000000-0000-4000-d117-000000000001', '00000000-0000-4000-d117-000000000002');
 select tests.create_subscription('00000000-0000-4000-d117-0000000000a1', '00000000-0000-4000-d117-000000000001');
 
-select function_privs_are('public', 'run_drip', array['uuid', 'timestamp with time zone'], 'anon', '{}'::text[],
-  'anon has no EXECUTE on run_drip');
-select function_privs_are('public', 'run_drip', array['uuid', 'timestamp with time zone'], 'authenticated', '{}'::text[],
-  'authenticated has no EXECUTE on run_drip');
-select function_privs_are('public', 'run_drip', array['uuid', 'timestamp with time zone'], 'service_role', array['EXECUTE'],
-  'service_role has EXECUTE on run_drip');
-
-select tests.authenticate_as_anon();
-select throws_ok($$select public.run_drip('00000000-0000-4000-d117-0000000000a1', now())$$, '42501', null, 'anon cannot run drips');
-select tests.clear_authentication();
-
-select tests.authenticate_as('00000000-0000-4000-d117-000000000001');
-select throws_ok($$select public.run_drip('00000000-0000-4000-d117-0000000000a1', now())$$, '42501', null,
-  'a subscriber cannot run its own drip');
-select throws_ok($$select public.run_drip('00000000-0000-4000-d117-0000000000a1')$$, '42501', null,
-  'nor with the default as-of');
-select tests.clear_authentication();
-
-select tests.authenticate_as_admin('00000000-0000-4000-d117-000000000002');
-select throws_ok($$select public.run_drip('00000000-0000-4000-d117-0000000000a1', now())$$, '42501', null, 'an admin cannot run drips');
-select tests.clear_authentication();
+select is(tests.execute_grantees('public.run_drip(uuid, timestamptz)'), 'service_role', 'only service_role has EXECUTE on run_drip');
+select is(tests.outcomes_by_caller($$select public.run_drip('00000000-0000-4000-d117-0000000000a1', now())$$,
+    '00000000-0000-4000-d117-000000000001', '00000000-0000-4000-d117-000000000002'),
+  'anon: error 42501, user: error 42501, admin: error 42501',
+  'anon, the subscriber (for its own subscription) and an admin cannot run drips');
+select is(tests.outcome_as(tests.caller_claims('user', '00000000-0000-4000-d117-000000000001'), $$select public.run_drip('00000000-0000-4000-d117-0000000000a1')$$),
+  'error 42501', 'nor with the default as-of');
 
 select is(tests.ledger_footprint('00000000-0000-4000-d117-000000000001'), 'balance=0 next_cycle=1', 'the refused calls wrote nothing');
 

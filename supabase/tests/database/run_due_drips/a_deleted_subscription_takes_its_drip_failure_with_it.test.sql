@@ -4,7 +4,7 @@
 begin;
 select plan(3);
 
-update public.customer_subscriptions set next_drip_at = null where next_drip_at is not null;
+select tests.freeze_other_subscriptions();
 select tests.create_user('rdd-forget@example.test', '00000000-0000-4000-d2a5-000000000001');
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 values ('00000000-0000-4000-d2a5-0000000000a1', '00000000-0000-4000-d2a5-000000000001', 'default', 'active', now());

@@ -8,8 +8,7 @@ begin;
 select plan(8);
 set local timezone to 'UTC';
 
--- Subscriptions committed by other runs are not part of this scenario.
-update public.customer_subscriptions set next_drip_at = null where next_drip_at is not null;
+select tests.freeze_other_subscriptions();
 
 select tests.create_user(format('rdd-isolate-%s@example.test', n), ('00000000-0000-4000-d2a3-00000000000' || n)::uuid) from generate_series(1, 4) n;
 -- As of now() + 10 days: a1 and a2 owe one cycle (the set-based path), a3 and a4 two (one at

@@ -6,12 +6,9 @@ begin;
 select plan(9);
 set local timezone to 'UTC';
 
--- Subscriptions committed by other runs (e.g. the Deno tests) are not part of this scenario:
--- within this rolled-back transaction they stop dripping.
-update public.customer_subscriptions set status = 'canceled' where next_drip_at is not null;
+select tests.freeze_other_subscriptions();
 
-insert into auth.users (id, email)
-select ('00000000-0000-4000-d201-00000000000' || n)::uuid, format('rdd-due-%s@example.test', n) from generate_series(1, 6) n;
+select tests.create_user(format('rdd-due-%s@example.test', n), ('00000000-0000-4000-d201-00000000000' || n)::uuid) from generate_series(1, 6) n;
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor) values
   ('00000000-0000-4000-d201-0000000000a1', '00000000-0000-4000-d201-000000000001', 'default', 'active',   now()),
   ('00000000-0000-4000-d201-0000000000a2', '00000000-0000-4000-d201-000000000002', 'default', 'active',   now() + interval '10 days'),

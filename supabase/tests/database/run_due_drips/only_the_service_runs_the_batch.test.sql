@@ -2,36 +2,21 @@
 -- nothing is written; service_role (and a session that did not switch role, as pg_cron's
 -- job does) may.
 begin;
-select plan(11);
+select plan(8);
 set local timezone to 'UTC';
 
--- Subscriptions committed by other runs (e.g. the Deno tests) are not part of this scenario:
--- within this rolled-back transaction they stop dripping.
-update public.customer_subscriptions set status = 'canceled' where next_drip_at is not null;
+select tests.freeze_other_subscriptions();
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('00000000-0000-4000-d203-000000000001', 'rdd-roles-alice@example.test', '{}'),
-  ('00000000-0000-4000-d203-000000000002', 'rdd-roles-admin@example.test', '{"role": "admin"}');
+-- alice, and bob, who acts as an admin (tests.caller_claims)
+select tests.create_users('rdd-roles', '00000000-0000-4000-d203-000000000001', '00000000-0000-4000-d203-000000000002');
 select tests.create_subscription('00000000-0000-4000-d203-0000000000a1', '00000000-0000-4000-d203-000000000001');
 
-select function_privs_are('public', 'run_due_drips', array['timestamp with time zone', 'integer'], 'anon', '{}'::text[],
-  'anon has no EXECUTE on run_due_drips');
-select function_privs_are('public', 'run_due_drips', array['timestamp with time zone', 'integer'], 'authenticated', '{}'::text[],
-  'authenticated has no EXECUTE on run_due_drips');
-select function_privs_are('public', 'run_due_drips', array['timestamp with time zone', 'integer'], 'service_role', array['EXECUTE'],
-  'service_role has EXECUTE on run_due_drips');
-
-select tests.authenticate_as_anon();
-select throws_ok($$select public.run_due_drips(now(), 10)$$, '42501', null, 'anon cannot run the drip batch');
-select tests.clear_authentication();
-
-select tests.authenticate_as('00000000-0000-4000-d203-000000000001');
-select throws_ok($$select public.run_due_drips(now(), 10)$$, '42501', null, 'a subscriber cannot run the drip batch');
-select tests.clear_authentication();
-
-select tests.authenticate_as_admin('00000000-0000-4000-d203-000000000002');
-select throws_ok($$select public.run_due_drips()$$, '42501', null, 'an admin cannot run the drip batch');
-select tests.clear_authentication();
+select is(tests.execute_grantees('public.run_due_drips(timestamptz, integer)'), 'service_role',
+  'only service_role has EXECUTE on run_due_drips');
+select is(tests.outcomes_by_caller($$select public.run_due_drips(now(), 10)$$, '00000000-0000-4000-d203-000000000001', '00000000-0000-4000-d203-000000000002'),
+  'anon: error 42501, user: error 42501, admin: error 42501', 'anon, a subscriber and an admin cannot run the drip batch');
+select is(tests.outcome_as(tests.caller_claims('admin', '00000000-0000-4000-d203-000000000002'), $$select public.run_due_drips()$$),
+  'error 42501', 'nor with the defaults');
 
 select is(tests.ledger_footprint('00000000-0000-4000-d203-000000000001'), 'balance=0 next_cycle=1', 'the refused calls wrote nothing');
 

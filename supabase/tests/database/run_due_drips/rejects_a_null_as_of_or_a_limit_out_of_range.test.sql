@@ -4,9 +4,7 @@ begin;
 select plan(11);
 set local timezone to 'UTC';
 
--- Subscriptions committed by other runs (e.g. the Deno tests) are not part of this scenario:
--- within this rolled-back transaction they stop dripping.
-update public.customer_subscriptions set status = 'canceled' where next_drip_at is not null;
+select tests.freeze_other_subscriptions();
 
 select tests.create_subscriber('rdd-bad@example.test', '00000000-0000-4000-d204-000000000001', '00000000-0000-4000-d204-0000000000a1');
 

@@ -6,7 +6,7 @@ begin;
 select plan(11);
 set local timezone to 'UTC';
 
-update public.customer_subscriptions set next_drip_at = null where next_drip_at is not null;
+select tests.freeze_other_subscriptions();
 
 select tests.create_user(format('rdd-aside-%s@example.test', n), ('00000000-0000-4000-d2a4-00000000000' || n)::uuid) from generate_series(1, 2) n;
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor) values

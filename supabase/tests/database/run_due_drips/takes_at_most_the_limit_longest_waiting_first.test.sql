@@ -5,12 +5,9 @@ begin;
 select plan(10);
 set local timezone to 'UTC';
 
--- Subscriptions committed by other runs (e.g. the Deno tests) are not part of this scenario:
--- within this rolled-back transaction they stop dripping.
-update public.customer_subscriptions set status = 'canceled' where next_drip_at is not null;
+select tests.freeze_other_subscriptions();
 
-insert into auth.users (id, email)
-select ('00000000-0000-4000-d202-00000000000' || n)::uuid, format('rdd-limit-%s@example.test', n) from generate_series(1, 7) n;
+select tests.create_user(format('rdd-limit-%s@example.test', n), ('00000000-0000-4000-d202-00000000000' || n)::uuid) from generate_series(1, 7) n;
 -- anchors one second apart, in the reverse order of the ids; subscriptions 6 and 7 tie
 insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
 select ('00000000-0000-4000-d202-0000000000a' || n)::uuid, ('00000000-0000-4000-d202-00000000000' || n)::uuid, 'default', 'active',
