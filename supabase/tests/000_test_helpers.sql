@@ -231,6 +231,24 @@ begin
 end
 $$;
 
+-- tests.break_drip: a subscription whose next drip fails: a drip row of 0 tokens already holds
+-- its cycle p_cycle (written by the table owner, past every constraint, the user's balance
+-- unchanged), so issuing that cycle fails with 23505. For the tests of what the batch and a
+-- user's calls do with a subscription that fails to drip.
+create function tests.break_drip(p_subscription_id uuid, p_cycle integer default 1)
+returns void language sql set search_path = pg_catalog, pg_temp as $$
+  insert into public.token_drips (user_id, subscription_id, plan_id, drip_amount, drip_date, cycle_number,
+      rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after,
+      billing_period_start, billing_period_end, metadata, is_legacy)
+  select s.user_id, s.id, s.plan_id, 0, s.drip_anchor + (p_cycle - 1) * p.drip_interval, p_cycle, 0, 0, 0,
+    coalesce(b.balance, 0), coalesce(b.balance, 0),
+    s.drip_anchor + (p_cycle - 1) * p.drip_interval, s.drip_anchor + p_cycle * p.drip_interval, '{}', false
+  from public.customer_subscriptions s
+  join public.subscription_plans p on p.id = s.plan_id
+  left join public.token_balances b on b.user_id = s.user_id
+  where s.id = p_subscription_id
+$$;
+
 -- tests.freeze_other_lots: lots committed by other runs (the Deno tests, the seed) are not part
 -- of a sweep test's scenario: within the test's rolled-back transaction they never lapse, so
 -- what expire_tokens counts is the test's own.

@@ -7,13 +7,7 @@ select plan(5);
 select tests.create_user('ru-broken-sub@example.test', '00000000-0000-4000-d501-000000000001');
 select public.grant_tokens('00000000-0000-4000-d501-000000000001', 1000, 'admin_grant', 'ru-broken-sub:grant');
 -- Due now, and broken: its cycle 1 already has a drip row (written past every constraint).
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d501-0000000000a1', '00000000-0000-4000-d501-000000000001', 'default', 'active', now());
-insert into public.token_drips (user_id, subscription_id, plan_id, drip_amount, drip_date, cycle_number,
-    rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after,
-    billing_period_start, billing_period_end, metadata, is_legacy)
-values ('00000000-0000-4000-d501-000000000001', '00000000-0000-4000-d501-0000000000a1', 'default', 0, now(), 1, 0, 0, 0,
-        1000, 1000, now(), now() + interval '28 days', '{}', false);
+select tests.break_drip(tests.create_subscription('00000000-0000-4000-d501-0000000000a1', '00000000-0000-4000-d501-000000000001'));
 
 select tests.authenticate_as('00000000-0000-4000-d501-000000000001');
 select lives_ok($$select set_config('test.use', public.record_usage('chat', 100, 'ru-broken-sub:use')::text, true)$$,

@@ -6,14 +6,8 @@ select plan(3);
 
 select tests.freeze_other_subscriptions();
 select tests.create_user('rdd-forget@example.test', '00000000-0000-4000-d2a5-000000000001');
-insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_anchor)
-values ('00000000-0000-4000-d2a5-0000000000a1', '00000000-0000-4000-d2a5-000000000001', 'default', 'active', now());
 -- Broken: its cycle 1 already has a drip row.
-insert into public.token_drips (user_id, subscription_id, plan_id, drip_amount, drip_date, cycle_number,
-    rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after,
-    billing_period_start, billing_period_end, metadata, is_legacy)
-values ('00000000-0000-4000-d2a5-000000000001', '00000000-0000-4000-d2a5-0000000000a1', 'default', 0, now(), 1, 0, 0, 0,
-        0, 0, now(), now() + interval '28 days', '{}', false);
+select tests.break_drip(tests.create_subscription('00000000-0000-4000-d2a5-0000000000a1', '00000000-0000-4000-d2a5-000000000001'));
 
 select tests.authenticate_as_service_role();
 select is(public.run_due_drips(now(), 1000) ->> 'subscriptions_failed', '1', 'the subscription fails and is set aside');

@@ -18,13 +18,8 @@ insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_an
   ('00000000-0000-4000-d2a3-0000000000a2', '00000000-0000-4000-d2a3-000000000002', 'default', 'active', now() + interval '2 hours'),
   ('00000000-0000-4000-d2a3-0000000000a3', '00000000-0000-4000-d2a3-000000000003', 'default', 'active', now() - interval '20 days'),
   ('00000000-0000-4000-d2a3-0000000000a4', '00000000-0000-4000-d2a3-000000000004', 'default', 'active', now() - interval '19 days');
-insert into public.token_drips (user_id, subscription_id, plan_id, drip_amount, drip_date, cycle_number,
-    rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after,
-    billing_period_start, billing_period_end, metadata, is_legacy)
-select s.user_id, s.id, s.plan_id, 0, s.drip_anchor + (c.n - 1) * interval '28 days', c.n, 0, 0, 0, 0, 0,
-       s.drip_anchor + (c.n - 1) * interval '28 days', s.drip_anchor + c.n * interval '28 days', '{}', false
-from public.customer_subscriptions s
-join (values ('00000000-0000-4000-d2a3-0000000000a1'::uuid, 1), ('00000000-0000-4000-d2a3-0000000000a4', 2)) c (id, n) on c.id = s.id;
+-- (a1's cycle 1 and a4's cycle 2 already have a drip row)
+select tests.break_drip('00000000-0000-4000-d2a3-0000000000a1', 1), tests.break_drip('00000000-0000-4000-d2a3-0000000000a4', 2);
 
 select tests.authenticate_as_service_role();
 select lives_ok($$select set_config('test.run', public.run_due_drips(now() + interval '10 days', 1000)::text, true)$$,

@@ -13,11 +13,7 @@ insert into public.customer_subscriptions (id, user_id, plan_id, status, drip_an
   ('00000000-0000-4000-d2a4-0000000000a1', '00000000-0000-4000-d2a4-000000000001', 'default', 'active', now()),
   ('00000000-0000-4000-d2a4-0000000000a2', '00000000-0000-4000-d2a4-000000000002', 'default', 'active', now());
 -- Both broken: their cycle 1 already has a drip row.
-insert into public.token_drips (user_id, subscription_id, plan_id, drip_amount, drip_date, cycle_number,
-    rollover_from_previous, rollover_cycles_count, expired_tokens, balance_before, balance_after,
-    billing_period_start, billing_period_end, metadata, is_legacy)
-select s.user_id, s.id, s.plan_id, 0, s.drip_anchor, 1, 0, 0, 0, 0, 0, s.drip_anchor, s.drip_anchor + interval '28 days', '{}', false
-from public.customer_subscriptions s where s.user_id::text like '00000000-0000-4000-d2a4-%';
+select tests.break_drip(s.id) from public.customer_subscriptions s where s.user_id::text like '00000000-0000-4000-d2a4-%';
 
 select tests.authenticate_as_service_role();
 select is(public.run_due_drips(now(), 1000) - 'tokens_expired',
