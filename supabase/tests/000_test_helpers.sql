@@ -696,6 +696,25 @@ returns jsonb language sql immutable set search_path = pg_catalog, pg_temp as $$
     'payment_intent', p_payment_intent, 'reason', 'fraudulent', 'status', p_status) || p_object, p_created)
 $$;
 
+-- A month of usage in the past, ready to be filled and archived: the tests that change
+-- token_usage's partitions run one at a time (as the functions do) and take the tables a new
+-- partition's foreign keys lock before anything else, so that no other test's rows wait in
+-- between (a deadlock otherwise); then the month's partitions are made as the service would.
+-- Returns the month's first moment (UTC).
+create function tests.past_usage_month(p_days_ago int)
+returns timestamptz language plpgsql set search_path = pg_catalog, pg_temp as $$
+declare
+  v_month timestamptz := pg_catalog.date_trunc('month', pg_catalog.now() - pg_catalog.make_interval(days => p_days_ago), 'UTC');
+begin
+  perform private.lock_usage_partitions();
+  lock table auth.users, public.token_holds, public.token_usage in share row exclusive mode;
+  perform tests.authenticate_as_service_role();
+  perform public.create_usage_partitions(v_month);
+  perform tests.clear_authentication();
+  return v_month;
+end
+$$;
+
 -- Who may call what: switching roles and reading errors happen while acting as an API role;
 -- creating users and reading footprints happen as the session user.
 revoke all on all functions in schema tests from public;

@@ -5,20 +5,12 @@
 -- the usage key window is never archived, and summary rows are append-only. Only the service.
 begin;
 select plan(12);
--- This test changes token_usage's partitions: one such test at a time (as the functions do),
--- and it takes the tables a new partition's foreign keys lock before anything else, so that
--- no other test's rows wait in between (a deadlock otherwise).
-select private.lock_usage_partitions();
-lock table auth.users, public.token_holds, public.token_usage in share row exclusive mode;
-
-select tests.create_user('ar-alice@example.test', '00000000-0000-4000-d514-000000000001', 100);
-create temporary table past on commit drop as
-  select date_trunc('month', now() - interval '100 days', 'UTC') as m;
+-- A month 100 days ago (tests.past_usage_month takes the partition locks first, before
+-- anything else).
+create temporary table past on commit drop as select tests.past_usage_month(100) as m;
 grant select on past to service_role;
 
-select tests.authenticate_as_service_role();
-select public.create_usage_partitions((select m from past));
-select tests.clear_authentication();
+select tests.create_user('ar-alice@example.test', '00000000-0000-4000-d514-000000000001', 100);
 -- Usage of that month, as record_usage wrote it then: the balance and the lot followed.
 insert into public.token_usage (user_id, feature, tokens, idempotency_key, request_hash, balance_before, balance_after, created_at)
 select '00000000-0000-4000-d514-000000000001'::uuid, 'chat', 30, 'ar-1', 'x', 100, 70, m + interval '3 days' from past

@@ -8,23 +8,16 @@
 -- lot that differs. A period or a moment inside an archived month is refused (22023).
 begin;
 select plan(13);
--- This test changes token_usage's partitions: one such test at a time (as the functions do),
--- and it takes the tables a new partition's foreign keys lock before anything else, so that
--- no other test's rows wait in between (a deadlock otherwise).
-select private.lock_usage_partitions();
-lock table auth.users, public.token_holds, public.token_usage in share row exclusive mode;
+-- Two months from 100 days ago (tests.past_usage_month takes the partition locks first,
+-- before anything else; the partitions are made ahead, so the second month's exists too).
+create temporary table past on commit drop as
+  select m as m1, m + interval '1 month' as m2 from tests.past_usage_month(100) m;
+grant select on past to service_role;
 
 -- 100 permanent tokens, then 50 that expire in 30 days (burnt first).
 select tests.create_user('as-alice@example.test', '00000000-0000-4000-d516-000000000001', 100);
 select public.grant_tokens('00000000-0000-4000-d516-000000000001', 50, 'trial_grant', 'as-trial',
                            p_expires_at => now() + interval '30 days');
-create temporary table past on commit drop as
-  select date_trunc('month', now() - interval '100 days', 'UTC') as m1,
-         date_trunc('month', now() - interval '100 days', 'UTC') + interval '1 month' as m2;
-grant select on past to service_role;
-select tests.authenticate_as_service_role();
-select public.create_usage_partitions((select m1 from past));
-select tests.clear_authentication();
 -- Usage of two past months, as record_usage wrote it then (the trial lot burnt first: 50 ->
 -- 15 -> 12), and a legacy row; then usage of today through record_usage.
 insert into public.token_usage (user_id, feature, tokens, idempotency_key, request_hash, balance_before, balance_after, created_at)
