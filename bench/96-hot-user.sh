@@ -63,8 +63,7 @@ hot_run hu-8-async "record_usage, one hot user, synchronous_commit off, $BENCH_C
 hot_admin 'alter system reset track_wal_io_timing' >/dev/null
 hot_admin 'select pg_reload_conf()' >/dev/null
 
-bad=$(bench_sql -c 'select count(*) from public.verify_token_ledger()' -At)
-[ "$bad" = 0 ] || die "hot-user: verify_token_ledger() reports $bad users out of balance after the runs"
+bench_verify hot-user
 for id in hu-floor-1 hu-1 hu-floor-8 hu-8 hu-8-sampled hu-8-1stmt hu-8-async; do
   bench_fact "($id) time per call, 1 / tps" "$(awk -v t="$(bench_tps "$id")" 'BEGIN { printf "%.0f", 1e6 / t }')" us
 done
