@@ -57,6 +57,12 @@ export async function spend<T>(
   return row.r as T;
 }
 
+/** Act, until the transaction `tx` ends, as PostgREST does for a request made with the service key. */
+export async function actAsService(tx: Sql) {
+  await tx`set local role service_role`;
+  await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+}
+
 /** What one concurrent call came to: its value, or the SQLSTATE that refused it. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
 
@@ -86,8 +92,7 @@ export async function concurrently<T>(sql: Sql, calls: ((tx: Sql) => Promise<T>)
         try {
           const [{ pid }] = await tx`select pg_backend_pid() as pid`;
           backends.add(pid);
-          await tx`set local role service_role`;
-          await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+          await actAsService(tx as unknown as Sql);
         } finally {
           await ready(); // never leave the others waiting, even if this client failed
         }

@@ -8,15 +8,14 @@
 // must give exactly what was recorded then: balance, debt, held and every live lot; and the
 // statement's balance chain must pass through the same balances.
 import assert from "node:assert/strict";
-import { connect, type Sql } from "./_helpers.ts";
+import { actAsService, connect, type Sql } from "./_helpers.ts";
 
 type Lot = { source: string; remaining: number; expires_at: string | null };
 type State = { balance: number; debt: number; held: number; lots: Lot[] };
 
 async function asService<T>(sql: Sql, call: (tx: Sql) => Promise<T>): Promise<T> {
   return await sql.begin(async (tx) => {
-    await tx`set local role service_role`;
-    await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+    await actAsService(tx as unknown as Sql);
     return await call(tx as unknown as Sql);
   }) as T;
 }

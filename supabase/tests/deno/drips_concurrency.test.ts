@@ -19,9 +19,8 @@
 // microsecond (not xmin: run_due_drips isolates each subscription in a subtransaction, whose
 // rows carry the subtransaction's id), so every assertion stays exact.
 import assert from "node:assert/strict";
-import { connect } from "./_helpers.ts";
+import { actAsService, connect, type Sql } from "./_helpers.ts";
 
-type Sql = ReturnType<typeof connect>;
 type Batch = { subscriptions: number; cycles_issued: number; tokens_dripped: number; tokens_expired: number };
 type Call = { at: string; result: Batch };
 
@@ -32,8 +31,7 @@ const DRIP = 375000;
 /** One run_due_drips call in its own transaction as service_role; `hold` runs before commit. */
 async function batch(sql: Sql, asOf: string, hold?: () => Promise<void>): Promise<Call> {
   return await sql.begin(async (tx) => {
-    await tx`set local role service_role`;
-    await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+    await actAsService(tx as unknown as Sql);
     const [row] = await tx`
       select public.run_due_drips(p_as_of => ${asOf}::timestamptz, p_limit => ${LIMIT}) as result,
              now()::text as at`;

@@ -10,14 +10,9 @@
 // The as-of time is fixed once (now() + 3 days) and a sweep at that time runs first, so lots
 // other test files left behind do not count in the results asserted here.
 import assert from "node:assert/strict";
-import { connect, type Sql } from "./_helpers.ts";
+import { actAsService, connect, type Sql } from "./_helpers.ts";
 
 type Sweep = { users: number; tokens_expired: number };
-
-async function asService(tx: Sql) {
-  await tx`set local role service_role`;
-  await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
-}
 
 /**
  * Runs `first` in a transaction that stays open until a sweep (another transaction) is blocked
@@ -33,7 +28,7 @@ async function sweepBehind<T>(
   let started!: (pid: number) => void;
   const firstPid = new Promise<number>((r) => (started = r));
   const firstTx = sql.begin(async (tx) => {
-    await asService(tx as unknown as Sql);
+    await actAsService(tx as unknown as Sql);
     const value = await first(tx as unknown as Sql);
     const [{ pid }] = await tx`select pg_backend_pid() as pid`;
     started(pid);
@@ -44,7 +39,7 @@ async function sweepBehind<T>(
   let sweepPid!: (pid: number) => void;
   const sweeping = new Promise<number>((r) => (sweepPid = r));
   const sweepTx = sql.begin(async (tx) => {
-    await asService(tx as unknown as Sql);
+    await actAsService(tx as unknown as Sql);
     const [{ me }] = await tx`select pg_backend_pid() as me`;
     sweepPid(me);
     const [row] = await tx`select public.expire_tokens(${asOf}::timestamptz) as r`;
