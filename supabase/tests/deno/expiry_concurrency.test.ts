@@ -14,6 +14,9 @@ import { actAsService, connect, type Sql } from "./_helpers.ts";
 
 type Sweep = { users: number; tokens_expired: number };
 
+/** One expire_tokens run as of `asOf`, as whoever `tx` acts as. */
+const sweep = async (tx: Sql, asOf: string) => (await tx`select public.expire_tokens(${asOf}::timestamptz) as r`)[0].r as Sweep;
+
 /**
  * Runs `first` in a transaction that stays open until a sweep (another transaction) is blocked
  * behind it; returns what both returned once both committed.
@@ -42,8 +45,7 @@ async function sweepBehind<T>(
     await actAsService(tx as unknown as Sql);
     const [{ me }] = await tx`select pg_backend_pid() as me`;
     sweepPid(me);
-    const [row] = await tx`select public.expire_tokens(${asOf}::timestamptz) as r`;
-    return row.r as Sweep;
+    return await sweep(tx as unknown as Sql, asOf);
   });
   const me = await sweeping;
   // Wait (polling the catalog, not the clock) until the sweep waits for the first transaction.
@@ -54,8 +56,6 @@ async function sweepBehind<T>(
   hold();
   return { first: await firstTx as T, sweep: await sweepTx as Sweep };
 }
-
-const sweep = async (tx: Sql, asOf: string) => (await tx`select public.expire_tokens(${asOf}::timestamptz) as r`)[0].r as Sweep;
 
 async function newUser(sql: Sql) {
   const id = crypto.randomUUID();
@@ -73,7 +73,7 @@ Deno.test("expire_tokens next to other transactions on the same users", async (t
   const sql = connect(4);
   try {
     const [{ asOf }] = await sql`select (now() + interval '3 days')::text as "asOf"`;
-    await sql`select public.expire_tokens(${asOf}::timestamptz)`; // what other files left lapsing by then
+    await sweep(sql, asOf); // what other files left lapsing by then
 
     await t.step(
       "a user whose lapsed lot was spent while the sweep waited for its lock is left alone (no drip, not counted)",
