@@ -289,6 +289,22 @@ grant execute on function public.get_token_statement(uuid, timestamptz, timestam
 -- Replaying the ledger: lots and debt after any entry
 ------------------------------------------------------------------------------------------
 
+-- The closing state (token_usage_archives.closing_state) of the user's latest archived month
+-- that closes at or before p_upto_seq: where a replay of the user's ledger starts, since the
+-- archived rows are no longer there (null: no such month). Closing states only grow with
+-- period_start, so the latest month is the furthest one.
+create or replace function private.archived_closing_state(p_user_id uuid, p_upto_seq bigint)
+returns jsonb
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select a.closing_state from public.token_usage_archives a
+   where a.user_id = p_user_id and (a.closing_state ->> 'seq')::bigint <= p_upto_seq
+   order by a.period_start desc limit 1
+$$;
+revoke execute on function private.archived_closing_state(uuid, bigint) from public, anon, authenticated, service_role;
+
 -- A user's ledger entries (legacy rows excluded) after p_after_seq up to p_upto_seq, with what replaying them
 -- needs: the change, the transaction's type, the purchase or grant it concerns and the lot it
 -- names (an expiration's metadata.lot_id), a usage's overage, a drip's subscription, cycle
@@ -357,9 +373,7 @@ declare
   v_amount bigint;
   v_start jsonb;
 begin
-  select a.closing_state into v_start from public.token_usage_archives a
-   where a.user_id = p_user_id and (a.closing_state ->> 'seq')::bigint <= p_upto_seq
-   order by a.period_start desc limit 1;
+  v_start := private.archived_closing_state(p_user_id, p_upto_seq);
   if v_start is not null then
     v_debt := (v_start ->> 'debt')::bigint;
     v_entries := (v_start ->> 'entries')::integer;

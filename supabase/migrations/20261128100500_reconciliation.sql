@@ -49,9 +49,7 @@ declare
   v_replay jsonb;
   v_start jsonb;
 begin
-  select a.closing_state into v_start from public.token_usage_archives a
-   where a.user_id = p_user_id and a.closing_state is not null
-   order by a.period_start desc limit 1;
+  v_start := private.archived_closing_state(p_user_id, 9223372036854775807);
   if exists (
     select 1 from (
       select e.balance_before, lag(e.balance_after) over (order by e.seq) as previous_after

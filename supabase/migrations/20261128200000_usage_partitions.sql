@@ -134,10 +134,8 @@ begin
            select x.seq, x.balance_after from (
              select m.last_entry_seq as seq, m.last_balance_after as balance_after
              union all
-             (select (a.closing_state ->> ''seq'')::bigint, (a.closing_state ->> ''balance_after'')::bigint
-                from public.token_usage_archives a
-               where a.user_id = m.user_id and a.closing_state is not null
-               order by a.period_start desc limit 1)
+             select (s.state ->> ''seq'')::bigint, (s.state ->> ''balance_after'')::bigint
+               from (select private.archived_closing_state(m.user_id, 9223372036854775807) as state) s
            ) x where x.seq is not null order by x.seq desc limit 1
          ) c on true', v_part.partition_name)
       using v_part.range_start, v_part.range_end,

@@ -25,9 +25,7 @@ declare
   v_amount bigint;
   v_start jsonb;
 begin
-  select a.closing_state into v_start from public.token_usage_archives a
-   where a.user_id = p_user_id and (a.closing_state ->> 'seq')::bigint <= p_upto_seq
-   order by a.period_start desc limit 1;
+  v_start := private.archived_closing_state(p_user_id, p_upto_seq);
   if v_start is not null then
     v_debt := (v_start ->> 'debt')::bigint;
     v_entries := (v_start ->> 'entries')::integer;
