@@ -83,6 +83,18 @@ as $$
 $$;
 revoke execute on function private.drip_details(public.token_drips) from public, anon, authenticated, service_role;
 
+-- An archived month of usage (public.archive_usage), shown as one entry.
+create or replace function private.archive_details(p_archive public.token_usage_archives)
+returns jsonb
+language sql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+  select jsonb_build_object('period_start', p_archive.period_start, 'period_end', p_archive.period_end,
+    'usage_rows', p_archive.usage_rows, 'legacy_rows', p_archive.legacy_rows, 'archived_table', p_archive.archived_table)
+$$;
+revoke execute on function private.archive_details(public.token_usage_archives) from public, anon, authenticated, service_role;
+
 -- Statements and balances at a moment see an archived month whole (one entry; the state at its
 -- end): a period that starts or ends inside one of the user's archived months is refused.
 create or replace function private.check_not_inside_archive(p_user_id uuid, p_name text, p_at timestamptz)
@@ -210,8 +222,7 @@ begin
           -- other entries of the month may lie between its rows)
           (select a.last_entry_seq,
                   private.statement_entry('archived_usage', null, 'usage', a.last_entry_at, -a.tokens, null,
-                    a.last_balance_after, false, jsonb_build_object('period_start', a.period_start, 'period_end', a.period_end,
-                    'usage_rows', a.usage_rows, 'legacy_rows', a.legacy_rows, 'archived_table', a.archived_table))
+                    a.last_balance_after, false, private.archive_details(a))
              from public.token_usage_archives a
             where a.user_id = v_user and a.last_entry_seq is not null and a.last_entry_seq < v_seq
               and (p_from is null or a.period_start >= p_from) and (p_to is null or a.period_end <= p_to)
@@ -256,8 +267,7 @@ begin
           -- the legacy rows of an archived month, as one entry at the month's start
           select a.period_start, 0::bigint,
                  private.statement_entry('archived_usage', null, 'usage', a.period_start, -a.legacy_tokens, null, null,
-                   true, jsonb_build_object('period_start', a.period_start, 'period_end', a.period_end,
-                    'usage_rows', a.usage_rows, 'legacy_rows', a.legacy_rows, 'archived_table', a.archived_table))
+                   true, private.archive_details(a))
             from public.token_usage_archives a
            where a.user_id = v_user and a.legacy_rows > 0
         ) page

@@ -8,8 +8,3 @@ CREATE SEQUENCE private.ledger_entry_seq
     NO MINVALUE
     NO MAXVALUE
     CACHE 1;
-
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;

@@ -22,4 +22,9 @@ begin
 end;
 $$;
 
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
 REVOKE ALL ON FUNCTION private.after_legacy_cycles(p_user_id uuid, p_anchor timestamp with time zone, p_interval interval, p_cycle integer) FROM PUBLIC;

@@ -75,8 +75,7 @@ begin
           -- other entries of the month may lie between its rows)
           (select a.last_entry_seq,
                   private.statement_entry('archived_usage', null, 'usage', a.last_entry_at, -a.tokens, null,
-                    a.last_balance_after, false, jsonb_build_object('period_start', a.period_start, 'period_end', a.period_end,
-                    'usage_rows', a.usage_rows, 'legacy_rows', a.legacy_rows, 'archived_table', a.archived_table))
+                    a.last_balance_after, false, private.archive_details(a))
              from public.token_usage_archives a
             where a.user_id = v_user and a.last_entry_seq is not null and a.last_entry_seq < v_seq
               and (p_from is null or a.period_start >= p_from) and (p_to is null or a.period_end <= p_to)
@@ -121,8 +120,7 @@ begin
           -- the legacy rows of an archived month, as one entry at the month's start
           select a.period_start, 0::bigint,
                  private.statement_entry('archived_usage', null, 'usage', a.period_start, -a.legacy_tokens, null, null,
-                   true, jsonb_build_object('period_start', a.period_start, 'period_end', a.period_end,
-                    'usage_rows', a.usage_rows, 'legacy_rows', a.legacy_rows, 'archived_table', a.archived_table))
+                   true, private.archive_details(a))
             from public.token_usage_archives a
            where a.user_id = v_user and a.legacy_rows > 0
         ) page
