@@ -19,8 +19,9 @@
 -- one indexed query (the threshold and the user's active holds) and an insert only when it
 -- crosses. A hold (reserve_tokens) carries its available_after, so it reads only the threshold.
 -- record_usage's fast path reads the threshold and the balance row's held (at least the
--- active holds) in the UPDATE it makes anyway, and runs the check only when the balance less
--- held falls below the threshold: as a trigger, the check cost 100 to 200 us of every usage
+-- active holds) in the UPDATE it makes anyway, and runs the check only when the balance was
+-- at or above the threshold and the balance less held falls below it (so a user already
+-- below pays no query either): as a trigger, the check cost 100 to 200 us of every usage
 -- (docs/benchmarks.md).
 
 ------------------------------------------------------------------------------------------

@@ -79,10 +79,12 @@ begin
       values (v_id, v_user, p_feature, p_tokens, p_model, v_metadata, p_idempotency_key, v_hash,
               v_balance, v_balance - p_tokens);
       v_fast := true;
-      -- The low-balance alert (docs/alerts.md) without a query while the balance stays clear
-      -- of the threshold: held is at least the active holds, so when the balance less held
-      -- is still at or above the threshold, no crossing is possible; otherwise the exact check.
-      if v_threshold > 0 and v_balance - p_tokens - v_held < v_threshold then
+      -- The low-balance alert (docs/alerts.md) without a query unless this usage may cross
+      -- the threshold: held is at least the active holds, so when the balance less held is
+      -- still at or above the threshold after it, no crossing is possible; and when the
+      -- balance before it was already below, neither (available is at most the balance).
+      -- Otherwise the exact check (private.check_low_balance).
+      if v_threshold > 0 and v_balance >= v_threshold and v_balance - p_tokens - v_held < v_threshold then
         perform private.check_low_balance(v_user, v_balance, v_balance - p_tokens, null, 'usage', v_id);
       end if;
     else
