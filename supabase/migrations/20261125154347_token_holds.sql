@@ -8,7 +8,8 @@
 -- at its expires_at even before the token-holds cron job marks it 'expired'.
 -- Holds are state, not ledger: the ledger row is the token_usage row a settle writes.
 -- reserve_tokens and settle_hold follow record_usage's hot-path conventions (see the private
--- helpers migration); settle_hold looks at the other holds only when it goes beyond its own.
+-- helpers migration); settle_hold looks at the other holds only when it goes beyond its own
+-- (and in the low-balance check of the usage it writes, private.check_low_balance).
 
 ------------------------------------------------------------------------------------------
 -- reserve_tokens

@@ -93,7 +93,7 @@ end
 $$;
 
 ------------------------------------------------------------------------------------------
--- The check (triggers)
+-- The check (triggers; record_usage and settle_hold call it for usage)
 ------------------------------------------------------------------------------------------
 
 -- The threshold that applies to a user (their own, else the default). Null when unknown.

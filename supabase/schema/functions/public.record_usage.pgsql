@@ -58,6 +58,8 @@ begin
   -- tokens covers the amount, and that nothing falls due before now (token_balances'
   -- held and next_due_at). Then the usage row; when the key was used before it is left out,
   -- the debit is undone under the same lock and the full path replays the first result.
+  -- RETURNING also reads held and the user's low-balance threshold (private.low_balance_threshold,
+  -- written inline: a call there would cost every usage a function call) for the alert below.
   update public.token_balances b set balance = b.balance - p_tokens, updated_at = v_now
    where b.user_id = v_user and b.next_due_at > v_now and b.balance - b.held >= p_tokens
      and exists (select 1 from public.token_features f where f.id = p_feature and f.active)
